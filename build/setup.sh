@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs the Debian packages that building and testing llamafile need.
+# Idempotent and silent when everything is already there.
+set -e
+PACKAGES="make gcc clang libclang-rt-14-dev libc6-dev libjansson-dev libpcre2-dev
+libmicrohttpd-dev zip unzip strace"
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "setup: installing$missing" >&2
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,210 @@
+/*
+ * llamafile.h — the public C API. Apps include this header and nothing else
+ * from the library. Every fallible call takes an lf_error and, on failure,
+ * returns false / NULL with a one-line message in it.
+ */
+#ifndef LLAMAFILE_H
+#define LLAMAFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LF_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------ errors */
+
+typedef struct lf_error {
+    char msg[512];
+} lf_error;
+
+/* ------------------------------------------------------------ tensor types */
+
+/* ggml type ids, as stored in GGUF tensor infos. */
+enum lf_type {
+    LF_TYPE_F32 = 0,
+    LF_TYPE_F16 = 1,
+    LF_TYPE_Q4_0 = 2,
+    LF_TYPE_Q4_1 = 3,
+    /* 4, 5: removed (Q4_2, Q4_3) */
+    LF_TYPE_Q5_0 = 6,
+    LF_TYPE_Q5_1 = 7,
+    LF_TYPE_Q8_0 = 8,
+    LF_TYPE_Q8_1 = 9,
+    LF_TYPE_Q2_K = 10,
+    LF_TYPE_Q3_K = 11,
+    LF_TYPE_Q4_K = 12,
+    LF_TYPE_Q5_K = 13,
+    LF_TYPE_Q6_K = 14,
+    LF_TYPE_Q8_K = 15,
+    LF_TYPE_IQ2_XXS = 16,
+    LF_TYPE_IQ2_XS = 17,
+    LF_TYPE_IQ3_XXS = 18,
+    LF_TYPE_IQ1_S = 19,
+    LF_TYPE_IQ4_NL = 20,
+    LF_TYPE_IQ3_S = 21,
+    LF_TYPE_IQ2_S = 22,
+    LF_TYPE_IQ4_XS = 23,
+    LF_TYPE_I8 = 24,
+    LF_TYPE_I16 = 25,
+    LF_TYPE_I32 = 26,
+    LF_TYPE_I64 = 27,
+    LF_TYPE_F64 = 28,
+    LF_TYPE_IQ1_M = 29,
+    LF_TYPE_BF16 = 30,
+    /* 31-33: removed (Q4_0_4_4, Q4_0_4_8, Q4_0_8_8) */
+    LF_TYPE_TQ1_0 = 34,
+    LF_TYPE_TQ2_0 = 35,
+    /* 36-38: removed (IQ4_NL_4_4, IQ4_NL_4_8, IQ4_NL_8_8) */
+    LF_TYPE_MXFP4 = 39,
+    LF_TYPE_NVFP4 = 40,
+    LF_TYPE_Q1_0 = 41,
+    LF_TYPE_Q2_0 = 42,
+    LF_TYPE_COUNT = 43
+};
+
+/* Name of a type id ("Q4_K"), or NULL for an id that is not a ggml type. */
+const char *lf_type_name(int type);
+/* Type id for a name (case-insensitive), or -1. */
+int lf_type_from_name(const char *name);
+/* Elements per block and bytes per block; 0 for unknown/removed ids. */
+int64_t lf_type_block_size(int type);
+int64_t lf_type_block_bytes(int type);
+/* True when this build can dequantize and compute with the type. */
+bool lf_type_supported(int type);
+/* Bytes of a row of n elements, or -1 if n is not a multiple of the block. */
+int64_t lf_type_row_bytes(int type, int64_t n);
+
+/* -------------------------------------------------------------------- GGUF */
+
+enum lf_gguf_type {
+    LF_GGUF_UINT8 = 0,
+    LF_GGUF_INT8 = 1,
+    LF_GGUF_UINT16 = 2,
+    LF_GGUF_INT16 = 3,
+    LF_GGUF_UINT32 = 4,
+    LF_GGUF_INT32 = 5,
+    LF_GGUF_FLOAT32 = 6,
+    LF_GGUF_BOOL = 7,
+    LF_GGUF_STRING = 8,
+    LF_GGUF_ARRAY = 9,
+    LF_GGUF_UINT64 = 10,
+    LF_GGUF_INT64 = 11,
+    LF_GGUF_FLOAT64 = 12,
+    LF_GGUF_TYPE_COUNT = 13
+};
+
+/* A string inside the mapped file: not NUL-terminated. */
+typedef struct lf_str {
+    const char *ptr;
+    uint64_t len;
+} lf_str;
+
+/* A metadata value. Scalars are widened into u/i/f/b; strings point into
+ * the mapping. For arrays, arr_type/arr_n describe the elements; read them
+ * with lf_gguf_arr_get. */
+typedef struct lf_gguf_value {
+    int type;
+    int arr_type;
+    uint64_t arr_n;
+    union {
+        uint64_t u;
+        int64_t i;
+        double f;
+        bool b;
+        lf_str s;
+    } v;
+} lf_gguf_value;
+
+typedef struct lf_gguf_tensor {
+    lf_str name;
+    int type;
+    int n_dims;
+    int64_t ne[4];        /* missing dims are 1 */
+    uint64_t offset;      /* relative to its shard's data section */
+    uint64_t file_offset; /* absolute offset in the shard's file/range */
+    uint64_t nbytes;
+    const void *data;     /* mapped, zero-copy */
+    int shard;
+} lf_gguf_tensor;
+
+typedef struct lf_gguf lf_gguf;
+
+/* Open a GGUF file. A name ending in -00001-of-0000N.gguf opens all N
+ * shards as one model (metadata from the first). */
+lf_gguf *lf_gguf_open(const char *path, lf_error *err);
+/* Open the GGUF stored at [offset, offset+size) of an open file (a member of
+ * a llamafile); name is used in messages. The fd may be closed afterwards. */
+lf_gguf *lf_gguf_open_range(int fd, uint64_t offset, uint64_t size,
+                            const char *name, lf_error *err);
+/* Parse a GGUF held in memory (not copied: it must outlive the handle). */
+lf_gguf *lf_gguf_open_memory(const void *data, size_t size, const char *name,
+                             lf_error *err);
+void lf_gguf_close(lf_gguf *g);
+
+uint32_t lf_gguf_version(const lf_gguf *g);
+uint32_t lf_gguf_alignment(const lf_gguf *g);
+int lf_gguf_shard_count(const lf_gguf *g);
+/* Size of a shard's file (or range) and where its data section starts. */
+uint64_t lf_gguf_file_size(const lf_gguf *g, int shard);
+uint64_t lf_gguf_data_offset(const lf_gguf *g, int shard);
+
+int64_t lf_gguf_kv_count(const lf_gguf *g);
+lf_str lf_gguf_kv_key(const lf_gguf *g, int64_t i);
+lf_gguf_value lf_gguf_kv_value(const lf_gguf *g, int64_t i);
+/* Index of a key, or -1. */
+int64_t lf_gguf_find_key(const lf_gguf *g, const char *key);
+/* Element j of array kv i, as a scalar or string value (false if out of range). */
+bool lf_gguf_arr_get(const lf_gguf *g, int64_t i, uint64_t j, lf_gguf_value *out);
+
+/* Typed lookups: false if the key is absent or of an incompatible type.
+ * get_int accepts every integer type (and bool), get_float both floats. */
+bool lf_gguf_get_int(const lf_gguf *g, const char *key, int64_t *out);
+bool lf_gguf_get_float(const lf_gguf *g, const char *key, double *out);
+bool lf_gguf_get_bool(const lf_gguf *g, const char *key, bool *out);
+bool lf_gguf_get_str(const lf_gguf *g, const char *key, lf_str *out);
+
+int64_t lf_gguf_tensor_count(const lf_gguf *g);
+const lf_gguf_tensor *lf_gguf_tensor_at(const lf_gguf *g, int64_t i);
+/* Tensor by name, or NULL. */
+const lf_gguf_tensor *lf_gguf_find_tensor(const lf_gguf *g, const char *name);
+
+/* Name of a metadata value type ("uint32", "string", ...), or NULL. */
+const char *lf_gguf_type_name(int type);
+
+/* ------------------------------------------------------------- GGUF writer */
+
+typedef struct lf_gguf_writer lf_gguf_writer;
+
+lf_gguf_writer *lf_gguf_writer_new(void);
+void lf_gguf_writer_free(lf_gguf_writer *w);
+/* Metadata; a key set twice keeps the last value. Values are copied. */
+bool lf_gguf_set_scalar(lf_gguf_writer *w, const char *key, int type,
+                        const void *value, lf_error *err);
+bool lf_gguf_set_u32(lf_gguf_writer *w, const char *key, uint32_t v, lf_error *err);
+bool lf_gguf_set_f32(lf_gguf_writer *w, const char *key, float v, lf_error *err);
+bool lf_gguf_set_str(lf_gguf_writer *w, const char *key, const char *s, lf_error *err);
+/* Array of n fixed-size elements of elem_type (raw little-endian values). */
+bool lf_gguf_set_arr(lf_gguf_writer *w, const char *key, int elem_type,
+                     const void *data, uint64_t n, lf_error *err);
+bool lf_gguf_set_arr_str(lf_gguf_writer *w, const char *key,
+                         const char *const *strs, uint64_t n, lf_error *err);
+/* Tensor; data (nbytes from type and shape) is referenced, not copied, and
+ * must stay valid until the file is written. */
+bool lf_gguf_add_tensor(lf_gguf_writer *w, const char *name, int type,
+                        int n_dims, const int64_t *ne, const void *data,
+                        lf_error *err);
+/* Write to a file (atomically: a temp file renamed into place). */
+bool lf_gguf_writer_write(lf_gguf_writer *w, const char *path, lf_error *err);
+/* Write to a malloc'd buffer the caller frees. */
+bool lf_gguf_writer_to_memory(lf_gguf_writer *w, void **out, size_t *out_size,
+                              lf_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

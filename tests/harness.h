@@ -1,0 +1,75 @@
+/* harness.h — the tiny test framework every C test uses.
+ *
+ *   TEST_BEGIN("name");  EXPECT(cond, "fmt", ...);  TEST_END();
+ *   SKIP("name", "why");
+ *   return test_summary();
+ *
+ * Each test prints one line: PASS name / FAIL name: first failure / SKIP
+ * name: why. tests/run.sh adds them up. */
+#ifndef LF_TESTS_HARNESS_H
+#define LF_TESTS_HARNESS_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int t_passed, t_failed, t_skipped;
+static int t_in_failed;
+static const char *t_name;
+static char t_first_failure[512];
+
+#define TEST_BEGIN(name)                                                       \
+    do {                                                                       \
+        t_name = (name);                                                       \
+        t_in_failed = 0;                                                       \
+        t_first_failure[0] = 0;                                                \
+    } while (0)
+
+#define EXPECT(cond, ...)                                                      \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            if (!t_in_failed) {                                                \
+                int t_n_ = snprintf(t_first_failure, sizeof t_first_failure,   \
+                                    "%s:%d: ", __FILE__, __LINE__);            \
+                if (t_n_ > 0 && (size_t)t_n_ < sizeof t_first_failure)         \
+                    snprintf(t_first_failure + t_n_,                           \
+                             sizeof t_first_failure - t_n_, __VA_ARGS__);      \
+            }                                                                  \
+            t_in_failed++;                                                     \
+        }                                                                      \
+    } while (0)
+
+#define TEST_END()                                                             \
+    do {                                                                       \
+        if (t_in_failed) {                                                     \
+            printf("FAIL %s: %s (%d failed checks)\n", t_name,                 \
+                   t_first_failure, t_in_failed);                              \
+            t_failed++;                                                        \
+        } else {                                                               \
+            printf("PASS %s\n", t_name);                                       \
+            t_passed++;                                                        \
+        }                                                                      \
+        fflush(stdout);                                                        \
+    } while (0)
+
+#define SKIP(name, ...)                                                        \
+    do {                                                                       \
+        printf("SKIP %s: ", (name));                                           \
+        printf(__VA_ARGS__);                                                   \
+        printf("\n");                                                          \
+        t_skipped++;                                                           \
+    } while (0)
+
+/* Where ../shared is (the runner sets $SHARED). */
+static inline const char *test_shared_dir(void) {
+    const char *s = getenv("SHARED");
+    return s && *s ? s : "../shared";
+}
+
+static inline int test_summary(void) {
+    printf("# %d passed, %d failed, %d skipped\n", t_passed, t_failed,
+           t_skipped);
+    return t_failed ? 1 : 0;
+}
+
+#endif
