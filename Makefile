@@ -36,7 +36,7 @@ BASE_CFLAGS := -std=gnu11 -g -pthread -Iinclude -Isrc $(WARN) -D_GNU_SOURCE
 OPT ?= -O2
 CFLAGS ?=
 CFLAGS += $(BASE_CFLAGS) $(OPT) -MMD -MP
-LDLIBS := -lm -pthread
+LDLIBS := -lpcre2-8 -lm -pthread
 
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -87,10 +87,12 @@ $(LIB): $(LIB_OBJS)
 
 # Every app links the library; APP_LIBS_NAME adds per-app libraries.
 APP_LIBS_gguf-dump := -ljansson
-.SECONDEXPANSION:
-$(O)/llamafile/%: $$(patsubst %.c,$(O)/obj/%.o,$$(wildcard src/apps/%/*.c)) $(LIB)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ $(APP_LIBS_$*) $(LDLIBS) -o $@
+define APP_RULE
+$(O)/llamafile/$(1): $(patsubst %.c,$(O)/obj/%.o,$(wildcard src/apps/$(1)/*.c)) $(LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) $$^ $$(APP_LIBS_$(1)) $$(LDLIBS) -o $$@
+endef
+$(foreach app,$(APPS),$(eval $(call APP_RULE,$(app))))
 
 $(O)/tests/%: $(O)/obj/tests/%.o $(TEST_SUPPORT_OBJS) $(LIB)
 	@mkdir -p $(@D)

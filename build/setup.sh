@@ -3,7 +3,7 @@
 # Idempotent and silent when everything is already there.
 set -e
 PACKAGES="make gcc clang libclang-rt-14-dev libc6-dev libjansson-dev libpcre2-dev
-libmicrohttpd-dev zip unzip strace"
+libmicrohttpd-dev zip unzip strace jq"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

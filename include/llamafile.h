@@ -204,6 +204,116 @@ bool lf_gguf_writer_write(lf_gguf_writer *w, const char *path, lf_error *err);
 bool lf_gguf_writer_to_memory(lf_gguf_writer *w, void **out, size_t *out_size,
                               lf_error *err);
 
+/* ------------------------------------------------------------------ models */
+
+typedef struct lf_model lf_model;
+typedef struct lf_context lf_context;
+
+/* Loads a model from a GGUF file (or the first shard of a split model). */
+lf_model *lf_model_load(const char *path, lf_error *err);
+/* Loads the GGUF stored at [offset, offset+size) of an open file. */
+lf_model *lf_model_load_fd(int fd, uint64_t offset, uint64_t size, const char *name,
+                           lf_error *err);
+void lf_model_free(lf_model *m);
+
+const char *lf_model_arch(const lf_model *m);
+/* Comma-separated names of the architectures this build runs. */
+const char *lf_supported_archs(void);
+int32_t lf_model_n_vocab(const lf_model *m);
+int32_t lf_model_n_ctx_train(const lf_model *m);
+int32_t lf_model_n_embd(const lf_model *m);
+int32_t lf_model_n_layer(const lf_model *m);
+uint64_t lf_model_n_params(const lf_model *m);
+uint64_t lf_model_size(const lf_model *m);       /* bytes of weights */
+/* The model's GGUF, for metadata lookups. */
+const lf_gguf *lf_model_gguf(const lf_model *m);
+
+/* ------------------------------------------------------------ tokenization */
+
+int32_t lf_token_bos(const lf_model *m);      /* -1 if none */
+int32_t lf_token_eos(const lf_model *m);
+bool lf_token_is_eog(const lf_model *m, int32_t token); /* end of generation */
+bool lf_add_bos(const lf_model *m);
+
+/* Tokenizes len bytes of text into out (capacity n_max). add_special adds
+ * BOS/EOS as the model's metadata asks; parse_special turns the text of
+ * special tokens (e.g. "<|im_start|>") into those tokens. Returns the number
+ * of tokens, or minus the number needed when n_max is too small. */
+int64_t lf_tokenize(const lf_model *m, const char *text, size_t len, int32_t *out,
+                    int64_t n_max, bool add_special, bool parse_special);
+/* The bytes of one token; control tokens give "" unless special. Returns
+ * the length, or minus the length needed when cap is too small. */
+int64_t lf_token_to_piece(const lf_model *m, int32_t token, char *buf, size_t cap,
+                          bool special);
+/* Text of n tokens, as lf_token_to_piece would concatenate them, with the
+ * tokenizer's leading-space rule applied. Return value as above. */
+int64_t lf_detokenize(const lf_model *m, const int32_t *tokens, int64_t n, char *buf,
+                      size_t cap, bool remove_special, bool unparse_special);
+
+/* ---------------------------------------------------------------- contexts */
+
+typedef struct lf_context_params {
+    int32_t n_ctx;      /* KV cache cells (0: the model's training context) */
+    int32_t n_batch;    /* most tokens per forward pass (larger batches are split) */
+    int32_t n_threads;  /* 0: physical cores */
+    int32_t kv_type;    /* LF_TYPE_F16 (default) or LF_TYPE_F32 */
+    uint32_t n_seq_max; /* sequences that may share the cache */
+} lf_context_params;
+
+lf_context_params lf_context_default_params(void);
+lf_context *lf_context_new(lf_model *m, const lf_context_params *p, lf_error *err);
+void lf_context_free(lf_context *c);
+int32_t lf_n_ctx(const lf_context *c);
+int32_t lf_n_threads(const lf_context *c);
+
+/* A batch of tokens: each with its position, its sequence and whether its
+ * logits are wanted. */
+typedef struct lf_batch {
+    int32_t n_tokens;
+    const int32_t *token;
+    const int32_t *pos;
+    const int32_t *seq_id;
+    const int8_t *logits;
+} lf_batch;
+
+/* Runs the model over a batch, appending it to the KV cache. */
+bool lf_decode(lf_context *c, const lf_batch *b, lf_error *err);
+/* Logits (n_vocab floats) of batch entry i of the last lf_decode; i < 0
+ * counts from the end of the entries that requested logits. NULL if that
+ * entry did not request them. */
+const float *lf_get_logits_ith(lf_context *c, int32_t i);
+
+/* Removes the cached tokens of seq (all sequences if seq < 0) with
+ * p0 <= pos < p1 (p1 < 0: to the end). */
+void lf_kv_remove(lf_context *c, int32_t seq, int32_t p0, int32_t p1);
+/* Largest position cached for seq, or -1. */
+int32_t lf_kv_seq_pos_max(const lf_context *c, int32_t seq);
+
+/* ---------------------------------------------------------------- sampling */
+
+typedef struct lf_sampler_params {
+    float temp;             /* <= 0: greedy */
+    int32_t top_k;          /* <= 0: off */
+    float top_p;            /* >= 1: off */
+    float min_p;            /* <= 0: off */
+    float repeat_penalty;   /* 1: off */
+    float presence_penalty; /* 0: off */
+    float frequency_penalty;/* 0: off */
+    int32_t penalty_last_n; /* tokens the penalties look back over (-1: n_ctx) */
+    uint64_t seed;
+} lf_sampler_params;
+
+typedef struct lf_sampler lf_sampler;
+
+lf_sampler_params lf_sampler_default_params(void);
+lf_sampler *lf_sampler_new(const lf_sampler_params *p, int32_t n_vocab, lf_error *err);
+void lf_sampler_free(lf_sampler *s);
+/* Picks a token from logits (n_vocab floats). */
+int32_t lf_sampler_sample(lf_sampler *s, const float *logits);
+/* Records a token of the context (prompt or generated) for the penalties. */
+void lf_sampler_accept(lf_sampler *s, int32_t token);
+void lf_sampler_reset(lf_sampler *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,6 +9,7 @@
 #ifndef LF_TESTS_HARNESS_H
 #define LF_TESTS_HARNESS_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,18 +26,25 @@ static char t_first_failure[512];
         t_first_failure[0] = 0;                                                \
     } while (0)
 
+static void t_record_failure(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), unused));
+static void t_record_failure(const char *file, int line, const char *fmt, ...) {
+    if (!t_in_failed) {
+        int n = snprintf(t_first_failure, sizeof t_first_failure, "%s:%d: ", file, line);
+        if (n > 0 && (size_t)n < sizeof t_first_failure) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(t_first_failure + n, sizeof t_first_failure - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    t_in_failed++;
+}
+
 #define EXPECT(cond, ...)                                                      \
     do {                                                                       \
-        if (!(cond)) {                                                         \
-            if (!t_in_failed) {                                                \
-                int t_n_ = snprintf(t_first_failure, sizeof t_first_failure,   \
-                                    "%s:%d: ", __FILE__, __LINE__);            \
-                if (t_n_ > 0 && (size_t)t_n_ < sizeof t_first_failure)         \
-                    snprintf(t_first_failure + t_n_,                           \
-                             sizeof t_first_failure - t_n_, __VA_ARGS__);      \
-            }                                                                  \
-            t_in_failed++;                                                     \
-        }                                                                      \
+        if (!(cond))                                                           \
+            t_record_failure(__FILE__, __LINE__, __VA_ARGS__);                 \
     } while (0)
 
 #define TEST_END()                                                             \

@@ -1,0 +1,167 @@
+/* context.c — the public context API: KV cache, thread pool, lf_decode
+ * (split into ubatches of at most n_batch tokens) and logits. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "model/model.h"
+
+lf_context_params lf_context_default_params(void) {
+    return (lf_context_params){
+        .n_ctx = 4096, .n_batch = 512, .n_threads = 0, .kv_type = LF_TYPE_F16, .n_seq_max = 1,
+    };
+}
+
+lf_context *lf_context_new(lf_model *m, const lf_context_params *p, lf_error *err) {
+    lf_context *c = calloc(1, sizeof(*c));
+    if (!c) {
+        lf_fail(err, "out of memory");
+        return NULL;
+    }
+    c->model = m;
+    c->params = *p;
+    if (c->params.n_ctx <= 0)
+        c->params.n_ctx = (int32_t)m->hp.n_ctx_train;
+    if (c->params.n_batch <= 0)
+        c->params.n_batch = 512;
+    if (c->params.n_batch > c->params.n_ctx)
+        c->params.n_batch = c->params.n_ctx;
+    if (c->params.n_threads <= 0)
+        c->params.n_threads = lf_physical_cores();
+    if (c->params.n_threads > 512) {
+        lf_fail(err, "%d threads is too many", c->params.n_threads);
+        goto fail;
+    }
+    int64_t n_layer = m->hp.n_layer;
+    int64_t *k_row = malloc(sizeof(int64_t) * (size_t)n_layer);
+    int64_t *v_row = malloc(sizeof(int64_t) * (size_t)n_layer);
+    bool ok = k_row && v_row;
+    for (int64_t l = 0; ok && l < n_layer; l++) {
+        k_row[l] = m->hp.n_head_kv * m->hp.head_dim_k;
+        v_row[l] = m->hp.n_head_kv * m->hp.head_dim_v;
+    }
+    ok = ok ? lf_kvcache_init(&c->kv, c->params.kv_type, (int)n_layer, c->params.n_ctx, k_row,
+                              v_row, err)
+            : lf_fail(err, "out of memory");
+    free(k_row);
+    free(v_row);
+    if (!ok)
+        goto fail;
+    if (!(c->pool = lf_pool_new(c->params.n_threads, err)))
+        goto fail;
+    return c;
+fail:
+    lf_context_free(c);
+    return NULL;
+}
+
+void lf_context_free(lf_context *c) {
+    if (!c)
+        return;
+    lf_pool_free(c->pool);
+    lf_kvcache_free(&c->kv);
+    lf_scratch_free(&c->mm);
+    lf_scratch_free(&c->work);
+    free(c->logits);
+    free(c->out_row);
+    free(c);
+}
+
+int32_t lf_n_ctx(const lf_context *c) { return c->params.n_ctx; }
+int32_t lf_n_threads(const lf_context *c) { return c->params.n_threads; }
+
+static bool check_batch(const lf_context *c, const lf_batch *b, lf_error *err) {
+    if (b->n_tokens <= 0)
+        return lf_fail(err, "empty batch");
+    if (!b->token || !b->pos || !b->seq_id)
+        return lf_fail(err, "batch lacks tokens, positions or sequence ids");
+    int32_t n_vocab = (int32_t)c->model->hp.n_vocab;
+    for (int32_t i = 0; i < b->n_tokens; i++) {
+        if (b->token[i] < 0 || b->token[i] >= n_vocab)
+            return lf_fail(err, "batch entry %d: token %d is outside the vocabulary (0..%d)", i,
+                           b->token[i], n_vocab - 1);
+        if (b->pos[i] < 0)
+            return lf_fail(err, "batch entry %d: negative position %d", i, b->pos[i]);
+        if (b->seq_id[i] < 0 || (uint32_t)b->seq_id[i] >= c->params.n_seq_max)
+            return lf_fail(err, "batch entry %d: sequence %d is outside 0..%u", i, b->seq_id[i],
+                           c->params.n_seq_max - 1);
+    }
+    return true;
+}
+
+/* Makes room for the logits rows of a batch of n tokens, n_out of them wanted. */
+static bool reserve_outputs(lf_context *c, int32_t n, int32_t n_out, lf_error *err) {
+    size_t n_vocab = (size_t)c->model->hp.n_vocab;
+    if (n_out > c->out_cap) {
+        float *l = realloc(c->logits, sizeof(float) * n_vocab * (size_t)n_out);
+        if (!l)
+            return lf_fail(err, "out of memory for %d rows of logits", n_out);
+        c->logits = l;
+        c->out_cap = n_out;
+    }
+    if (n > c->batch_cap) {
+        int32_t *r = realloc(c->out_row, sizeof(int32_t) * (size_t)n);
+        if (!r)
+            return lf_fail(err, "out of memory");
+        c->out_row = r;
+        c->batch_cap = n;
+    }
+    return true;
+}
+
+bool lf_decode(lf_context *c, const lf_batch *b, lf_error *err) {
+    if (!check_batch(c, b, err))
+        return false;
+    int32_t n = b->n_tokens, n_out = 0;
+    for (int32_t i = 0; i < n; i++)
+        n_out += b->logits && b->logits[i];
+    if (!reserve_outputs(c, n, n_out, err))
+        return false;
+    c->n_out = 0;
+    int32_t *cells = malloc(sizeof(int32_t) * (size_t)n);
+    if (!cells)
+        return lf_fail(err, "out of memory");
+    if (!lf_kvcache_alloc(&c->kv, n, b->pos, b->seq_id, cells, err)) {
+        free(cells);
+        return false;
+    }
+    size_t n_vocab = (size_t)c->model->hp.n_vocab;
+    bool ok = true;
+    for (int32_t i0 = 0; ok && i0 < n; i0 += c->params.n_batch) {
+        int32_t len = n - i0 < c->params.n_batch ? n - i0 : c->params.n_batch;
+        lf_ubatch ub = {
+            .n = len, .token = b->token + i0, .pos = b->pos + i0, .seq = b->seq_id + i0,
+            .want = b->logits ? b->logits + i0 : NULL, .cells = cells + i0,
+            .logits = c->logits + (size_t)c->n_out * n_vocab,
+        };
+        ok = c->model->arch->forward(c, &ub, err);
+        for (int32_t i = i0; i < i0 + len; i++)
+            c->out_row[i] = b->logits && b->logits[i] ? c->n_out++ : -1;
+    }
+    if (!ok) /* leave the cache as it was before this batch */
+        for (int32_t i = 0; i < n; i++)
+            c->kv.pos[cells[i]] = -1, c->kv.seq[cells[i]] = -1, c->kv.used--;
+    free(cells);
+    c->last_n = ok ? n : 0;
+    return ok;
+}
+
+const float *lf_get_logits_ith(lf_context *c, int32_t i) {
+    if (i < 0) {
+        i += c->n_out;
+        if (i < 0)
+            return NULL;
+        return c->logits + (size_t)i * (size_t)c->model->hp.n_vocab;
+    }
+    if (i >= c->last_n || c->out_row[i] < 0)
+        return NULL;
+    return c->logits + (size_t)c->out_row[i] * (size_t)c->model->hp.n_vocab;
+}
+
+void lf_kv_remove(lf_context *c, int32_t seq, int32_t p0, int32_t p1) {
+    lf_kvcache_remove(&c->kv, seq, p0, p1);
+}
+
+int32_t lf_kv_seq_pos_max(const lf_context *c, int32_t seq) {
+    return lf_kvcache_seq_pos_max(&c->kv, seq);
+}

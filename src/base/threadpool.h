@@ -1,0 +1,43 @@
+/* threadpool.h — persistent workers that run one parallel job at a time.
+ *
+ * lf_pool_run(pool, fn, arg) calls fn(arg, ith, nth) on every thread (the
+ * caller is thread 0) and returns when all have finished: a barrier per job.
+ * Workers spin briefly waiting for the next job, then sleep. Jobs split their
+ * work with lf_pool_chunk, an atomic counter, so faster threads take more. */
+#ifndef LF_BASE_THREADPOOL_H
+#define LF_BASE_THREADPOOL_H
+
+#include <stdatomic.h>
+
+#include "llamafile.h"
+
+typedef struct lf_pool lf_pool;
+typedef void (*lf_pool_fn)(void *arg, int ith, int nth);
+
+/* A pool of n_threads (including the caller); n_threads <= 1 runs inline. */
+lf_pool *lf_pool_new(int n_threads, lf_error *err);
+void lf_pool_free(lf_pool *p);
+int lf_pool_threads(const lf_pool *p);
+void lf_pool_run(lf_pool *p, lf_pool_fn fn, void *arg);
+
+/* Hands out chunk indices 0, 1, ... n-1 to whoever asks first. Reset before
+ * the job starts (lf_pool_chunks_init), then each thread loops on next. */
+typedef struct lf_chunks {
+    atomic_long next;
+    long n;
+} lf_chunks;
+
+static inline void lf_pool_chunks_init(lf_chunks *c, long n) {
+    atomic_store_explicit(&c->next, 0, memory_order_relaxed);
+    c->n = n;
+}
+/* Next chunk index, or -1 when none are left. */
+static inline long lf_pool_chunk(lf_chunks *c) {
+    long i = atomic_fetch_add_explicit(&c->next, 1, memory_order_relaxed);
+    return i < c->n ? i : -1;
+}
+
+/* Number of physical cores (falls back to logical CPUs). */
+int lf_physical_cores(void);
+
+#endif

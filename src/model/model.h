@@ -1,0 +1,87 @@
+/* model.h — a loaded model (weights bound by name from its GGUF), the
+ * architecture registry, and the context that runs it. */
+#ifndef LF_MODEL_MODEL_H
+#define LF_MODEL_MODEL_H
+
+#include "base/threadpool.h"
+#include "llamafile.h"
+#include "model/kvcache.h"
+#include "tensor/ops.h"
+
+typedef struct lf_vocab lf_vocab;
+
+/* Hyperparameters every architecture has (arch files may read more). */
+typedef struct lf_hparams {
+    int64_t n_vocab, n_ctx_train, n_embd, n_layer, n_ff;
+    int64_t n_head, n_head_kv, head_dim_k, head_dim_v, n_rot;
+    float eps;
+    lf_rope_params rope;
+} lf_hparams;
+
+/* One token slice of a batch, at most n_batch tokens, run in one forward. */
+typedef struct lf_ubatch {
+    int64_t n;
+    const int32_t *token, *pos, *seq;
+    const int8_t *want;  /* logits wanted; NULL: none */
+    int32_t *cells;      /* KV cell of each token (filled before forward) */
+    float *logits;       /* rows for the tokens with want set, in order */
+} lf_ubatch;
+
+struct lf_arch {
+    const char *name;
+    /* Reads the arch's hparams and binds its tensors into m->weights. */
+    bool (*load)(lf_model *m, lf_error *err);
+    /* Runs a ubatch: writes K/V for its tokens, fills its logits rows. */
+    bool (*forward)(lf_context *c, const lf_ubatch *b, lf_error *err);
+    void (*free_weights)(lf_model *m);
+};
+
+struct lf_model {
+    lf_gguf *gguf;
+    lf_vocab *vocab;
+    const struct lf_arch *arch;
+    char arch_name[64];
+    lf_hparams hp;
+    void *weights;
+    void **owned;   /* converted copies of small non-F32 tensors */
+    int n_owned;
+};
+
+struct lf_context {
+    lf_model *model;
+    lf_context_params params;
+    lf_pool *pool;
+    lf_kvcache kv;
+    lf_scratch mm;          /* matmul activation copies */
+    lf_scratch work;        /* the forward pass's float buffers */
+    float *logits;          /* [n_out][n_vocab] of the last decode */
+    int32_t *out_row;       /* batch index -> logits row (-1: none) */
+    int32_t n_out, out_cap, batch_cap;
+    int32_t last_n;         /* tokens in the last decoded batch */
+};
+
+/* ---- helpers for architecture files ---- */
+
+/* Reads "<arch>.<suffix>" as an integer / float; absent → def (if !required). */
+bool lf_model_int(const lf_model *m, const char *suffix, bool required, int64_t def,
+                  int64_t *out, lf_error *err);
+bool lf_model_float(const lf_model *m, const char *suffix, bool required, double def,
+                    double *out, lf_error *err);
+/* Reads the hparams shared by every architecture (spec archs.md §0.2). */
+bool lf_model_common_hparams(lf_model *m, lf_error *err);
+/* Binds tensor `name` (printf-style) checking its shape (ne, n_dims
+ * entries; trailing dims must be 1). Absent and !required → W->data NULL. */
+bool lf_model_weight(const lf_model *m, lf_weight *W, bool required, int n_dims,
+                     const int64_t *ne, lf_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+/* A small F32 tensor (norm weights, biases) as a float pointer into the map. */
+bool lf_model_f32(const lf_model *m, const float **out, bool required, int64_t n,
+                  lf_error *err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Float buffers for one forward pass, carved from c->work. */
+float *lf_ctx_buffers(lf_context *c, int count, const size_t *floats, float **bufs,
+                      lf_error *err);
+
+extern const struct lf_arch lf_arch_llama;
+
+#endif

@@ -1,0 +1,163 @@
+#include "tensor/ops.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "tensor/types.h"
+
+void *lf_scratch_get(lf_scratch *s, size_t bytes) {
+    if (bytes > s->cap) {
+        free(s->p);
+        s->p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+        s->cap = s->p ? bytes : 0;
+    }
+    return s->p;
+}
+
+void lf_scratch_free(lf_scratch *s) {
+    free(s->p);
+    s->p = NULL;
+    s->cap = 0;
+}
+
+void lf_rms_norm(float *out, const float *x, const float *w, int64_t n, float eps) {
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++)
+        sum += (double)x[i] * (double)x[i];
+    float scale = 1.0f / sqrtf((float)(sum / (double)n) + eps);
+    for (int64_t i = 0; i < n; i++)
+        out[i] = w ? x[i] * scale * w[i] : x[i] * scale;
+}
+
+static float rope_yarn_corr_dim(int n_rot, int n_ctx_orig, float n_rotations, float base) {
+    return (float)n_rot * logf((float)n_ctx_orig / (n_rotations * 2.0f * (float)M_PI)) /
+           (2.0f * logf(base));
+}
+
+void lf_rope(float *x, int n_heads, int head_dim, int64_t pos, const lf_rope_params *rp) {
+    int n_rot = rp->n_rot;
+    float theta_scale = powf(rp->freq_base, -2.0f / (float)n_rot);
+    float lo = 0, hi = 0;
+    if (rp->ext_factor != 0) {
+        lo = fmaxf(0.0f, floorf(rope_yarn_corr_dim(n_rot, rp->n_ctx_orig, rp->beta_fast, rp->freq_base)));
+        hi = fminf((float)(n_rot - 1),
+                   ceilf(rope_yarn_corr_dim(n_rot, rp->n_ctx_orig, rp->beta_slow, rp->freq_base)));
+    }
+    float mscale = rp->attn_factor;
+    if (rp->ext_factor != 0)
+        mscale *= 1.0f + 0.1f * logf(1.0f / rp->freq_scale);
+    float theta_base = (float)pos;
+    for (int k = 0; k < n_rot / 2; k++) {
+        float ff = rp->freq_factors ? rp->freq_factors[k] : 1.0f;
+        float theta_extrap = theta_base / ff;
+        float theta_interp = rp->freq_scale * theta_extrap;
+        float theta = theta_interp;
+        if (rp->ext_factor != 0) {
+            float y = ((float)k - lo) / fmaxf(0.001f, hi - lo);
+            float ramp = 1.0f - fminf(1.0f, fmaxf(0.0f, y));
+            float mix = ramp * rp->ext_factor;
+            theta = theta_interp * (1 - mix) + theta_extrap * mix;
+        }
+        float c = cosf(theta) * mscale, s = sinf(theta) * mscale;
+        theta_base *= theta_scale;
+        int i0 = rp->mode == LF_ROPE_NEOX ? k : 2 * k;
+        int i1 = rp->mode == LF_ROPE_NEOX ? k + n_rot / 2 : 2 * k + 1;
+        for (int h = 0; h < n_heads; h++) {
+            float *v = x + (size_t)h * head_dim;
+            float x0 = v[i0], x1 = v[i1];
+            v[i0] = x0 * c - x1 * s;
+            v[i1] = x0 * s + x1 * c;
+        }
+    }
+}
+
+void lf_swiglu(float *g, const float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+void lf_softmax(float *x, int64_t n) {
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; i++)
+        max = fmaxf(max, x[i]);
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++)
+        x[i] *= inv;
+}
+
+bool lf_weight_row(const lf_weight *W, int64_t r, float *out, lf_error *err) {
+    const lf_type_traits *tt = lf_type_traits_of(W->type);
+    if (!tt || !tt->to_float)
+        return lf_fail(err, "type %s is not supported yet", lf_type_name(W->type) ? lf_type_name(W->type) : "?");
+    tt->to_float((const char *)W->data + (size_t)r * W->row_bytes, out, W->ne[0]);
+    return true;
+}
+
+/* ------------------------------------------------------------------ matmul */
+
+enum { ROWS_PER_CHUNK = 16 };
+
+struct matmul_job {
+    const lf_type_traits *wt, *at;
+    const char *w;      /* first row of the slice */
+    size_t w_row_bytes;
+    int64_t n_out, k;
+    const float *x;
+    char *xq;           /* x converted to the activation type */
+    size_t xq_row_bytes;
+    int64_t n_rows;
+    float *out;
+    lf_chunks chunks;
+};
+
+static void matmul_convert(void *arg, int ith, int nth) {
+    struct matmul_job *j = arg;
+    for (int64_t t = ith; t < j->n_rows; t += nth)
+        j->at->from_float(j->x + t * j->k, j->xq + t * j->xq_row_bytes, j->k);
+}
+
+static void matmul_rows(void *arg, int ith, int nth) {
+    struct matmul_job *j = arg;
+    (void)ith, (void)nth;
+    long c;
+    while ((c = lf_pool_chunk(&j->chunks)) >= 0) {
+        int64_t r0 = c * ROWS_PER_CHUNK;
+        int64_t r1 = r0 + ROWS_PER_CHUNK < j->n_out ? r0 + ROWS_PER_CHUNK : j->n_out;
+        for (int64_t t = 0; t < j->n_rows; t++) {
+            const char *a = j->xq + t * j->xq_row_bytes;
+            float *o = j->out + t * j->n_out;
+            for (int64_t r = r0; r < r1; r++)
+                o[r] = j->wt->vec_dot(j->k, j->w + r * j->w_row_bytes, a);
+        }
+    }
+}
+
+bool lf_matmul(lf_pool *pool, lf_scratch *scratch, float *out, const lf_weight *W, int64_t slice,
+               const float *x, int64_t n_rows, lf_error *err) {
+    const lf_type_traits *wt = lf_type_traits_of(W->type);
+    const lf_type_traits *at = wt ? lf_type_traits_of(wt->vec_dot_type) : NULL;
+    if (!wt || !wt->vec_dot || !at || !at->from_float)
+        return lf_fail(err, "type %s is not supported yet",
+                       lf_type_name(W->type) ? lf_type_name(W->type) : "?");
+    struct matmul_job j = {
+        .wt = wt, .at = at,
+        .w = (const char *)W->data + (size_t)slice * (size_t)W->ne[1] * W->row_bytes,
+        .w_row_bytes = W->row_bytes, .n_out = W->ne[1], .k = W->ne[0],
+        .x = x, .n_rows = n_rows, .out = out,
+        .xq_row_bytes = (size_t)lf_type_row_bytes(wt->vec_dot_type, W->ne[0]),
+    };
+    j.xq = lf_scratch_get(scratch, j.xq_row_bytes * (size_t)n_rows);
+    if (!j.xq)
+        return lf_fail(err, "out of memory for a %lld-row activation buffer", (long long)n_rows);
+    lf_pool_run(pool, matmul_convert, &j);
+    lf_pool_chunks_init(&j.chunks, (long)((j.n_out + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK));
+    lf_pool_run(pool, matmul_rows, &j);
+    return true;
+}
