@@ -32,7 +32,7 @@ endif
 FUZZ_CC ?= clang
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-BASE_CFLAGS := -std=gnu11 -g -pthread -Iinclude -Isrc $(WARN) -D_GNU_SOURCE
+BASE_CFLAGS := -std=gnu11 -g -pthread -ffp-contract=off -Iinclude -Isrc $(WARN) -D_GNU_SOURCE
 OPT ?= -O2
 CFLAGS ?=
 CFLAGS += $(BASE_CFLAGS) $(OPT) -MMD -MP

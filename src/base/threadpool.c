@@ -71,9 +71,9 @@ lf_pool *lf_pool_new(int n_threads, lf_error *err) {
     }
     for (int i = 1; i < p->n; i++) {
         struct worker_start *ws = malloc(sizeof(*ws));
-        int rc = ws ? pthread_create(&p->threads[i], NULL, worker_main, ws) : -1;
         if (ws)
             *ws = (struct worker_start){p, i};
+        int rc = ws ? pthread_create(&p->threads[i], NULL, worker_main, ws) : -1;
         if (rc != 0) {
             free(ws);
             p->n = i; /* shut down the ones already started */
