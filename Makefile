@@ -16,6 +16,7 @@
 SHELL := /bin/bash
 .SUFFIXES:
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 SANITIZE ?=
 ifeq ($(SANITIZE),)
@@ -37,6 +38,7 @@ OPT ?= -O2
 CFLAGS ?=
 CFLAGS += $(BASE_CFLAGS) $(OPT) -MMD -MP
 LDLIBS := -lpcre2-8 -lm -pthread
+TEST_LIBS := -ljansson
 
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -96,7 +98,7 @@ $(foreach app,$(APPS),$(eval $(call APP_RULE,$(app))))
 
 $(O)/tests/%: $(O)/obj/tests/%.o $(TEST_SUPPORT_OBJS) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $^ $(TEST_LIBS) $(LDLIBS) -o $@
 
 tests: $(TEST_BINS)
 

@@ -149,12 +149,14 @@ void lf_gguf_close(lf_gguf *g);
 uint32_t lf_gguf_version(const lf_gguf *g);
 uint32_t lf_gguf_alignment(const lf_gguf *g);
 int lf_gguf_shard_count(const lf_gguf *g);
-/* Size of a shard's file (or range) and where its data section starts. */
+/* Size of a shard's file (or range) and where its data section starts
+ * (with no tensors, that may be past the end: the padding is optional). */
 uint64_t lf_gguf_file_size(const lf_gguf *g, int shard);
 uint64_t lf_gguf_data_offset(const lf_gguf *g, int shard);
 
 int64_t lf_gguf_kv_count(const lf_gguf *g);
 lf_str lf_gguf_kv_key(const lf_gguf *g, int64_t i);
+/* Value of kv i; type is -1 when i is out of range. */
 lf_gguf_value lf_gguf_kv_value(const lf_gguf *g, int64_t i);
 /* Index of a key, or -1. */
 int64_t lf_gguf_find_key(const lf_gguf *g, const char *key);
@@ -182,7 +184,10 @@ typedef struct lf_gguf_writer lf_gguf_writer;
 
 lf_gguf_writer *lf_gguf_writer_new(void);
 void lf_gguf_writer_free(lf_gguf_writer *w);
-/* Metadata; a key set twice keeps the last value. Values are copied. */
+/* Metadata; a key set twice keeps the last value (at its first position).
+ * Values are copied. For set_scalar, value points to the C type of `type`
+ * (a bool for BOOL), except STRING where value is the NUL-terminated string
+ * itself. general.alignment must be a uint32 power of two. */
 bool lf_gguf_set_scalar(lf_gguf_writer *w, const char *key, int type,
                         const void *value, lf_error *err);
 bool lf_gguf_set_u32(lf_gguf_writer *w, const char *key, uint32_t v, lf_error *err);
@@ -194,7 +199,7 @@ bool lf_gguf_set_arr(lf_gguf_writer *w, const char *key, int elem_type,
 bool lf_gguf_set_arr_str(lf_gguf_writer *w, const char *key,
                          const char *const *strs, uint64_t n, lf_error *err);
 /* Tensor; data (nbytes from type and shape) is referenced, not copied, and
- * must stay valid until the file is written. */
+ * must stay valid until the file is written; NULL data writes zeros. */
 bool lf_gguf_add_tensor(lf_gguf_writer *w, const char *name, int type,
                         int n_dims, const int64_t *ne, const void *data,
                         lf_error *err);
@@ -219,6 +224,7 @@ void lf_model_free(lf_model *m);
 const char *lf_model_arch(const lf_model *m);
 /* Comma-separated names of the architectures this build runs. */
 const char *lf_supported_archs(void);
+bool lf_arch_supported(const char *name);
 int32_t lf_model_n_vocab(const lf_model *m);
 int32_t lf_model_n_ctx_train(const lf_model *m);
 int32_t lf_model_n_embd(const lf_model *m);

@@ -1,0 +1,97 @@
+#!/bin/bash
+# Runs every libFuzzer target in $FUZZBIN for $FUZZ_SECONDS seconds each on
+# a seed corpus kept in $FUZZBIN/corpus/NAME (built from $SHARED the first
+# time), and prints one line per target: PASS fuzz_NAME, or FAIL fuzz_NAME:
+# why, followed by the tail of the fuzzer's log.
+#
+#   FUZZBIN=o/fuzz SHARED=../shared FUZZ_SECONDS=60 tests/fuzz/run.sh
+#
+# A new target gets seeds by adding a case to seed_corpus below; a target
+# without one starts from an empty corpus.
+FUZZBIN=${FUZZBIN:-o/fuzz}
+SHARED=${SHARED:-../shared}
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+FUZZ_RSS_MB=${FUZZ_RSS_MB:-2048}
+MAX_LEN=65536
+
+# Copies a file into the corpus, cut to the longest input the fuzzer tries.
+add_seed() {
+  local dir=$1 file=$2
+  [ -f "$file" ] && head -c "$MAX_LEN" "$file" >"$dir/$(basename "$file")"
+}
+
+# Little-endian hex for hand-made seeds, and a writer for hex strings.
+u32() { printf '%02x%02x%02x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
+u64() { u32 $(($1 & 0xffffffff)); u32 $(($1 >> 32 & 0xffffffff)); }
+str() { u64 ${#1}; printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+add_hex() {
+  local dir=$1 name=$2 hex=$3
+  printf "$(printf '%s' "$hex" | sed 's/../\\x&/g')" >"$dir/$name"
+}
+
+seed_gguf() {
+  local dir=$1 f n=0
+  for f in "$SHARED"/models/*.gguf "$SHARED"/vocab/*.gguf; do
+    add_seed "$dir" "$f"
+  done
+  # A few of each architecture and type is plenty: every other vector file.
+  for f in "$SHARED"/vectors/*.gguf; do
+    n=$((n + 1))
+    [ $((n % 2)) -eq 1 ] && add_seed "$dir" "$f"
+  done
+  local magic; magic=$(str GGUF | tail -c 8)
+  # Valid: one key and no tensors; one F32 tensor of 2 floats (+ padding).
+  add_hex "$dir" min-kv.gguf "$magic$(u32 3)$(u64 0)$(u64 1)$(str k)$(u32 4)$(u32 7)"
+  add_hex "$dir" min-tensor.gguf "$magic$(u32 3)$(u64 1)$(u64 1)$(str general.alignment)$(u32 4)$(u32 8)$(str t)$(u32 1)$(u64 2)$(u32 0)$(u64 0)0000000000000000803f0000803f"
+  # Malformed: a string array cut short, a nested array, v2 with a bool of 2.
+  add_hex "$dir" str-array.gguf "$magic$(u32 3)$(u64 0)$(u64 1)$(str a)$(u32 9)$(u32 8)$(u64 2)$(str x)$(u64 9)"
+  add_hex "$dir" nested.gguf "$magic$(u32 3)$(u64 0)$(u64 1)$(str a)$(u32 9)$(u32 9)$(u64 1)"
+  add_hex "$dir" v2-bool.gguf "$magic$(u32 2)$(u64 0)$(u64 1)$(str b)$(u32 7)02"
+}
+
+seed_corpus() {
+  case "$1" in
+    gguf) seed_gguf "$2" ;;
+    *) ;;
+  esac
+}
+
+shopt -s nullglob
+targets=("$FUZZBIN"/fuzz_*)
+if [ ${#targets[@]} -eq 0 ]; then
+  echo "SKIP fuzz: no fuzz targets in $FUZZBIN"
+  exit 0
+fi
+
+failed=0
+for bin in "${targets[@]}"; do
+  [ -x "$bin" ] && [ -f "$bin" ] || continue
+  target=$(basename "$bin")
+  name=${target#fuzz_}
+  corpus=$FUZZBIN/corpus/$name
+  work=$FUZZBIN/work/$name
+  mkdir -p "$corpus" "$work"
+  if [ -z "$(ls -A "$corpus")" ]; then
+    seed_corpus "$name" "$corpus"
+  fi
+  rm -f "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*
+  log=$work/log.txt
+  timeout $((FUZZ_SECONDS + 120)) "$bin" "$corpus" \
+    -max_total_time="$FUZZ_SECONDS" -max_len="$MAX_LEN" \
+    -rss_limit_mb="$FUZZ_RSS_MB" -timeout=30 -print_final_stats=1 \
+    -artifact_prefix="$work/" >"$log" 2>&1
+  rc=$?
+  artifacts=("$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*)
+  artifact=${artifacts[0]}
+  if [ $rc -eq 0 ] && [ -z "$artifact" ]; then
+    echo "PASS $target"
+  else
+    why="exit status $rc"
+    [ $rc -eq 124 ] && why="did not stop (killed after $((FUZZ_SECONDS + 120))s)"
+    [ -n "$artifact" ] && why="$why, input saved as $artifact"
+    echo "FAIL $target: $why"
+    grep -avE "^(INFO:|#[0-9]+\s)" "$log" | tail -n 40 | sed "s/^/    /"
+    failed=1
+  fi
+done
+exit $failed
