@@ -32,6 +32,8 @@ const struct lf_arch *lf_arch_find(const char *name) {
     return NULL;
 }
 
+bool lf_arch_supported(const char *name) { return lf_arch_find(name) != NULL; }
+
 static void key_name(char *buf, size_t n, const lf_model *m, const char *suffix) {
     snprintf(buf, n, "%s.%s", m->arch_name, suffix);
 }

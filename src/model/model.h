@@ -82,6 +82,9 @@ bool lf_model_f32(const lf_model *m, const float **out, bool required, int64_t n
 float *lf_ctx_buffers(lf_context *c, int count, const size_t *floats, float **bufs,
                       lf_error *err);
 
+/* The registry entry for an architecture name, or NULL. */
+const struct lf_arch *lf_arch_find(const char *name);
+
 extern const struct lf_arch lf_arch_llama;
 
 #endif
