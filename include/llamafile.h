@@ -209,6 +209,124 @@ bool lf_gguf_writer_write(lf_gguf_writer *w, const char *path, lf_error *err);
 bool lf_gguf_writer_to_memory(lf_gguf_writer *w, void **out, size_t *out_size,
                               lf_error *err);
 
+/* ---------------------------------------------- packaging (zip, .args) ---
+ * A llamafile is an executable with a zip archive appended: the weights and
+ * a `.args` file are stored (uncompressed) members, mapped in place. */
+
+typedef struct lf_zip lf_zip;
+
+typedef struct lf_zip_entry {
+    const char *name;         /* NUL-terminated (names holding NUL are rejected) */
+    size_t name_len;
+    int method;               /* 0: stored, 8: deflated, ... */
+    uint16_t flags;           /* general purpose flags (bit 0: encrypted) */
+    uint32_t crc32;
+    uint64_t compressed_size;
+    uint64_t size;            /* uncompressed */
+    uint64_t header_offset;   /* local file header, from the start of the file */
+    uint64_t data_offset;     /* first byte of the (compressed) data */
+    uint32_t mode;            /* Unix mode bits when recorded, else 0 */
+} lf_zip_entry;
+
+/* Reads and validates the central directory (ZIP64 too) of a file, an open
+ * file (the fd is duplicated: the caller may close it) or a buffer (not
+ * copied: it must outlive the handle). name is used in messages, which read
+ * `NAME: offset N: what`. A file with no end-of-central-directory record
+ * is an error ("not a zip archive"). */
+lf_zip *lf_zip_open(const char *path, lf_error *err);
+lf_zip *lf_zip_open_fd(int fd, const char *name, lf_error *err);
+lf_zip *lf_zip_open_memory(const void *data, size_t size, const char *name,
+                           lf_error *err);
+/* The running executable's archive; one with no entries when the
+ * executable holds no zip. */
+lf_zip *lf_zip_open_self(lf_error *err);
+void lf_zip_close(lf_zip *z);
+
+const char *lf_zip_name(const lf_zip *z);
+int64_t lf_zip_count(const lf_zip *z);
+const lf_zip_entry *lf_zip_entry_at(const lf_zip *z, int64_t i);
+/* Entry by exact name, or NULL. */
+const lf_zip_entry *lf_zip_find(const lf_zip *z, const char *name);
+/* The one member whose name ends in ".gguf" (any case); none or several is
+ * an error naming the members. */
+const lf_zip_entry *lf_zip_find_gguf(const lf_zip *z, lf_error *err);
+/* Where a stored member's bytes lie in the file, for mapping them in place.
+ * A compressed or encrypted member is an error ("re-add it with
+ * zipalign -0"). */
+bool lf_zip_stored_range(const lf_zip *z, const lf_zip_entry *e, uint64_t *offset,
+                         uint64_t *size, lf_error *err);
+/* A stored member's bytes, copied into a malloc'd buffer (with a NUL after
+ * them) that the caller frees; for small members such as .args. */
+bool lf_zip_read_member(const lf_zip *z, const lf_zip_entry *e, char **out,
+                        size_t *out_size, lf_error *err);
+/* The file the archive was read from (-1 for a buffer); owned by z. */
+int lf_zip_fd(const lf_zip *z);
+
+/* zipalign: appends each file to archive (created if missing) as a stored
+ * member whose data starts at a multiple of the alignment, and writes a new
+ * central directory listing the earlier members and the new ones (a member
+ * of the same name is replaced). On any failure the archive is left as it
+ * was (same size, same bytes; removed if this call created it). */
+typedef struct lf_zipalign_options {
+    uint64_t alignment; /* power of two, at most 1 GiB; 0: 65536 */
+    bool junk_paths;    /* -j: store each file's base name */
+    bool use_mtime;     /* -N: file modification times, not a fixed date */
+    bool verbose;       /* -v: print "FILE -> NAME" on stderr */
+} lf_zipalign_options;
+bool lf_zipalign(const char *archive, const char *const *files, int n_files,
+                 const lf_zipalign_options *opt, lf_error *err);
+
+/* Where a model named on the command line lies. spec is, in order:
+ *   a GGUF file (it starts with "GGUF"; split models are read whole);
+ *   a llamafile or zip holding exactly one .gguf member;
+ *   "/zip/NAME": member NAME of the running executable;
+ *   "ARCHIVE@MEMBER": that member of that archive;
+ *   a name that is no file: the member of that name in the executable.
+ * NULL spec: the single .gguf member of the running executable. */
+typedef struct lf_model_source {
+    char *path;      /* plain file: open it by path (malloc'd) */
+    char *name;      /* for messages: the path, or ARCHIVE@MEMBER (malloc'd) */
+    int fd;          /* member: an open fd of its archive, else -1 */
+    uint64_t offset; /* member: where its GGUF lies in fd */
+    uint64_t size;
+} lf_model_source;
+/* 1: found; 0: spec is NULL and the executable holds no .gguf (callers
+ * print their usage line); -1: error in err. */
+int lf_model_locate(const char *spec, lf_model_source *src, lf_error *err);
+void lf_model_source_free(lf_model_source *src);
+/* lf_gguf_open for any spec lf_model_locate accepts (spec must not be NULL). */
+lf_gguf *lf_gguf_open_any(const char *spec, lf_error *err);
+
+/* .args: splits text into arguments (whitespace-separated; '...' literal
+ * and "..." C-escaped quoting; backslash escapes; # comments at the start
+ * of a word; $VAR and ${VAR} from the environment, never split) and merges
+ * them with the command line argc/argv: argv[0] first, then the arguments
+ * of text, where the first bare ... is replaced by argv[1..] (without one,
+ * argv[1..] goes at the end). The result is NULL-terminated; free it with
+ * lf_args_free. Errors read ".args: line N: what". */
+bool lf_args_merge(const char *text, size_t len, int argc, char **argv,
+                   int *out_argc, char ***out_argv, lf_error *err);
+/* The same with the running executable's .args member; without one, the
+ * result is a copy of argv. */
+bool lf_args_load_self(int argc, char **argv, int *out_argc, char ***out_argv,
+                       lf_error *err);
+void lf_args_free(char **argv);
+
+/* ------------------------------------------------------------- the system */
+
+/* Path of the running executable (readlink of /proc/self/exe), copied into
+ * buf; false if it cannot be found or does not fit. */
+bool lf_self_exe_path(char *buf, size_t n, lf_error *err);
+/* The CPU features this machine offers and the OS enabled that kernels may
+ * use, space-separated, e.g. "SSE3 SSSE3 AVX AVX2 FMA F16C AVX512 ...". */
+const char *lf_cpu_features(void);
+/* One line describing the GPUs ("GPU: none detected (CPU only)", or the
+ * CUDA devices found through the driver library, loaded at run time).
+ * Returns the number of CUDA devices. Call it before starting threads: it
+ * queries the driver in a child process so a faulty driver cannot crash
+ * the caller. */
+int lf_gpu_describe(char *buf, size_t n);
+
 /* ------------------------------------------------------------------ models */
 
 typedef struct lf_model lf_model;

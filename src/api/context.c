@@ -40,14 +40,26 @@ lf_context *lf_context_new(lf_model *m, const lf_context_params *p, lf_error *er
         k_row[l] = m->hp.n_head_kv * m->hp.head_dim_k;
         v_row[l] = m->hp.n_head_kv * m->hp.head_dim_v;
     }
-    ok = ok ? lf_kvcache_init(&c->kv, c->params.kv_type, (int)n_layer, c->params.n_ctx, k_row,
-                              v_row, err)
-            : lf_fail(err, "out of memory");
+    int32_t *window = calloc((size_t)n_layer, sizeof(int32_t));
+    ok = ok && window;
+    if (ok && m->arch->kv_rows)
+        m->arch->kv_rows(m, k_row, v_row);
+    if (ok && m->arch->kv_window)
+        m->arch->kv_window(m, window);
+    lf_kvcache_layout layout = {
+        .type = c->params.kv_type, .n_layer = (int)n_layer, .n_cells = c->params.n_ctx,
+        .k_row = k_row, .v_row = v_row, .window = window, .n_batch = c->params.n_batch,
+        .n_seq = c->params.n_seq_max > 0 ? (int32_t)c->params.n_seq_max : 1,
+    };
+    ok = ok ? lf_kvcache_init_layout(&c->kv, &layout, err) : lf_fail(err, "out of memory");
     free(k_row);
     free(v_row);
+    free(window);
     if (!ok)
         goto fail;
     if (!(c->pool = lf_pool_new(c->params.n_threads, err)))
+        goto fail;
+    if (m->arch->ctx_init && !m->arch->ctx_init(c, err))
         goto fail;
     return c;
 fail:
@@ -58,6 +70,8 @@ fail:
 void lf_context_free(lf_context *c) {
     if (!c)
         return;
+    if (c->model->arch->ctx_free)
+        c->model->arch->ctx_free(c);
     lf_pool_free(c->pool);
     lf_kvcache_free(&c->kv);
     lf_scratch_free(&c->mm);
@@ -118,29 +132,32 @@ bool lf_decode(lf_context *c, const lf_batch *b, lf_error *err) {
     if (!reserve_outputs(c, n, n_out, err))
         return false;
     c->n_out = 0;
-    int32_t *cells = malloc(sizeof(int32_t) * (size_t)n);
+    /* cells are placed per ubatch: a sliding-window group only holds one */
+    int32_t *cells = malloc(sizeof(int32_t) * (size_t)n * (size_t)c->kv.n_group);
     if (!cells)
         return lf_fail(err, "out of memory");
-    if (!lf_kvcache_alloc(&c->kv, n, b->pos, b->seq_id, cells, err)) {
-        free(cells);
-        return false;
-    }
     size_t n_vocab = (size_t)c->model->hp.n_vocab;
+    int32_t nb = c->params.n_batch, placed = 0;
     bool ok = true;
-    for (int32_t i0 = 0; ok && i0 < n; i0 += c->params.n_batch) {
-        int32_t len = n - i0 < c->params.n_batch ? n - i0 : c->params.n_batch;
+    for (int32_t i0 = 0; ok && i0 < n; i0 += nb) {
+        int32_t len = n - i0 < nb ? n - i0 : nb;
+        int32_t *uc = cells + (size_t)i0 * (size_t)c->kv.n_group;
+        if (!(ok = lf_kvcache_alloc(&c->kv, len, b->pos + i0, b->seq_id + i0, uc, err)))
+            break;
+        placed = i0 + len;
         lf_ubatch ub = {
             .n = len, .token = b->token + i0, .pos = b->pos + i0, .seq = b->seq_id + i0,
-            .want = b->logits ? b->logits + i0 : NULL, .cells = cells + i0,
+            .want = b->logits ? b->logits + i0 : NULL, .cells = uc,
             .logits = c->logits + (size_t)c->n_out * n_vocab,
         };
         ok = c->model->arch->forward(c, &ub, err);
         for (int32_t i = i0; i < i0 + len; i++)
             c->out_row[i] = b->logits && b->logits[i] ? c->n_out++ : -1;
     }
-    if (!ok) /* leave the cache as it was before this batch */
-        for (int32_t i = 0; i < n; i++)
-            c->kv.pos[cells[i]] = -1, c->kv.seq[cells[i]] = -1, c->kv.used--;
+    /* drop this batch's tokens (cells a window evicted for it stay gone) */
+    for (int32_t i0 = 0; !ok && i0 < placed; i0 += nb)
+        lf_kvcache_release(&c->kv, placed - i0 < nb ? placed - i0 : nb,
+                           cells + (size_t)i0 * (size_t)c->kv.n_group);
     free(cells);
     c->last_n = ok ? n : 0;
     return ok;
@@ -160,6 +177,8 @@ const float *lf_get_logits_ith(lf_context *c, int32_t i) {
 
 void lf_kv_remove(lf_context *c, int32_t seq, int32_t p0, int32_t p1) {
     lf_kvcache_remove(&c->kv, seq, p0, p1);
+    if (c->model->arch->seq_remove)
+        c->model->arch->seq_remove(c, seq, p0, p1);
 }
 
 int32_t lf_kv_seq_pos_max(const lf_context *c, int32_t seq) {

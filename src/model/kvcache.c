@@ -1,49 +1,100 @@
 #include "model/kvcache.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "tensor/fp16.h"
 
-bool lf_kvcache_init(lf_kvcache *c, int type, int n_layer, int64_t n_cells,
-                     const int64_t *k_row, const int64_t *v_row, lf_error *err) {
-    memset(c, 0, sizeof(*c));
-    if (type != LF_TYPE_F16 && type != LF_TYPE_F32)
-        return lf_fail(err, "KV cache type %s is not supported (use f16 or f32)",
-                       lf_type_name(type) ? lf_type_name(type) : "?");
-    size_t esize = type == LF_TYPE_F16 ? 2 : 4;
-    c->type = type;
-    c->n_layer = n_layer;
-    c->n_cells = n_cells;
-    c->k = calloc((size_t)n_layer, sizeof(void *));
-    c->v = calloc((size_t)n_layer, sizeof(void *));
-    c->pos = malloc((size_t)n_cells * sizeof(int32_t));
-    c->seq = malloc((size_t)n_cells * sizeof(int32_t));
-    if (!c->k || !c->v || !c->pos || !c->seq)
-        goto oom;
+static bool group_init(lf_kv_group *g, int32_t window, int64_t n_cells, int32_t n_seq) {
+    g->window = window;
+    g->n_cells = n_cells;
+    g->pos = malloc((size_t)n_cells * sizeof(int32_t));
+    g->seq = malloc((size_t)n_cells * sizeof(int32_t));
+    if (window)
+        g->gone = malloc((size_t)(n_seq > 0 ? n_seq : 1) * sizeof(int32_t));
+    if (!g->pos || !g->seq || (window && !g->gone))
+        return false;
     for (int64_t i = 0; i < n_cells; i++)
-        c->pos[i] = -1, c->seq[i] = -1;
-    for (int l = 0; l < n_layer; l++) {
-        if (!k_row[l])
+        g->pos[i] = -1, g->seq[i] = -1;
+    for (int32_t s = 0; window && s < n_seq; s++)
+        g->gone[s] = -1;
+    return true;
+}
+
+/* The group serving `window` (created on first use); -1 if out of memory. */
+static int group_for(lf_kvcache *c, const lf_kvcache_layout *l, int32_t window) {
+    for (int i = 0; i < c->n_group; i++)
+        if (c->group[i].window == window)
+            return i;
+    lf_kv_group *g = &c->group[c->n_group];
+    int64_t n = (int64_t)window * l->n_seq + l->n_batch;
+    if (!group_init(g, window, n < l->n_cells ? n : l->n_cells, l->n_seq))
+        return -1;
+    return c->n_group++;
+}
+
+bool lf_kvcache_init_layout(lf_kvcache *c, const lf_kvcache_layout *l, lf_error *err) {
+    memset(c, 0, sizeof(*c));
+    if (l->type != LF_TYPE_F16 && l->type != LF_TYPE_F32)
+        return lf_fail(err, "KV cache type %s is not supported (use f16 or f32)",
+                       lf_type_name(l->type) ? lf_type_name(l->type) : "?");
+    if (l->n_cells <= 0 || l->n_layer <= 0 || l->n_cells > INT32_MAX)
+        return lf_fail(err, "invalid KV cache size (%lld cells, %d layers)",
+                       (long long)l->n_cells, l->n_layer);
+    size_t esize = l->type == LF_TYPE_F16 ? 2 : 4;
+    c->type = l->type;
+    c->n_layer = l->n_layer;
+    c->n_seq = l->n_seq;
+    c->k = calloc((size_t)l->n_layer, sizeof(void *));
+    c->v = calloc((size_t)l->n_layer, sizeof(void *));
+    c->layer_group = calloc((size_t)l->n_layer, sizeof(int));
+    c->group = calloc((size_t)l->n_layer + 1, sizeof(lf_kv_group));
+    c->qlow = malloc((size_t)(l->n_seq > 0 ? l->n_seq : 1) * sizeof(int32_t));
+    if (!c->k || !c->v || !c->layer_group || !c->group || !c->qlow ||
+        !group_init(&c->group[0], 0, l->n_cells, l->n_seq))
+        goto oom;
+    c->n_group = 1;
+    for (int i = 0; i < l->n_layer; i++) {
+        if (l->window && l->window[i] < 0)
+            return lf_kvcache_free(c), lf_fail(err, "negative sliding window");
+        if (l->window && l->window[i] > 0 && l->n_seq <= 0)
+            return lf_kvcache_free(c), lf_fail(err, "a sliding-window cache needs n_seq");
+        if (l->window && l->window[i] > 0 && (c->layer_group[i] = group_for(c, l, l->window[i])) < 0)
+            goto oom;
+        if (!l->k_row[i])
             continue;
-        c->k_row = k_row[l] > c->k_row ? k_row[l] : c->k_row;
-        c->v_row = v_row[l] > c->v_row ? v_row[l] : c->v_row;
+        c->k_row = l->k_row[i] > c->k_row ? l->k_row[i] : c->k_row;
+        c->v_row = l->v_row[i] > c->v_row ? l->v_row[i] : c->v_row;
     }
     c->k_row_bytes = (size_t)c->k_row * esize;
     c->v_row_bytes = (size_t)c->v_row * esize;
-    for (int l = 0; l < n_layer; l++) {
-        if (!k_row[l])
+    for (int i = 0; i < l->n_layer; i++) {
+        if (!l->k_row[i])
             continue;
-        c->k[l] = calloc((size_t)n_cells, c->k_row_bytes);
-        c->v[l] = calloc((size_t)n_cells, c->v_row_bytes ? c->v_row_bytes : 1);
-        if (!c->k[l] || !c->v[l])
+        size_t n = (size_t)c->group[c->layer_group[i]].n_cells;
+        c->k[i] = calloc(n, c->k_row_bytes);
+        c->v[i] = calloc(n, c->v_row_bytes ? c->v_row_bytes : 1);
+        if (!c->k[i] || !c->v[i])
             goto oom;
     }
+    c->n_cells = c->group[0].n_cells;
+    c->pos = c->group[0].pos;
+    c->seq = c->group[0].seq;
     return true;
 oom:
     lf_kvcache_free(c);
-    return lf_fail(err, "out of memory for a KV cache of %lld cells", (long long)n_cells);
+    return lf_fail(err, "out of memory for a KV cache of %lld cells", (long long)l->n_cells);
+}
+
+bool lf_kvcache_init(lf_kvcache *c, int type, int n_layer, int64_t n_cells,
+                     const int64_t *k_row, const int64_t *v_row, lf_error *err) {
+    lf_kvcache_layout l = {
+        .type = type, .n_layer = n_layer, .n_cells = n_cells, .k_row = k_row, .v_row = v_row,
+        .n_batch = n_cells, .n_seq = 0,
+    };
+    return lf_kvcache_init_layout(c, &l, err);
 }
 
 void lf_kvcache_free(lf_kvcache *c) {
@@ -51,29 +102,92 @@ void lf_kvcache_free(lf_kvcache *c) {
         free(c->k[l]);
     for (int l = 0; c->v && l < c->n_layer; l++)
         free(c->v[l]);
+    for (int g = 0; c->group && g <= c->n_group && g <= c->n_layer; g++) {
+        free(c->group[g].pos);
+        free(c->group[g].seq);
+        free(c->group[g].gone);
+    }
     free(c->k);
     free(c->v);
-    free(c->pos);
-    free(c->seq);
+    free(c->group);
+    free(c->layer_group);
+    free(c->qlow);
     memset(c, 0, sizeof(*c));
+}
+
+size_t lf_kvcache_bytes(const lf_kvcache *c) {
+    size_t n = 0;
+    for (int l = 0; l < c->n_layer; l++)
+        if (c->k[l])
+            n += (size_t)c->group[c->layer_group[l]].n_cells * (c->k_row_bytes + c->v_row_bytes);
+    return n;
+}
+
+static void free_cell(lf_kv_group *g, int64_t i) {
+    g->pos[i] = -1;
+    g->seq[i] = -1;
+    g->used--;
+}
+
+/* Evicts the cells of a windowed group that no query of this ubatch, nor a
+ * later one (positions go up), can see: pos <= lowest query pos - window. */
+static void evict(lf_kvcache *c, lf_kv_group *g, int64_t n, const int32_t *pos,
+                  const int32_t *seq) {
+    int32_t *q = c->qlow; /* lowest query position per sequence; -1: no cells */
+    for (int32_t s = 0; s < c->n_seq; s++)
+        q[s] = -1;
+    for (int64_t i = 0; i < g->n_cells; i++)
+        if (g->pos[i] >= 0 && g->pos[i] + 1 > q[g->seq[i]])
+            q[g->seq[i]] = g->pos[i] + 1;
+    for (int64_t t = 0; t < n; t++)
+        if (q[seq[t]] > pos[t])
+            q[seq[t]] = pos[t];
+    for (int64_t i = 0; i < g->n_cells; i++) {
+        int32_t p = g->pos[i], s = g->seq[i];
+        if (p >= 0 && (int64_t)p <= (int64_t)q[s] - g->window) {
+            if (p > g->gone[s])
+                g->gone[s] = p;
+            free_cell(g, i);
+        }
+    }
 }
 
 bool lf_kvcache_alloc(lf_kvcache *c, int64_t n, const int32_t *pos, const int32_t *seq,
                       int32_t *cells, lf_error *err) {
-    if (n > c->n_cells - c->used)
-        return lf_fail(err, "context is full: %lld tokens do not fit in %lld free cells of %lld "
-                       "(raise -c)", (long long)n, (long long)(c->n_cells - c->used),
-                       (long long)c->n_cells);
-    int64_t cell = 0;
-    for (int64_t i = 0; i < n; i++) {
-        while (c->pos[cell] >= 0)
-            cell++;
-        c->pos[cell] = pos[i];
-        c->seq[cell] = seq[i];
-        cells[i] = (int32_t)cell;
+    if (c->n_group > 1)
+        for (int64_t t = 0; t < n; t++)
+            if (seq[t] < 0 || seq[t] >= c->n_seq)
+                return lf_fail(err, "sequence %d is outside 0..%d", seq[t], c->n_seq - 1);
+    for (int gi = 1; gi < c->n_group; gi++)
+        evict(c, &c->group[gi], n, pos, seq);
+    for (int gi = 0; gi < c->n_group; gi++) {
+        lf_kv_group *g = &c->group[gi];
+        if (n > g->n_cells - g->used)
+            return lf_fail(err, "context is full: %lld tokens do not fit in %lld free cells of "
+                           "%lld%s (raise -c)", (long long)n, (long long)(g->n_cells - g->used),
+                           (long long)g->n_cells, g->window ? " in a sliding-window cache" : "");
     }
-    c->used += n;
+    for (int gi = 0; gi < c->n_group; gi++) {
+        lf_kv_group *g = &c->group[gi];
+        int64_t cell = g->window ? g->head : 0; /* windowed groups: a ring */
+        for (int64_t t = 0; t < n; t++) {
+            while (g->pos[cell] >= 0)
+                cell = cell + 1 == g->n_cells ? 0 : cell + 1;
+            g->pos[cell] = pos[t];
+            g->seq[cell] = seq[t];
+            cells[gi * n + t] = (int32_t)cell;
+        }
+        g->head = cell + 1 == g->n_cells ? 0 : cell + 1;
+        g->used += n;
+    }
     return true;
+}
+
+void lf_kvcache_release(lf_kvcache *c, int64_t n, const int32_t *cells) {
+    for (int gi = 0; gi < c->n_group; gi++)
+        for (int64_t t = 0; t < n; t++)
+            if (c->group[gi].pos[cells[gi * n + t]] >= 0)
+                free_cell(&c->group[gi], cells[gi * n + t]);
 }
 
 static void store_row(int type, void *dst, const float *src, int64_t n) {
@@ -91,22 +205,61 @@ void lf_kvcache_store(lf_kvcache *c, int layer, int32_t cell, const float *k, co
     store_row(c->type, (char *)c->v[layer] + (size_t)cell * c->v_row_bytes, v, c->v_row);
 }
 
-void lf_kvcache_remove(lf_kvcache *c, int32_t seq, int32_t p0, int32_t p1) {
-    for (int64_t i = 0; i < c->n_cells; i++) {
-        if (c->pos[i] < 0 || (seq >= 0 && c->seq[i] != seq))
+lf_attn_kv lf_kvcache_view(const lf_kvcache *c, int layer) {
+    const lf_kv_group *g = &c->group[c->layer_group[layer]];
+    return (lf_attn_kv){
+        .type = c->type, .k = c->k[layer], .v = c->v[layer],
+        .k_row_bytes = c->k_row_bytes, .v_row_bytes = c->v_row_bytes,
+        .pos = g->pos, .seq = g->seq, .n_cells = g->n_cells,
+    };
+}
+
+static void remove_range(lf_kv_group *g, int32_t seq, int32_t p0, int32_t p1) {
+    for (int64_t i = 0; i < g->n_cells; i++) {
+        if (g->pos[i] < 0 || (seq >= 0 && g->seq[i] != seq))
             continue;
-        if (c->pos[i] >= p0 && (p1 < 0 || c->pos[i] < p1)) {
-            c->pos[i] = -1;
-            c->seq[i] = -1;
-            c->used--;
-        }
+        if (g->pos[i] >= p0 && (p1 < 0 || g->pos[i] < p1))
+            free_cell(g, i);
     }
 }
 
-int32_t lf_kvcache_seq_pos_max(const lf_kvcache *c, int32_t seq) {
+static int32_t group_pos_max(const lf_kv_group *g, int32_t seq) {
     int32_t m = -1;
-    for (int64_t i = 0; i < c->n_cells; i++)
-        if (c->pos[i] >= 0 && c->seq[i] == seq && c->pos[i] > m)
-            m = c->pos[i];
+    for (int64_t i = 0; i < g->n_cells; i++)
+        if (g->pos[i] >= 0 && g->seq[i] == seq && g->pos[i] > m)
+            m = g->pos[i];
     return m;
+}
+
+/* After a removal: drops seq everywhere if a window lost cells that a query
+ * at its next position would need. */
+static void check_windows(lf_kvcache *c, int32_t seq) {
+    int32_t next = group_pos_max(&c->group[0], seq) + 1;
+    bool broken = false;
+    for (int gi = 1; gi < c->n_group; gi++) {
+        const lf_kv_group *g = &c->group[gi];
+        broken |= next > 0 && g->gone[seq] >= 0 && (int64_t)g->gone[seq] > (int64_t)next - g->window;
+    }
+    if (next > 0 && !broken)
+        return;
+    for (int gi = 0; gi < c->n_group; gi++) {
+        remove_range(&c->group[gi], seq, 0, -1);
+        if (gi)
+            c->group[gi].gone[seq] = -1;
+    }
+}
+
+void lf_kvcache_remove(lf_kvcache *c, int32_t seq, int32_t p0, int32_t p1) {
+    for (int gi = 0; gi < c->n_group; gi++)
+        remove_range(&c->group[gi], seq, p0, p1);
+    if (c->n_group == 1)
+        return;
+    if (seq >= 0 && seq < c->n_seq)
+        check_windows(c, seq);
+    for (int32_t s = 0; seq < 0 && s < c->n_seq; s++)
+        check_windows(c, s);
+}
+
+int32_t lf_kvcache_seq_pos_max(const lf_kvcache *c, int32_t seq) {
+    return group_pos_max(&c->group[0], seq);
 }

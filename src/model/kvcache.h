@@ -1,36 +1,85 @@
-/* kvcache.h — the attention key/value cache: n_cells slots, each holding one
- * token's keys and values for every layer, tagged with its position and
- * sequence. Slots are found for a batch before it runs; a sequence can be
- * cleared or cut back to a position (for the server's slots). */
+/* kvcache.h — the attention key/value cache. Cells hold one token's keys and
+ * values, tagged with its position and sequence; they are found for each
+ * ubatch before it runs, and a sequence can be cleared or cut back.
+ *
+ * Layers are split into groups by their sliding window. Group 0 keeps the
+ * full history (n_cells cells) for the layers that attend to everything;
+ * each other group serves the layers with one window w and keeps only
+ * w * n_seq + n_batch cells: before a ubatch is placed, cells that no
+ * present or later query can see (pos <= lowest query pos - w) are evicted.
+ * Every token gets a cell in every group; the attention mask is unchanged. */
 #ifndef LF_MODEL_KVCACHE_H
 #define LF_MODEL_KVCACHE_H
 
 #include "llamafile.h"
+#include "tensor/attention.h"
+
+typedef struct lf_kv_group {
+    int32_t window;    /* 0: full history; else the sliding window */
+    int64_t n_cells, used, head;
+    int32_t *pos;      /* per cell; -1 when free */
+    int32_t *seq;      /* per cell */
+    int32_t *gone;     /* per sequence: highest evicted position, -1: none */
+} lf_kv_group;
 
 typedef struct lf_kvcache {
     int type;          /* LF_TYPE_F16 or LF_TYPE_F32 */
     int n_layer;
-    int64_t n_cells;
-    int64_t k_row, v_row;  /* elements per cell per layer */
+    int64_t k_row, v_row;  /* elements per cell per layer (largest layer) */
     size_t k_row_bytes, v_row_bytes;
-    void **k, **v;     /* per layer: n_cells rows; NULL for layers without a cache */
-    int32_t *pos;      /* per cell; -1 when free */
-    int32_t *seq;      /* per cell */
-    int64_t used;
+    void **k, **v;     /* per layer: its group's n_cells rows; NULL: no cache */
+    int n_group;
+    lf_kv_group *group;
+    int *layer_group;  /* per layer */
+    int32_t n_seq;     /* sequence ids are < n_seq */
+    int32_t *qlow;     /* scratch: per sequence */
+    /* group 0 (full history), for callers that know of no other group */
+    int64_t n_cells;
+    int32_t *pos, *seq;
 } lf_kvcache;
 
-/* k_row/v_row: elements per cell (n_head_kv * head_dim) of each layer;
- * a layer with k_row 0 gets no storage. */
+typedef struct lf_kvcache_layout {
+    int type;                  /* LF_TYPE_F16 or LF_TYPE_F32 */
+    int n_layer;
+    int64_t n_cells;           /* full-history cells: the context size */
+    const int64_t *k_row, *v_row; /* per layer, elements; 0: no storage */
+    const int32_t *window;     /* per layer sliding window, 0: none; NULL: all 0 */
+    int64_t n_batch;           /* most tokens placed at once (a ubatch) */
+    int32_t n_seq;             /* number of sequences */
+} lf_kvcache_layout;
+
+bool lf_kvcache_init_layout(lf_kvcache *c, const lf_kvcache_layout *l, lf_error *err);
+/* One group only (every layer keeps the full history), one sequence
+ * allowed per id without a limit. */
 bool lf_kvcache_init(lf_kvcache *c, int type, int n_layer, int64_t n_cells,
                      const int64_t *k_row, const int64_t *v_row, lf_error *err);
 void lf_kvcache_free(lf_kvcache *c);
-/* Reserves a cell for each of n tokens (pos/seq given), writing cell indices. */
+/* Bytes of K/V storage (all layers). */
+size_t lf_kvcache_bytes(const lf_kvcache *c);
+
+/* Places n tokens (pos/seq given) in every group: cells[g * n + t] is token
+ * t's cell in group g (n_group * n entries). Evicts what windows no longer
+ * need; nothing is placed if any group lacks room. */
 bool lf_kvcache_alloc(lf_kvcache *c, int64_t n, const int32_t *pos, const int32_t *seq,
                       int32_t *cells, lf_error *err);
-/* Stores one token's keys and values (floats, converted to the cache type). */
+/* Frees the cells of n tokens placed by one lf_kvcache_alloc. */
+void lf_kvcache_release(lf_kvcache *c, int64_t n, const int32_t *cells);
+
+/* Token t's cell in the group of `layer`, from lf_kvcache_alloc's cells. */
+static inline int32_t lf_kvcache_cell(const lf_kvcache *c, int layer, const int32_t *cells,
+                                      int64_t n, int64_t t) {
+    return cells[(int64_t)c->layer_group[layer] * n + t];
+}
+/* Stores one token's keys and values (floats, converted to the cache type)
+ * in `cell` of layer's group. */
 void lf_kvcache_store(lf_kvcache *c, int layer, int32_t cell, const float *k, const float *v);
+/* What lf_attention reads for `layer`. */
+lf_attn_kv lf_kvcache_view(const lf_kvcache *c, int layer);
+
 /* Frees the cells of seq (every sequence if seq < 0) with p0 <= pos < p1
- * (p1 < 0: to the end). */
+ * (p1 < 0: to the end). If that leaves a windowed group without the cells a
+ * query at the sequence's next position needs (they were evicted), the
+ * whole sequence is removed: check lf_kvcache_seq_pos_max afterwards. */
 void lf_kvcache_remove(lf_kvcache *c, int32_t seq, int32_t p0, int32_t p1);
 /* Largest position stored for seq, or -1. */
 int32_t lf_kvcache_seq_pos_max(const lf_kvcache *c, int32_t seq);

@@ -13,6 +13,12 @@
 
 static const struct lf_arch *const k_archs[] = {
     &lf_arch_llama,
+    &lf_arch_granitehybrid,
+    &lf_arch_qwen3,
+    &lf_arch_gemma3,
+    &lf_arch_bailingmoe2,
+    &lf_arch_gpt_oss,
+    &lf_arch_gemma3n,
 };
 
 const char *lf_supported_archs(void) {
@@ -77,6 +83,59 @@ static bool positive(int64_t v, const char *what, lf_error *err) {
     return true;
 }
 
+bool lf_model_layer_ints(const lf_model *m, const char *suffix, bool required, int64_t def,
+                         int64_t *out, lf_error *err) {
+    char key[160];
+    key_name(key, sizeof key, m, suffix);
+    int64_t ki = lf_gguf_find_key(m->gguf, key), n = m->hp.n_layer;
+    lf_gguf_value v = lf_gguf_kv_value(m->gguf, ki);
+    if (ki < 0 || v.type != LF_GGUF_ARRAY) {
+        int64_t x;
+        if (!lf_model_int(m, suffix, required, def, &x, err))
+            return false;
+        for (int64_t i = 0; i < n; i++)
+            out[i] = x;
+        return true;
+    }
+    if (v.arr_n != (uint64_t)n)
+        return lf_fail(err, "metadata key '%s' has %llu values for %lld layers", key,
+                       (unsigned long long)v.arr_n, (long long)n);
+    for (int64_t i = 0; i < n; i++) {
+        lf_gguf_value e;
+        if (!lf_gguf_arr_get(m->gguf, ki, (uint64_t)i, &e))
+            return lf_fail(err, "metadata key '%s': cannot read value %lld", key, (long long)i);
+        if (e.type == LF_GGUF_UINT8 || e.type == LF_GGUF_UINT16 || e.type == LF_GGUF_UINT32 ||
+            (e.type == LF_GGUF_UINT64 && e.v.u <= INT64_MAX))
+            out[i] = (int64_t)e.v.u;
+        else if (e.type == LF_GGUF_INT8 || e.type == LF_GGUF_INT16 || e.type == LF_GGUF_INT32 ||
+                 e.type == LF_GGUF_INT64)
+            out[i] = e.v.i;
+        else
+            return lf_fail(err, "metadata key '%s' holds a non-integer", key);
+    }
+    return true;
+}
+
+/* head_count_kv may be per layer (granitehybrid: 0 marks a recurrent
+ * layer); the common value is then the largest and the architecture reads
+ * the per-layer values with lf_model_layer_ints. */
+static bool head_count_kv(lf_model *m, int64_t *out, lf_error *err) {
+    *out = m->hp.n_head;
+    if (m->hp.n_layer <= 0 || m->hp.n_layer > (1 << 24))
+        return true; /* block_count is reported as out of range later */
+    int64_t *v = malloc(sizeof(int64_t) * (size_t)m->hp.n_layer);
+    if (!v)
+        return lf_fail(err, "out of memory");
+    bool ok = lf_model_layer_ints(m, "attention.head_count_kv", false, m->hp.n_head, v, err);
+    int64_t max = 0;
+    for (int64_t i = 0; ok && i < m->hp.n_layer; i++)
+        max = v[i] > max ? v[i] : max;
+    free(v);
+    if (ok)
+        *out = max; /* 0 (no attention layer at all) fails the range check */
+    return ok;
+}
+
 bool lf_model_common_hparams(lf_model *m, lf_error *err) {
     lf_hparams *hp = &m->hp;
     double f;
@@ -85,7 +144,7 @@ bool lf_model_common_hparams(lf_model *m, lf_error *err) {
         !lf_model_int(m, "block_count", true, 0, &hp->n_layer, err) ||
         !lf_model_int(m, "feed_forward_length", false, 0, &hp->n_ff, err) ||
         !lf_model_int(m, "attention.head_count", false, 1, &hp->n_head, err) ||
-        !lf_model_int(m, "attention.head_count_kv", false, hp->n_head, &hp->n_head_kv, err))
+        !head_count_kv(m, &hp->n_head_kv, err))
         return false;
     if (!positive(hp->n_embd, "embedding_length", err) ||
         !positive(hp->n_layer, "block_count", err) || !positive(hp->n_head, "head_count", err) ||

@@ -23,7 +23,8 @@ typedef struct lf_ubatch {
     int64_t n;
     const int32_t *token, *pos, *seq;
     const int8_t *want;  /* logits wanted; NULL: none */
-    int32_t *cells;      /* KV cell of each token (filled before forward) */
+    int32_t *cells;      /* KV cells, filled before forward: cells[g * n + t] in
+                          * cache group g; use lf_kvcache_cell(&c->kv, layer, ...) */
     float *logits;       /* rows for the tokens with want set, in order */
 } lf_ubatch;
 
@@ -34,6 +35,20 @@ struct lf_arch {
     /* Runs a ubatch: writes K/V for its tokens, fills its logits rows. */
     bool (*forward)(lf_context *c, const lf_ubatch *b, lf_error *err);
     void (*free_weights)(lf_model *m);
+    /* Optional. Per-layer K/V cache row sizes in elements; 0 = the layer
+     * keeps no cache of its own (recurrent or KV-sharing layers). Default:
+     * n_head_kv * head_dim for every layer. */
+    void (*kv_rows)(const lf_model *m, int64_t *k_row, int64_t *v_row);
+    /* Optional. Per-context state beyond the KV cache (e.g. Mamba's
+     * recurrent state), kept in c->arch_state. */
+    bool (*ctx_init)(lf_context *c, lf_error *err);
+    void (*ctx_free)(lf_context *c);
+    /* Optional. Called by lf_kv_remove after the KV cells are removed. */
+    void (*seq_remove)(lf_context *c, int32_t seq, int32_t p0, int32_t p1);
+    /* Optional. Per-layer sliding window (0: full history, the default). The
+     * KV cache of a windowed layer keeps only window * n_seq_max + n_batch
+     * cells (a separate cell group: use lf_kvcache_cell / lf_kvcache_view). */
+    void (*kv_window)(const lf_model *m, int32_t *window);
 };
 
 struct lf_model {
@@ -58,6 +73,7 @@ struct lf_context {
     int32_t *out_row;       /* batch index -> logits row (-1: none) */
     int32_t n_out, out_cap, batch_cap;
     int32_t last_n;         /* tokens in the last decoded batch */
+    void *arch_state;       /* owned by the arch's ctx_init / ctx_free */
 };
 
 /* ---- helpers for architecture files ---- */
@@ -67,6 +83,10 @@ bool lf_model_int(const lf_model *m, const char *suffix, bool required, int64_t 
                   int64_t *out, lf_error *err);
 bool lf_model_float(const lf_model *m, const char *suffix, bool required, double def,
                     double *out, lf_error *err);
+/* Reads "<arch>.<suffix>" given as one integer or as an array of one per
+ * layer into out[hp.n_layer] (hp.n_layer must be read first); absent → def. */
+bool lf_model_layer_ints(const lf_model *m, const char *suffix, bool required, int64_t def,
+                         int64_t *out, lf_error *err);
 /* Reads the hparams shared by every architecture (spec archs.md §0.2). */
 bool lf_model_common_hparams(lf_model *m, lf_error *err);
 /* Binds tensor `name` (printf-style) checking its shape (ne, n_dims
@@ -86,5 +106,11 @@ float *lf_ctx_buffers(lf_context *c, int count, const size_t *floats, float **bu
 const struct lf_arch *lf_arch_find(const char *name);
 
 extern const struct lf_arch lf_arch_llama;
+extern const struct lf_arch lf_arch_granitehybrid;
+extern const struct lf_arch lf_arch_qwen3;
+extern const struct lf_arch lf_arch_gemma3;
+extern const struct lf_arch lf_arch_bailingmoe2;
+extern const struct lf_arch lf_arch_gpt_oss;
+extern const struct lf_arch lf_arch_gemma3n;
 
 #endif

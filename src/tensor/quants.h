@@ -51,6 +51,10 @@ void lf_dequant_q8_k(const void *src, float *dst, int64_t n);
 void lf_quant_q4_k(const float *src, void *dst, int64_t n);
 void lf_quant_q6_k(const float *src, void *dst, int64_t n);
 void lf_quant_q8_k(const float *src, void *dst, int64_t n);
+/* Q2_K, Q3_K, Q5_K weights (quants_k235_quantize.c) */
+void lf_quant_q2_k(const float *src, void *dst, int64_t n);
+void lf_quant_q3_k(const float *src, void *dst, int64_t n);
+void lf_quant_q5_k(const float *src, void *dst, int64_t n);
 float lf_dot_q2_k_q8_k(int64_t n, const void *w, const void *a);
 float lf_dot_q3_k_q8_k(int64_t n, const void *w, const void *a);
 float lf_dot_q4_k_q8_k(int64_t n, const void *w, const void *a);
@@ -62,6 +66,9 @@ void lf_dequant_iq4_nl(const void *src, float *dst, int64_t n);
 void lf_dequant_iq4_xs(const void *src, float *dst, int64_t n);
 void lf_dequant_mxfp4(const void *src, float *dst, int64_t n);
 void lf_quant_mxfp4(const float *src, void *dst, int64_t n);
+/* IQ4_NL, IQ4_XS weights as llama-quantize makes them (quants_iq_quantize.c) */
+void lf_quant_iq4_nl(const float *src, void *dst, int64_t n);
+void lf_quant_iq4_xs(const float *src, void *dst, int64_t n);
 float lf_dot_iq4_nl_q8_0(int64_t n, const void *w, const void *a);
 float lf_dot_iq4_xs_q8_k(int64_t n, const void *w, const void *a);
 float lf_dot_mxfp4_q8_0(int64_t n, const void *w, const void *a);

@@ -49,9 +49,50 @@ seed_gguf() {
   add_hex "$dir" v2-bool.gguf "$magic$(u32 2)$(u64 0)$(u64 1)$(str b)$(u32 7)02"
 }
 
+# Archives: real llamafile-style ones made with zipalign (ZIP64 too), zip
+# -made ones, and a few hand-made lies.
+seed_zip() {
+  local dir=$1 tmp
+  tmp=$(mktemp -d) || return
+  printf 'hello' >"$tmp/a.txt"
+  printf -- '-m\n/zip/m.gguf\n...\n' >"$tmp/.args"
+  head -c 3000 "$SHARED/models/stories260K.gguf" >"$tmp/m.gguf" 2>/dev/null || printf 'GGUF' >"$tmp/m.gguf"
+  if [ -x "${BIN:-o//llamafile}/zipalign" ]; then
+    printf 'ELF' >"$tmp/exe"
+    "${BIN:-o//llamafile}/zipalign" -j -a 16 "$tmp/exe" "$tmp/m.gguf" "$tmp/.args" "$tmp/a.txt" && cp "$tmp/exe" "$dir/zipalign.zip"
+  fi
+  if command -v zip >/dev/null; then
+    (cd "$tmp" && zip -q -0 stored.zip a.txt .args && zip -q -9 deflated.zip m.gguf a.txt &&
+     zip -q -fz stored64.zip a.txt) && cp "$tmp"/*.zip "$dir/"
+  fi
+  rm -rf "$tmp"
+  local end="504b0506"
+  add_hex "$dir" empty.zip "${end}$(u32 0)$(u32 0)$(u32 0)$(u32 0)0000"
+  add_hex "$dir" z64-locator.zip "504b0607$(u32 0)$(u64 0)$(u32 1)${end}$(u32 0)$(u32 0)ffffffffffffffff0000"
+  add_hex "$dir" bad-count.zip "${end}$(u32 0)ffffffff$(u32 0)$(u32 0)0000"
+}
+
+# .args texts: the documented syntax and its error cases.
+seed_args() {
+  local dir=$1
+  printf -- '-m\n/zip/model.gguf\n-n\n64\n...\n' >"$dir/lines"
+  printf -- '-p "Once upon a time" --temp 0 # comment\n...\n-c 2048\n' >"$dir/mixed"
+  cat >"$dir/quotes" <<'ARGS'
+'single \n' "dq \x41\101\t $FUZZ_VAR" ${FUZZ_VAR}x $HOME a\ b\
+joined \e\q "multi
+line" $ "$" ${}
+ARGS
+  printf -- '"unterminated\n' >"$dir/bad-quote"
+  printf -- '${unterminated\n' >"$dir/bad-brace"
+  printf -- '... ... "..." x#y #z\n\\' >"$dir/dots"
+}
+
 seed_corpus() {
   case "$1" in
     gguf) seed_gguf "$2" ;;
+    zip) seed_zip "$2" ;;
+    args) seed_args "$2" ;;
+    tokenizer) for f in "$SHARED"/vocab/*.inp; do add_seed "$2" "$f"; done ;;
     *) ;;
   esac
 }

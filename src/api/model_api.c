@@ -1,0 +1,102 @@
+/* model_api.c — the public model API: load a GGUF (file or byte range),
+ * pick its architecture, load its vocabulary and bind its weights. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "model/model.h"
+#include "text/vocab.h"
+
+static lf_model *finish_load(lf_gguf *g, const char *name, lf_error *err) {
+    if (!g)
+        return NULL;
+    lf_model *m = calloc(1, sizeof(*m));
+    if (!m) {
+        lf_gguf_close(g);
+        lf_fail(err, "out of memory");
+        return NULL;
+    }
+    m->gguf = g;
+    lf_str arch;
+    if (!lf_gguf_get_str(g, "general.architecture", &arch)) {
+        lf_fail(err, "%s: metadata key 'general.architecture' is missing", name);
+        goto fail;
+    }
+    snprintf(m->arch_name, sizeof m->arch_name, "%.*s",
+             (int)(arch.len < 63 ? arch.len : 63), arch.ptr);
+    if (!(m->arch = lf_arch_find(m->arch_name))) {
+        lf_fail(err, "%s: architecture %s is not supported (supported: %s)", name, m->arch_name,
+                lf_supported_archs());
+        goto fail;
+    }
+    const lf_gguf_tensor *embd = lf_gguf_find_tensor(g, "token_embd.weight");
+    if (!embd) {
+        lf_fail(err, "%s: tensor 'token_embd.weight' is missing", name);
+        goto fail;
+    }
+    m->hp.n_vocab = embd->ne[1];
+    lf_error e2;
+    if (!(m->vocab = lf_vocab_load(g, &e2))) {
+        lf_fail(err, "%s: %s", name, e2.msg);
+        goto fail;
+    }
+    if (lf_vocab_n_tokens(m->vocab) > m->hp.n_vocab) {
+        lf_fail(err, "%s: the vocabulary has %d tokens but token_embd.weight only %lld rows", name,
+                lf_vocab_n_tokens(m->vocab), (long long)m->hp.n_vocab);
+        goto fail;
+    }
+    if (!m->arch->load(m, &e2)) {
+        lf_fail(err, "%s: %s", name, e2.msg);
+        goto fail;
+    }
+    return m;
+fail:
+    lf_model_free(m);
+    return NULL;
+}
+
+lf_model *lf_model_load(const char *path, lf_error *err) {
+    return finish_load(lf_gguf_open(path, err), path, err);
+}
+
+lf_model *lf_model_load_fd(int fd, uint64_t offset, uint64_t size, const char *name,
+                           lf_error *err) {
+    return finish_load(lf_gguf_open_range(fd, offset, size, name, err), name, err);
+}
+
+void lf_model_free(lf_model *m) {
+    if (!m)
+        return;
+    if (m->arch && m->arch->free_weights)
+        m->arch->free_weights(m);
+    for (int i = 0; i < m->n_owned; i++)
+        free(m->owned[i]);
+    free(m->owned);
+    lf_vocab_free(m->vocab);
+    lf_gguf_close(m->gguf);
+    free(m);
+}
+
+const char *lf_model_arch(const lf_model *m) { return m->arch_name; }
+int32_t lf_model_n_vocab(const lf_model *m) { return (int32_t)m->hp.n_vocab; }
+int32_t lf_model_n_ctx_train(const lf_model *m) { return (int32_t)m->hp.n_ctx_train; }
+int32_t lf_model_n_embd(const lf_model *m) { return (int32_t)m->hp.n_embd; }
+int32_t lf_model_n_layer(const lf_model *m) { return (int32_t)m->hp.n_layer; }
+const lf_gguf *lf_model_gguf(const lf_model *m) { return m->gguf; }
+
+uint64_t lf_model_n_params(const lf_model *m) {
+    uint64_t n = 0;
+    for (int64_t i = 0; i < lf_gguf_tensor_count(m->gguf); i++) {
+        const lf_gguf_tensor *t = lf_gguf_tensor_at(m->gguf, i);
+        n += (uint64_t)(t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3]);
+    }
+    return n;
+}
+
+uint64_t lf_model_size(const lf_model *m) {
+    uint64_t n = 0;
+    for (int64_t i = 0; i < lf_gguf_tensor_count(m->gguf); i++)
+        n += lf_gguf_tensor_at(m->gguf, i)->nbytes;
+    return n;
+}

@@ -1,0 +1,227 @@
+/* args.c — the llamafile command line (flags spelled as llama.cpp's). */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char k_help[] =
+    "usage: llamafile [options] -m MODEL -p PROMPT\n"
+    "\n"
+    "Runs a GGUF language model on the CPU and prints the prompt and its\n"
+    "continuation on stdout (diagnostics go to stderr).\n"
+    "\n"
+    "model and prompt:\n"
+    "  -m,  --model FILE          GGUF model to load\n"
+    "  -p,  --prompt TEXT         prompt to start generation with\n"
+    "  -f,  --file FILE           read the prompt from FILE\n"
+    "  -e,  --escape              process \\n \\r \\t \\' \\\" \\\\ in the prompt (default)\n"
+    "       --no-escape           take the prompt literally\n"
+    "       --no-display-prompt   do not print the prompt before the generated text\n"
+    "\n"
+    "generation:\n"
+    "  -n,  --n-predict N         tokens to generate (default: -1, until end of text\n"
+    "                             or a full context)\n"
+    "       --ignore-eos          keep generating past end-of-text tokens\n"
+    "  -c,  --ctx-size N          context size in tokens (default: 4096; 0 = the\n"
+    "                             model's training context)\n"
+    "  -b,  --batch-size N        prompt tokens per forward pass (default: 512)\n"
+    "  -t,  --threads N           threads (default: the number of physical cores)\n"
+    "  -ctk, --cache-type-k TYPE  KV cache type: f16 (default) or f32\n"
+    "  -ngl, --gpu-layers N       layers to offload to a GPU (accepted; this build runs\n"
+    "                             on the CPU)\n"
+    "\n"
+    "sampling:\n"
+    "  -s,  --seed N              random seed (default: -1, a random seed)\n"
+    "       --temp T              temperature; 0 = greedy (default: 0.8)\n"
+    "       --top-k N             keep the N most likely tokens; 0 = off (default: 40)\n"
+    "       --top-p P             keep the most likely tokens up to probability P;\n"
+    "                             1.0 = off (default: 0.95)\n"
+    "       --min-p P             drop tokens less likely than P times the most\n"
+    "                             likely; 0.0 = off (default: 0.05)\n"
+    "       --repeat-penalty X    penalise repeated tokens; 1.0 = off (default: 1.0)\n"
+    "       --repeat-last-n N     tokens the penalties look back over; 0 = off,\n"
+    "                             -1 = the context size (default: 64)\n"
+    "       --presence-penalty X  subtract X from tokens already present (default: 0.0)\n"
+    "       --frequency-penalty X subtract X per occurrence (default: 0.0)\n"
+    "\n"
+    "other:\n"
+    "  -v,  --verbose             print model details and, at the end, load time and\n"
+    "                             prompt and generation speed (tokens per second)\n"
+    "       --log-disable         print no diagnostics on stderr (errors still are)\n"
+    "       --version             print the version and exit\n"
+    "  -h,  --help                print this help and exit\n"
+    "\n"
+    "Ctrl-C stops generation: what was generated so far stays printed and the\n"
+    "exit status is 130. Exit status 1: bad arguments, a missing or invalid\n"
+    "model, or a failure while running.\n";
+
+void cli_print_help(FILE *f) { fputs(k_help, f); }
+
+static bool fail(const char *fmt, const char *a, const char *b) {
+    fprintf(stderr, "llamafile: ");
+    fprintf(stderr, fmt, a, b);
+    fputc('\n', stderr);
+    return false;
+}
+
+static bool parse_long(const char *flag, const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return fail("invalid value '%s' for %s (expected an integer)", s, flag);
+    *out = v;
+    return true;
+}
+
+static bool parse_float(const char *flag, const char *s, float *out) {
+    char *end;
+    errno = 0;
+    float v = strtof(s, &end);
+    if (errno || end == s || *end || !isfinite(v))
+        return fail("invalid value '%s' for %s (expected a number)", s, flag);
+    *out = v;
+    return true;
+}
+
+static bool read_file(const char *path, char **out) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "llamafile: cannot open prompt file '%s': %s\n", path, strerror(errno));
+        return false;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len - 1 == 0) {
+            char *b2 = realloc(buf, cap * 2);
+            if (!b2) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = b2;
+            cap *= 2;
+        }
+    }
+    bool err = ferror(f);
+    fclose(f);
+    if (!buf || err) {
+        free(buf);
+        fprintf(stderr, "llamafile: cannot read prompt file '%s'\n", path);
+        return false;
+    }
+    buf[len] = 0;
+    free(*out);
+    *out = buf;
+    return true;
+}
+
+/* The escapes llama.cpp's -e understands, in place. */
+static void process_escapes(char *s) {
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        if (*p != '\\' || !p[1]) {
+            *o++ = *p;
+            continue;
+        }
+        switch (*++p) {
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case '\'': *o++ = '\''; break;
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        default: *o++ = '\\', *o++ = *p;
+        }
+    }
+    *o = 0;
+}
+
+static const char *const k_value_flags[] = {
+    "-m", "--model", "-p", "--prompt", "-f", "--file", "-n", "--n-predict", "-c", "--ctx-size",
+    "-b", "--batch-size", "-t", "--threads", "-s", "--seed", "--temp", "--top-k", "--top-p",
+    "--min-p", "--repeat-penalty", "--repeat-last-n", "--presence-penalty",
+    "--frequency-penalty", "-ngl", "--gpu-layers", "--n-gpu-layers", "-ctk", "--cache-type-k",
+    "-ctv", "--cache-type-v",
+};
+
+static bool takes_value(const char *a) {
+    for (size_t i = 0; i < sizeof k_value_flags / sizeof *k_value_flags; i++)
+        if (!strcmp(a, k_value_flags[i]))
+            return true;
+    return false;
+}
+
+static bool is(const char *a, const char *s1, const char *s2) {
+    return !strcmp(a, s1) || (s2 && !strcmp(a, s2));
+}
+
+bool cli_parse(int argc, char **argv, cli_options *o) {
+    memset(o, 0, sizeof(*o));
+    o->n_predict = -1;
+    o->n_ctx = 4096;
+    o->n_batch = 512;
+    o->escape = true;
+    o->display_prompt = true;
+    o->kv_type = LF_TYPE_F16;
+    o->sampling = lf_sampler_default_params();
+    long v;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        /* flags without a value */
+        if (is(a, "-h", "--help")) { o->help = true; continue; }
+        if (is(a, "--version", NULL)) { o->version = true; continue; }
+        if (is(a, "-e", "--escape")) { o->escape = true; continue; }
+        if (is(a, "--no-escape", NULL)) { o->escape = false; continue; }
+        if (is(a, "--no-display-prompt", NULL)) { o->display_prompt = false; continue; }
+        if (is(a, "--ignore-eos", NULL)) { o->ignore_eos = true; continue; }
+        if (is(a, "-v", "--verbose")) { o->verbose = true; continue; }
+        if (is(a, "--log-disable", NULL)) { o->quiet = true; continue; }
+        /* flags with a value */
+        if (!takes_value(a))
+            return fail(a[0] == '-' ? "unknown option '%s'%s" : "unexpected argument '%s'%s", a,
+                        " (see --help)");
+        if (i + 1 >= argc)
+            return fail("option %s needs a value%s", a, "");
+        const char *val = argv[++i];
+        if (is(a, "-m", "--model")) o->model = val;
+        else if (is(a, "-p", "--prompt")) { free(o->prompt); o->prompt = strdup(val); }
+        else if (is(a, "-f", "--file")) { if (!read_file(val, &o->prompt)) return false; }
+        else if (is(a, "-n", "--n-predict")) { if (!parse_long(a, val, -1, INT_MAX, &v)) return false; o->n_predict = (int)v; }
+        else if (is(a, "-c", "--ctx-size")) { if (!parse_long(a, val, 0, 1 << 24, &v)) return false; o->n_ctx = (int)v; }
+        else if (is(a, "-b", "--batch-size")) { if (!parse_long(a, val, 1, 1 << 20, &v)) return false; o->n_batch = (int)v; }
+        else if (is(a, "-t", "--threads")) { if (!parse_long(a, val, 1, 512, &v)) return false; o->n_threads = (int)v; }
+        else if (is(a, "-s", "--seed")) { if (!parse_long(a, val, -1, LONG_MAX, &v)) return false; o->sampling.seed = v < 0 ? UINT64_MAX : (uint64_t)v; }
+        else if (is(a, "--temp", NULL)) { if (!parse_float(a, val, &o->sampling.temp)) return false; }
+        else if (is(a, "--top-k", NULL)) { if (!parse_long(a, val, INT_MIN, INT_MAX, &v)) return false; o->sampling.top_k = (int)v; }
+        else if (is(a, "--top-p", NULL)) { if (!parse_float(a, val, &o->sampling.top_p)) return false; }
+        else if (is(a, "--min-p", NULL)) { if (!parse_float(a, val, &o->sampling.min_p)) return false; }
+        else if (is(a, "--repeat-penalty", NULL)) { if (!parse_float(a, val, &o->sampling.repeat_penalty)) return false; }
+        else if (is(a, "--repeat-last-n", NULL)) { if (!parse_long(a, val, -1, 1 << 24, &v)) return false; o->sampling.penalty_last_n = (int)v; }
+        else if (is(a, "--presence-penalty", NULL)) { if (!parse_float(a, val, &o->sampling.presence_penalty)) return false; }
+        else if (is(a, "--frequency-penalty", NULL)) { if (!parse_float(a, val, &o->sampling.frequency_penalty)) return false; }
+        else if (is(a, "-ngl", "--gpu-layers") || is(a, "--n-gpu-layers", NULL)) { if (!parse_long(a, val, -1, INT_MAX, &v)) return false; o->n_gpu_layers = (int)v; o->ngl_given = true; }
+        else if (is(a, "-ctk", "--cache-type-k") || is(a, "-ctv", "--cache-type-v")) {
+            int t = lf_type_from_name(val);
+            if (t != LF_TYPE_F16 && t != LF_TYPE_F32)
+                return fail("invalid value '%s' for %s (expected f16 or f32)", val, a);
+            o->kv_type = t;
+        }
+    }
+    if (o->prompt && o->escape)
+        process_escapes(o->prompt);
+    if (o->sampling.top_p > 1.0f || o->sampling.top_p <= 0.0f)
+        return fail("--top-p must be in (0, 1]%s%s", "", "");
+    if (o->sampling.min_p < 0.0f || o->sampling.min_p > 1.0f)
+        return fail("--min-p must be in [0, 1]%s%s", "", "");
+    return true;
+}
+
+void cli_free(cli_options *o) { free(o->prompt); }

@@ -1,0 +1,207 @@
+/* llamafile — run a GGUF model: print the prompt and its continuation. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static volatile sig_atomic_t g_interrupted;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    g_interrupted = 1;
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void print_version(void) {
+    printf("llamafile %s\n", LF_VERSION_STRING);
+#ifdef LF_BUILD_INFO
+    printf("build: %s\n", LF_BUILD_INFO);
+#endif
+}
+
+/* Writes one token's text to stdout; false if stdout failed. */
+static bool put_token(const lf_model *m, int32_t tok) {
+    char small[256];
+    int64_t n = lf_token_to_piece(m, tok, small, sizeof small, false);
+    if (n < 0)
+        return true; /* pieces are short; a longer one is not printable text */
+    fwrite(small, 1, (size_t)n, stdout);
+    fflush(stdout);
+    return !ferror(stdout);
+}
+
+struct run_stats {
+    double t_load, t_prompt, t_gen;
+    int64_t n_prompt, n_gen;
+};
+
+static int generate(lf_model *m, lf_context *ctx, const cli_options *o, struct run_stats *st) {
+    lf_error err;
+    const char *prompt = o->prompt ? o->prompt : "";
+    size_t plen = strlen(prompt);
+    int64_t cap = (int64_t)plen + 8;
+    int32_t *toks = malloc(sizeof(int32_t) * (size_t)cap);
+    int64_t n = toks ? lf_tokenize(m, prompt, plen, toks, cap, true, true) : 0;
+    if (!toks || n < 0) {
+        fprintf(stderr, "llamafile: out of memory tokenizing the prompt\n");
+        free(toks);
+        return 1;
+    }
+    if (n == 0) { /* nothing to condition on: start from BOS like llama.cpp */
+        int32_t bos = lf_token_bos(m);
+        toks[n++] = bos >= 0 ? bos : 0;
+    }
+    if (n >= lf_n_ctx(ctx)) {
+        fprintf(stderr, "llamafile: the prompt is %lld tokens, which does not fit the context of "
+                "%d (raise -c)\n", (long long)n, lf_n_ctx(ctx));
+        free(toks);
+        return 1;
+    }
+    if (o->display_prompt) {
+        fputs(prompt, stdout);
+        fflush(stdout);
+    }
+    lf_sampler *smp = lf_sampler_new(&o->sampling, lf_model_n_vocab(m), &err);
+    int32_t *pos = malloc(sizeof(int32_t) * (size_t)n), *seq = calloc((size_t)n, sizeof(int32_t));
+    int8_t *want = calloc((size_t)n, 1);
+    int rc = 0;
+    if (!smp || !pos || !seq || !want) {
+        fprintf(stderr, "llamafile: %s\n", smp ? "out of memory" : err.msg);
+        rc = 1;
+        goto done;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        pos[i] = (int32_t)i;
+        lf_sampler_accept(smp, toks[i]);
+    }
+    want[n - 1] = 1;
+    double t0 = now();
+    lf_batch b = {(int32_t)n, toks, pos, seq, want};
+    if (!lf_decode(ctx, &b, &err)) {
+        fprintf(stderr, "llamafile: %s\n", err.msg);
+        rc = 1;
+        goto done;
+    }
+    st->t_prompt = now() - t0;
+    st->n_prompt = n;
+    t0 = now();
+    int32_t p = (int32_t)n;
+    for (int i = 0; o->n_predict < 0 || i < o->n_predict; i++) {
+        if (g_interrupted) {
+            rc = 130;
+            break;
+        }
+        int32_t tok = lf_sampler_sample(smp, lf_get_logits_ith(ctx, -1));
+        if (lf_token_is_eog(m, tok) && !o->ignore_eos)
+            break;
+        if (!put_token(m, tok)) {
+            rc = 1;
+            break;
+        }
+        st->n_gen++;
+        lf_sampler_accept(smp, tok);
+        if (p >= lf_n_ctx(ctx)) {
+            if (!o->quiet)
+                fprintf(stderr, "\nllamafile: context full (%d tokens); stopping\n", lf_n_ctx(ctx));
+            break;
+        }
+        int32_t zero = 0;
+        int8_t one = 1;
+        lf_batch nb = {1, &tok, &p, &zero, &one};
+        if (!lf_decode(ctx, &nb, &err)) {
+            fprintf(stderr, "\nllamafile: %s\n", err.msg);
+            rc = 1;
+            break;
+        }
+        p++;
+    }
+    st->t_gen = now() - t0;
+    if (rc == 130 && !o->quiet)
+        fprintf(stderr, "\nllamafile: interrupted\n");
+done:
+    lf_sampler_free(smp);
+    free(toks);
+    free(pos);
+    free(seq);
+    free(want);
+    return rc;
+}
+
+static void print_stats(const struct run_stats *st) {
+    fprintf(stderr, "\nllamafile: load time   %10.2f ms\n", st->t_load * 1e3);
+    fprintf(stderr, "llamafile: prompt      %10.2f ms / %lld tokens (%.2f tokens per second)\n",
+            st->t_prompt * 1e3, (long long)st->n_prompt,
+            st->t_prompt > 0 ? (double)st->n_prompt / st->t_prompt : 0.0);
+    fprintf(stderr, "llamafile: generation  %10.2f ms / %lld tokens (%.2f tokens per second)\n",
+            st->t_gen * 1e3, (long long)st->n_gen,
+            st->t_gen > 0 ? (double)st->n_gen / st->t_gen : 0.0);
+}
+
+int main(int argc, char **argv) {
+    cli_options o;
+    if (!cli_parse(argc, argv, &o)) {
+        cli_free(&o);
+        return 1;
+    }
+    if (o.help || o.version) {
+        o.help ? cli_print_help(stdout) : print_version();
+        cli_free(&o);
+        return 0;
+    }
+    if (!o.model) {
+        fprintf(stderr, "llamafile: no model given: use -m FILE (see --help)\n");
+        cli_free(&o);
+        return 1;
+    }
+    if (o.ngl_given && o.n_gpu_layers != 0 && !o.quiet)
+        fprintf(stderr, "llamafile: no GPU support in this build; running on the CPU\n");
+
+    struct run_stats st = {0};
+    double t0 = now();
+    lf_error err;
+    lf_model *m = lf_model_load(o.model, &err);
+    if (!m) {
+        fprintf(stderr, "llamafile: %s\n", err.msg);
+        cli_free(&o);
+        return 1;
+    }
+    lf_context_params cp = lf_context_default_params();
+    cp.n_ctx = o.n_ctx;
+    cp.n_batch = o.n_batch;
+    cp.n_threads = o.n_threads;
+    cp.kv_type = o.kv_type;
+    if (o.sampling.penalty_last_n < 0)
+        o.sampling.penalty_last_n = o.n_ctx ? o.n_ctx : lf_model_n_ctx_train(m);
+    lf_context *ctx = lf_context_new(m, &cp, &err);
+    if (!ctx) {
+        fprintf(stderr, "llamafile: %s\n", err.msg);
+        lf_model_free(m);
+        cli_free(&o);
+        return 1;
+    }
+    st.t_load = now() - t0;
+    if (o.verbose)
+        fprintf(stderr, "llamafile: %s model, %d layers, %d embd, %d vocab, %.2f M params, "
+                "context %d, %d threads\n", lf_model_arch(m), lf_model_n_layer(m),
+                lf_model_n_embd(m), lf_model_n_vocab(m), lf_model_n_params(m) / 1e6,
+                lf_n_ctx(ctx), lf_n_threads(ctx));
+    signal(SIGINT, on_sigint);
+    int rc = generate(m, ctx, &o, &st);
+    if (rc != 1) /* llama.cpp ends its output with a blank line; so do we */
+        fputs("\n\n", stdout);
+    fflush(stdout);
+    if (o.verbose)
+        print_stats(&st);
+    lf_context_free(ctx);
+    lf_model_free(m);
+    cli_free(&o);
+    return rc;
+}

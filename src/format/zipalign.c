@@ -1,0 +1,393 @@
+/* zipalign.c — appending aligned, stored members to an archive.
+ *
+ * The archive's existing bytes are never written: new members, the new
+ * central directory and end records all go after its end, and any failure
+ * truncates the file back to its old size. Termination signals are held
+ * while the file is longer than it was, and checked between chunks, so an
+ * interrupted run also rolls back before the signal takes effect. Holes
+ * in sparse inputs stay holes in the archive. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/crc32.h"
+#include "base/error.h"
+#include "format/zip.h"
+
+#define DEFAULT_ALIGNMENT 65536
+#define MAX_ALIGNMENT (1ull << 30)
+#define FIXED_TIME 1700000000 /* the date members get without -N */
+#define CHUNK (4u << 20)
+
+typedef struct input {
+    const char *path;
+    char *name;
+    int fd;
+    struct stat st;
+    lf_zip_rec rec;
+} input;
+
+typedef struct job {
+    const char *archive;
+    const lf_zipalign_options *opt;
+    uint64_t align;
+    input *in;
+    int n_in;
+    int fd;
+    bool created;
+    uint64_t orig_size;
+    lf_zip *old; /* the archive's directory before this run */
+    sigset_t held;
+    lf_error *err;
+} job;
+
+/* The member name for a path: its base name with -j, else the path less
+ * any leading "/" and "./". */
+static char *member_name(const char *path, bool junk) {
+    const char *s = path;
+    if (junk) {
+        const char *slash = strrchr(path, '/');
+        s = slash ? slash + 1 : path;
+    } else {
+        for (;;) {
+            if (s[0] == '/')
+                s++;
+            else if (s[0] == '.' && s[1] == '/')
+                s += 2;
+            else
+                break;
+        }
+    }
+    return strdup(s);
+}
+
+static void dos_time(time_t t, bool local, uint16_t *tm_out, uint16_t *date_out) {
+    struct tm b;
+    if (!(local ? localtime_r(&t, &b) : gmtime_r(&t, &b)) || b.tm_year < 80) {
+        *tm_out = 0;
+        *date_out = 1 << 5 | 1; /* 1980-01-01 */
+        return;
+    }
+    if (b.tm_year > 207)
+        b.tm_year = 207;
+    *tm_out = (uint16_t)(b.tm_hour << 11 | b.tm_min << 5 | b.tm_sec / 2);
+    *date_out = (uint16_t)((b.tm_year - 80) << 9 | (b.tm_mon + 1) << 5 | b.tm_mday);
+}
+
+/* Names, open inputs and their records; all checked before anything is
+ * written. */
+static bool prepare_inputs(job *j, const char *const *files) {
+    for (int i = 0; i < j->n_in; i++) {
+        input *in = &j->in[i];
+        in->path = files[i];
+        in->fd = -1;
+        if (!(in->name = member_name(files[i], j->opt->junk_paths)))
+            return lf_fail(j->err, "out of memory");
+        size_t len = strlen(in->name);
+        if (len == 0)
+            return lf_fail(j->err, "%s: no file name to store it under", in->path);
+        if (len > 0xffff)
+            return lf_fail(j->err, "%s: name longer than 65535 bytes", in->path);
+        for (int k = 0; k < i; k++)
+            if (!strcmp(j->in[k].name, in->name))
+                return lf_fail(j->err, "%s: member name '%s' given twice (also by %s)",
+                               in->path, in->name, j->in[k].path);
+        in->fd = open(in->path, O_RDONLY | O_CLOEXEC);
+        if (in->fd < 0)
+            return lf_fail(j->err, "%s: cannot open: %s", in->path, strerror(errno));
+        if (fstat(in->fd, &in->st) != 0)
+            return lf_fail(j->err, "%s: cannot stat: %s", in->path, strerror(errno));
+        if (!S_ISREG(in->st.st_mode))
+            return lf_fail(j->err, "%s: not a regular file", in->path);
+        lf_zip_rec *r = &in->rec;
+        r->e.name = in->name;
+        r->e.name_len = len;
+        r->e.size = r->e.compressed_size = (uint64_t)in->st.st_size;
+        for (size_t k = 0; k < len; k++)
+            if ((unsigned char)in->name[k] >= 0x80)
+                r->e.flags = 1 << 11; /* the name is UTF-8 */
+        r->made_by = 3 << 8 | 45;
+        r->needed = 10;
+        r->e.mode = in->st.st_mode & 0111 ? 0100755 : 0100644;
+        r->eattr = r->e.mode << 16;
+        dos_time(j->opt->use_mtime ? in->st.st_mtime : FIXED_TIME, j->opt->use_mtime,
+                 &r->mtime, &r->mdate);
+    }
+    return true;
+}
+
+static bool open_archive(job *j) {
+    j->fd = open(j->archive, O_RDWR | O_CLOEXEC);
+    if (j->fd < 0 && errno == ENOENT) {
+        j->fd = open(j->archive, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        j->created = j->fd >= 0;
+    }
+    if (j->fd < 0)
+        return lf_fail(j->err, "%s: cannot open for writing: %s", j->archive,
+                       strerror(errno));
+    struct stat st;
+    if (fstat(j->fd, &st) != 0)
+        return lf_fail(j->err, "%s: cannot stat: %s", j->archive, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return lf_fail(j->err, "%s: not a regular file", j->archive);
+    for (int i = 0; i < j->n_in; i++)
+        if (j->in[i].st.st_dev == st.st_dev && j->in[i].st.st_ino == st.st_ino)
+            return lf_fail(j->err, "%s: is the archive itself", j->in[i].path);
+    j->orig_size = (uint64_t)st.st_size;
+    lf_zip_src src = {NULL, j->fd, j->orig_size};
+    int r = lf_zip_parse(&src, j->archive, &j->old, j->err);
+    if (r == 0)
+        j->old = lf_zip_new_empty(j->archive, j->err);
+    return r >= 0 && j->old;
+}
+
+static bool write_all(job *j, const void *buf, size_t n, uint64_t off) {
+    const char *p = buf;
+    while (n) {
+        ssize_t w = pwrite(j->fd, p, n, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return lf_fail(j->err, "%s: cannot write at offset %llu: %s", j->archive,
+                           (unsigned long long)off, w < 0 ? strerror(errno) : "no progress");
+        p += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return true;
+}
+
+/* True (with err set) when a termination signal is waiting. */
+static bool interrupted(job *j) {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    sigset_t pending;
+    if (sigpending(&pending) != 0)
+        return false;
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        if (sigismember(&pending, sigs[i])) {
+            lf_fail(j->err, "%s: interrupted by signal %d", j->archive, sigs[i]);
+            return true;
+        }
+    return false;
+}
+
+/* Copies an input's bytes to dst in the archive, computing their CRC;
+ * holes are skipped (and checksummed as zeros). */
+static bool copy_data(job *j, input *in, uint64_t dst, uint8_t *buf) {
+    uint64_t size = in->rec.e.size, off = 0;
+    uint32_t crc = 0;
+    while (off < size) {
+        off_t d = lseek(in->fd, (off_t)off, SEEK_DATA);
+        uint64_t data = d < 0 ? (errno == ENXIO ? size : off) : (uint64_t)d;
+        if (data > size)
+            data = size;
+        if (data > off) {
+            crc = lf_crc32_zeros(crc, data - off);
+            off = data;
+            continue;
+        }
+        off_t h = lseek(in->fd, (off_t)off, SEEK_HOLE);
+        uint64_t end = h < 0 || (uint64_t)h > size ? size : (uint64_t)h;
+        if (end <= off)
+            end = size;
+        while (off < end) {
+            if (interrupted(j))
+                return false;
+            size_t want = end - off < CHUNK ? (size_t)(end - off) : CHUNK;
+            ssize_t r = pread(in->fd, buf, want, (off_t)off);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                return lf_fail(j->err, "%s: cannot read at offset %llu: %s", in->path,
+                               (unsigned long long)off,
+                               r < 0 ? strerror(errno) : "the file shrank while reading");
+            crc = lf_crc32(crc, buf, (size_t)r);
+            if (!write_all(j, buf, (size_t)r, dst + off))
+                return false;
+            off += (uint64_t)r;
+        }
+    }
+    in->rec.e.crc32 = crc;
+    return true;
+}
+
+/* Appends every input at its aligned place; returns the end of the data. */
+static bool write_members(job *j, uint64_t *end) {
+    uint8_t *buf = malloc(CHUNK);
+    if (!buf)
+        return lf_fail(j->err, "out of memory");
+    uint64_t pos = j->orig_size;
+    bool ok = true;
+    for (int i = 0; ok && i < j->n_in; i++) {
+        lf_zip_rec *r = &j->in[i].rec;
+        uint64_t hdr = lf_zip_local_size(r);
+        uint64_t data = (pos + hdr + j->align - 1) & ~(j->align - 1);
+        r->e.header_offset = data - hdr;
+        r->e.data_offset = data;
+        ok = copy_data(j, &j->in[i], data, buf);
+        if (ok) {
+            uint8_t *p = lf_zip_put_local(buf, r);
+            ok = write_all(j, buf, (size_t)(p - buf), r->e.header_offset);
+        }
+        pos = data + r->e.size;
+        if (ok && j->opt->verbose)
+            fprintf(stderr, "%s -> %s\n", j->in[i].path, j->in[i].name);
+    }
+    free(buf);
+    *end = pos;
+    return ok;
+}
+
+static bool replaced(const job *j, const lf_zip_entry *e) {
+    for (int i = 0; i < j->n_in; i++)
+        if (j->in[i].rec.e.name_len == e->name_len &&
+            !memcmp(j->in[i].rec.e.name, e->name, e->name_len))
+            return true;
+    return false;
+}
+
+/* The kept old records, then the new ones, then the end records. */
+static bool write_directory(job *j, uint64_t cd_offset) {
+    uint64_t n = 0, cd_size = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        int64_t count = pass == 0 ? j->old->n : j->n_in;
+        for (int64_t i = 0; i < count; i++) {
+            const lf_zip_rec *r = pass == 0 ? &j->old->recs[i] : &j->in[i].rec;
+            if (pass == 0 && replaced(j, &r->e))
+                continue;
+            size_t s = lf_zip_central_size(r);
+            if (s == 0)
+                return lf_fail(j->err, "%s: member '%s': extra fields too long to rewrite",
+                               j->archive, r->e.name);
+            cd_size += s;
+            n++;
+        }
+    }
+    size_t total = (size_t)cd_size + lf_zip_end_size(n, cd_offset, cd_size, j->old->comment_len);
+    uint8_t *buf = malloc(total), *p = buf;
+    if (!buf)
+        return lf_fail(j->err, "out of memory");
+    for (int64_t i = 0; i < j->old->n; i++)
+        if (!replaced(j, &j->old->recs[i].e))
+            p = lf_zip_put_central(p, &j->old->recs[i]);
+    for (int i = 0; i < j->n_in; i++)
+        p = lf_zip_put_central(p, &j->in[i].rec);
+    p = lf_zip_put_end(p, n, cd_offset, cd_size, j->old->comment, j->old->comment_len);
+    bool ok = write_all(j, buf, (size_t)(p - buf), cd_offset);
+    free(buf);
+    return ok;
+}
+
+/* Reads the result back: every new member must be listed where it was
+ * written. */
+static bool verify(job *j) {
+    struct stat st;
+    if (fstat(j->fd, &st) != 0)
+        return lf_fail(j->err, "%s: cannot stat: %s", j->archive, strerror(errno));
+    lf_zip_src src = {NULL, j->fd, (uint64_t)st.st_size};
+    lf_zip *z;
+    if (lf_zip_parse(&src, j->archive, &z, j->err) <= 0)
+        return false;
+    bool ok = true;
+    for (int i = 0; ok && i < j->n_in; i++) {
+        const lf_zip_entry *e = lf_zip_find(z, j->in[i].name);
+        ok = e && e->data_offset == j->in[i].rec.e.data_offset &&
+             e->size == j->in[i].rec.e.size && e->data_offset % j->align == 0;
+    }
+    lf_zip_close(z);
+    return ok || lf_fail(j->err, "%s: internal error: the new directory does not read back",
+                         j->archive);
+}
+
+static bool append(job *j) {
+    uint64_t cd_offset = 0;
+    if (!write_members(j, &cd_offset) || !write_directory(j, cd_offset) || !verify(j))
+        return false;
+    if (fsync(j->fd) != 0)
+        return lf_fail(j->err, "%s: cannot sync: %s", j->archive, strerror(errno));
+    return true;
+}
+
+/* Truncates the archive back to its old size (a created one is removed
+ * by the caller). */
+static void roll_back(job *j) {
+    if (j->created)
+        return;
+    if (ftruncate(j->fd, (off_t)j->orig_size) != 0) {
+        size_t len = strlen(j->err->msg);
+        snprintf(j->err->msg + len, sizeof(j->err->msg) - len,
+                 "; truncating it back to %llu bytes failed: %s",
+                 (unsigned long long)j->orig_size, strerror(errno));
+        return;
+    }
+    fsync(j->fd);
+}
+
+static bool run(job *j, const char *const *files) {
+    if (!prepare_inputs(j, files) || !open_archive(j))
+        return false;
+    sigset_t old;
+    sigemptyset(&j->held);
+    sigaddset(&j->held, SIGINT);
+    sigaddset(&j->held, SIGTERM);
+    sigaddset(&j->held, SIGHUP);
+    sigaddset(&j->held, SIGQUIT);
+    sigaddset(&j->held, SIGXFSZ); /* past a file size limit: EFBIG, not death */
+    sigprocmask(SIG_BLOCK, &j->held, &old);
+    bool ok = append(j);
+    if (!ok)
+        roll_back(j);
+    sigset_t xfsz;
+    sigemptyset(&xfsz);
+    sigaddset(&xfsz, SIGXFSZ);
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&xfsz, NULL, &zero) == SIGXFSZ) {
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return ok;
+}
+
+bool lf_zipalign(const char *archive, const char *const *files, int n_files,
+                 const lf_zipalign_options *opt, lf_error *err) {
+    static const lf_zipalign_options defaults;
+    lf_error local;
+    if (!err)
+        err = &local;
+    job j = {.archive = archive, .opt = opt ? opt : &defaults, .n_in = n_files, .fd = -1,
+             .err = err};
+    j.align = j.opt->alignment ? j.opt->alignment : DEFAULT_ALIGNMENT;
+    if (j.align & (j.align - 1) || j.align > MAX_ALIGNMENT)
+        return lf_fail(err, "alignment %llu is not a power of two from 1 to %llu",
+                       (unsigned long long)j.align, MAX_ALIGNMENT);
+    if (n_files < 1)
+        return lf_fail(err, "no files to add to %s", archive);
+    j.in = calloc((size_t)n_files, sizeof(*j.in));
+    if (!j.in)
+        return lf_fail(err, "out of memory");
+    for (int i = 0; i < n_files; i++)
+        j.in[i].fd = -1;
+    bool ok = run(&j, files);
+    if (!ok && j.created)
+        unlink(archive);
+    if (!ok && j.fd >= 0) {
+        size_t len = strlen(err->msg);
+        snprintf(err->msg + len, sizeof(err->msg) - len, " (%s %s)", archive,
+                 j.created ? "removed" : "left unchanged");
+    }
+    for (int i = 0; i < n_files; i++) {
+        if (j.in[i].fd >= 0)
+            close(j.in[i].fd);
+        free(j.in[i].name);
+    }
+    free(j.in);
+    lf_zip_close(j.old);
+    if (j.fd >= 0)
+        close(j.fd);
+    return ok;
+}

@@ -1,0 +1,317 @@
+/* moe.c — mixture-of-experts routing and expert evaluation (archs.md §0.7).
+ * Routing runs per token; the experts run grouped: every expert chosen by
+ * any token of the batch gets one matrix product over exactly those tokens. */
+#include "model/moe.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "tensor/types.h"
+
+/* ------------------------------------------------------------ parameters */
+
+bool lf_moe_check(const lf_moe_params *p, lf_error *err) {
+    if (p->n_expert <= 0 || p->n_expert > LF_MOE_MAX_EXPERT)
+        return lf_fail(err, "expert_count %d is out of range (1..%d)", p->n_expert, LF_MOE_MAX_EXPERT);
+    if (p->n_used <= 0 || p->n_used > p->n_expert)
+        return lf_fail(err, "expert_used_count %d is out of range (1..%d)", p->n_used, p->n_expert);
+    if (p->n_group > 1) {
+        if (p->n_group >= p->n_expert || p->n_expert % p->n_group)
+            return lf_fail(err, "expert_group_count %d does not divide expert_count %d", p->n_group,
+                           p->n_expert);
+        if (p->n_group_used <= 0 || p->n_group_used >= p->n_group)
+            return lf_fail(err, "expert_group_used_count %d is out of range (1..%d)",
+                           p->n_group_used, p->n_group - 1);
+        if (p->n_group_used * (p->n_expert / p->n_group) < p->n_used)
+            return lf_fail(err, "%d expert groups of %d cannot supply %d experts", p->n_group_used,
+                           p->n_expert / p->n_group, p->n_used);
+    }
+    if (p->gating < LF_MOE_SOFTMAX || p->gating > LF_MOE_SQRT_SOFTPLUS)
+        return lf_fail(err, "expert_gating_func %d is not supported", p->gating);
+    if (p->act != LF_MOE_SWIGLU && p->act != LF_MOE_SWIGLU_OAI)
+        return lf_fail(err, "unknown expert activation %d", p->act);
+    if (!isfinite(p->w_scale))
+        return lf_fail(err, "expert_weights_scale is not finite");
+    return true;
+}
+
+bool lf_moe_read_params(const lf_model *m, lf_moe_params *p, int gating, lf_error *err) {
+    int64_t E, K, G, GU, gf, norm;
+    double scale;
+    if (!lf_model_int(m, "expert_count", true, 0, &E, err) ||
+        !lf_model_int(m, "expert_used_count", true, 0, &K, err) ||
+        !lf_model_int(m, "expert_group_count", false, 0, &G, err) ||
+        !lf_model_int(m, "expert_group_used_count", false, 0, &GU, err) ||
+        !lf_model_int(m, "expert_gating_func", false, gating, &gf, err) ||
+        !lf_model_int(m, "expert_weights_norm", false, 0, &norm, err) ||
+        !lf_model_float(m, "expert_weights_scale", false, 0, &scale, err))
+        return false;
+    if (E < 0 || E > LF_MOE_MAX_EXPERT || K < 0 || K > E || G < 0 || G > E || GU < 0 || GU > E)
+        return lf_fail(err, "expert counts out of range (expert_count %lld, used %lld)",
+                       (long long)E, (long long)K);
+    *p = (lf_moe_params){
+        .n_expert = (int)E, .n_used = (int)K, .n_group = (int)G, .n_group_used = (int)GU,
+        .gating = (int)gf, .norm_w = norm != 0, .w_scale = (float)scale, .act = LF_MOE_SWIGLU,
+    };
+    return lf_moe_check(p, err);
+}
+
+/* A 2-D F32 tensor as a float pointer (converted into m->owned if needed). */
+static bool bind_bias2(lf_model *m, const float **out, int64_t n0, int64_t n1, lf_error *err,
+                       const char *name) {
+    lf_weight W;
+    *out = NULL;
+    if (!lf_model_weight(m, &W, false, 2, (int64_t[]){n0, n1}, err, "%s", name))
+        return false;
+    if (!W.data)
+        return true;
+    if (W.type == LF_TYPE_F32 && ((uintptr_t)W.data & 3) == 0) {
+        *out = W.data;
+        return true;
+    }
+    void **owned = realloc(m->owned, sizeof(void *) * (size_t)(m->n_owned + 1));
+    float *copy = malloc(sizeof(float) * (size_t)(n0 * n1));
+    if (owned)
+        m->owned = owned;
+    if (!owned || !copy) {
+        free(copy);
+        return lf_fail(err, "out of memory converting tensor '%s'", name);
+    }
+    m->owned[m->n_owned++] = copy;
+    for (int64_t r = 0; r < n1; r++)
+        if (!lf_weight_row(&W, r, copy + r * n0, err))
+            return false;
+    *out = copy;
+    return true;
+}
+
+bool lf_moe_bind(lf_model *m, lf_moe_weights *w, const lf_moe_params *p, int64_t layer,
+                 int64_t n_embd, int64_t n_ff, lf_error *err) {
+    long long l = (long long)layer;
+    int64_t E = p->n_expert;
+    char name[128];
+    memset(w, 0, sizeof(*w));
+    if (!lf_model_weight(m, &w->router, true, 2, (int64_t[]){n_embd, E}, err, "blk.%lld.ffn_gate_inp.weight", l) ||
+        !lf_model_f32(m, &w->router_b, false, E, err, "blk.%lld.ffn_gate_inp.bias", l) ||
+        !lf_model_f32(m, &w->select_b, false, E, err, "blk.%lld.exp_probs_b.bias", l) ||
+        !lf_model_weight(m, &w->gate, false, 3, (int64_t[]){n_embd, n_ff, E}, err, "blk.%lld.ffn_gate_exps.weight", l) ||
+        !lf_model_weight(m, &w->up, true, 3, (int64_t[]){n_embd, n_ff, E}, err, "blk.%lld.ffn_up_exps.weight", l) ||
+        !lf_model_weight(m, &w->down, true, 3, (int64_t[]){n_ff, n_embd, E}, err, "blk.%lld.ffn_down_exps.weight", l))
+        return false;
+    static const char *const kind[3] = {"gate", "up", "down"};
+    const float **bias[3] = {&w->gate_b, &w->up_b, &w->down_b};
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "blk.%lld.ffn_%s_exps.bias", l, kind[i]);
+        if (!bind_bias2(m, bias[i], i == 2 ? n_embd : n_ff, E, err, name))
+            return false;
+    }
+    return true;
+}
+
+/* --------------------------------------------------------------- routing */
+
+static void route_one(const lf_moe_params *p, const float *logits, const float *select_b,
+                      int32_t *ids, float *weights) {
+    int E = p->n_expert, K = p->n_used;
+    float prob[LF_MOE_MAX_EXPERT], score[LF_MOE_MAX_EXPERT];
+    memcpy(prob, logits, sizeof(float) * (size_t)E);
+    switch (p->gating) {
+    case LF_MOE_SOFTMAX:
+        lf_softmax(prob, E);
+        break;
+    case LF_MOE_SIGMOID:
+        for (int e = 0; e < E; e++)
+            prob[e] = 1.0f / (1.0f + expf(-prob[e]));
+        break;
+    case LF_MOE_SQRT_SOFTPLUS:
+        for (int e = 0; e < E; e++)
+            prob[e] = sqrtf(prob[e] > 20.0f ? prob[e] : log1pf(expf(prob[e])));
+        break;
+    default: /* SOFTMAX_WEIGHT: the raw logits choose */
+        break;
+    }
+    for (int e = 0; e < E; e++)
+        score[e] = select_b ? prob[e] + select_b[e] : prob[e];
+
+    if (p->n_group > 1) {
+        /* a group's score is the sum of its two best experts; the
+         * n_group_used best groups stay, the others drop out */
+        int per = E / p->n_group;
+        float gscore[LF_MOE_MAX_EXPERT];
+        for (int g = 0; g < p->n_group; g++) {
+            const float *s = score + g * per;
+            float b1 = -INFINITY, b2 = -INFINITY;
+            for (int i = 0; i < per; i++) {
+                if (s[i] > b1)
+                    b2 = b1, b1 = s[i];
+                else if (s[i] > b2)
+                    b2 = s[i];
+            }
+            gscore[g] = per > 1 ? b1 + b2 : b1;
+        }
+        bool keep[LF_MOE_MAX_EXPERT] = {0};
+        for (int n = 0; n < p->n_group_used; n++) {
+            int best = -1;
+            for (int g = 0; g < p->n_group; g++)
+                if (!keep[g] && (best < 0 || gscore[g] > gscore[best]))
+                    best = g;
+            keep[best] = true;
+        }
+        for (int g = 0; g < p->n_group; g++)
+            if (!keep[g])
+                for (int i = 0; i < per; i++)
+                    score[g * per + i] = -INFINITY;
+    }
+
+    /* top K by score, best first; the first index wins a tie */
+    bool taken[LF_MOE_MAX_EXPERT] = {0};
+    for (int k = 0; k < K; k++) {
+        int best = -1;
+        for (int e = 0; e < E; e++)
+            if (!taken[e] && (best < 0 || score[e] > score[best]))
+                best = e;
+        taken[best] = true;
+        ids[k] = best;
+        weights[k] = prob[best];
+    }
+
+    if (p->gating == LF_MOE_SOFTMAX_WEIGHT)
+        lf_softmax(weights, K);
+    if (p->norm_w) {
+        float sum = 0;
+        for (int k = 0; k < K; k++)
+            sum += weights[k];
+        sum = fmaxf(sum, 6.103515625e-5f);
+        for (int k = 0; k < K; k++)
+            weights[k] /= sum;
+    }
+    if (p->w_scale != 0.0f && p->w_scale != 1.0f)
+        for (int k = 0; k < K; k++)
+            weights[k] *= p->w_scale;
+}
+
+void lf_moe_route(const lf_moe_params *p, const float *logits, const float *select_b,
+                  int64_t n_tokens, int32_t *ids, float *weights) {
+    for (int64_t t = 0; t < n_tokens; t++)
+        route_one(p, logits + t * p->n_expert, select_b, ids + t * p->n_used,
+                  weights + t * p->n_used);
+}
+
+/* --------------------------------------------------------------- experts */
+
+/* Work memory layout, in floats (int32 arrays use float-sized slots). */
+typedef struct moe_work {
+    float *logits;        /* [T][E] */
+    int32_t *ids;         /* [T][K] */
+    float *weights;       /* [T][K] */
+    int32_t *start;       /* [E+1]: expert e's slots are order[start[e]..start[e+1]) */
+    int32_t *order;       /* [T*K]: slot index t*K+k, grouped by expert */
+    float *xg, *y;        /* [T][n_embd]: gathered inputs, expert outputs */
+    float *g, *u;         /* [T][n_ff] */
+} moe_work;
+
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+size_t lf_moe_work_floats(const lf_moe_params *p, int64_t n_tokens, int64_t n_embd, int64_t n_ff) {
+    size_t T = (size_t)n_tokens, E = (size_t)p->n_expert, K = (size_t)p->n_used;
+    return round16(T * E) + 2 * round16(T * K) + round16(E + 1) + round16(T * K) +
+           2 * round16(T * (size_t)n_embd) + 2 * round16(T * (size_t)n_ff);
+}
+
+static moe_work carve(float *work, const lf_moe_params *p, int64_t n_tokens, int64_t n_embd,
+                      int64_t n_ff) {
+    size_t T = (size_t)n_tokens, E = (size_t)p->n_expert, K = (size_t)p->n_used;
+    moe_work w;
+    float *f = work;
+    w.logits = f, f += round16(T * E);
+    w.ids = (int32_t *)f, f += round16(T * K);
+    w.weights = f, f += round16(T * K);
+    w.start = (int32_t *)f, f += round16(E + 1);
+    w.order = (int32_t *)f, f += round16(T * K);
+    w.xg = f, f += round16(T * (size_t)n_embd);
+    w.y = f, f += round16(T * (size_t)n_embd);
+    w.g = f, f += round16(T * (size_t)n_ff);
+    w.u = f;
+    return w;
+}
+
+static void add_rows(float *x, const float *b, int64_t n_rows, int64_t n) {
+    for (int64_t r = 0; r < n_rows; r++)
+        for (int64_t i = 0; i < n; i++)
+            x[r * n + i] += b[i];
+}
+
+static void activate(int act, bool has_gate, float *g, const float *u, int64_t n) {
+    if (!has_gate) { /* silu(up) alone */
+        for (int64_t i = 0; i < n; i++)
+            g[i] = u[i] / (1.0f + expf(-u[i]));
+    } else if (act == LF_MOE_SWIGLU_OAI) {
+        const float alpha = 1.702f, limit = 7.0f;
+        for (int64_t i = 0; i < n; i++) {
+            float x = fminf(g[i], limit);
+            float y = fminf(fmaxf(u[i], -limit), limit);
+            g[i] = x / (1.0f + expf(alpha * -x)) * (y + 1.0f);
+        }
+    } else {
+        lf_swiglu(g, u, n);
+    }
+}
+
+/* Counting sort of the T*K slots by expert. */
+static void group_by_expert(const moe_work *w, int E, int64_t n_slots) {
+    memset(w->start, 0, sizeof(int32_t) * (size_t)(E + 1));
+    for (int64_t s = 0; s < n_slots; s++)
+        w->start[w->ids[s] + 1]++;
+    for (int e = 0; e < E; e++)
+        w->start[e + 1] += w->start[e];
+    int32_t fill[LF_MOE_MAX_EXPERT];
+    memcpy(fill, w->start, sizeof(int32_t) * (size_t)E);
+    for (int64_t s = 0; s < n_slots; s++)
+        w->order[fill[w->ids[s]]++] = (int32_t)s;
+}
+
+bool lf_moe_forward(lf_context *c, const lf_moe_weights *mw, const lf_moe_params *p, float *out,
+                    const float *x, int64_t n_tokens, float *work, lf_error *err) {
+    int E = p->n_expert, K = p->n_used;
+    int64_t D = mw->down.ne[1], F = mw->up.ne[1];
+    moe_work w = carve(work, p, n_tokens, D, F);
+
+    if (!lf_matmul(c->pool, &c->mm, w.logits, &mw->router, 0, x, n_tokens, err))
+        return false;
+    if (mw->router_b)
+        add_rows(w.logits, mw->router_b, n_tokens, E);
+    lf_moe_route(p, w.logits, mw->select_b, n_tokens, w.ids, w.weights);
+    group_by_expert(&w, E, n_tokens * K);
+
+    memset(out, 0, sizeof(float) * (size_t)(n_tokens * D));
+    for (int e = 0; e < E; e++) {
+        int32_t s0 = w.start[e], n = w.start[e + 1] - s0;
+        if (!n)
+            continue;
+        for (int32_t i = 0; i < n; i++)
+            memcpy(w.xg + i * D, x + (w.order[s0 + i] / K) * D, sizeof(float) * (size_t)D);
+        if (!lf_matmul(c->pool, &c->mm, w.u, &mw->up, e, w.xg, n, err) ||
+            (mw->gate.data && !lf_matmul(c->pool, &c->mm, w.g, &mw->gate, e, w.xg, n, err)))
+            return false;
+        if (mw->up_b)
+            add_rows(w.u, mw->up_b + (size_t)e * F, n, F);
+        if (mw->gate_b && mw->gate.data)
+            add_rows(w.g, mw->gate_b + (size_t)e * F, n, F);
+        activate(p->act, mw->gate.data != NULL, w.g, w.u, n * F);
+        if (!lf_matmul(c->pool, &c->mm, w.y, &mw->down, e, w.g, n, err))
+            return false;
+        if (mw->down_b)
+            add_rows(w.y, mw->down_b + (size_t)e * D, n, D);
+        for (int32_t i = 0; i < n; i++) {
+            int32_t slot = w.order[s0 + i];
+            float wt = w.weights[slot], *o = out + (slot / K) * D;
+            const float *y = w.y + i * D;
+            for (int64_t j = 0; j < D; j++)
+                o[j] += wt * y[j];
+        }
+    }
+    return true;
+}

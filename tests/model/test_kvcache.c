@@ -1,0 +1,244 @@
+/* The KV cache with sliding-window groups: windowed layers keep only
+ * window * n_seq + n_batch cells, evict what no query can see any more, keep
+ * positions and rows consistent, survive cut-backs (dropping a sequence
+ * whose window is gone), and give gemma3 the same logits as a full cache. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../harness.h"
+#include "model/kvcache.h"
+#include "model/model.h"
+#include "tensor/fp16.h"
+
+enum { W = 4, NB = 2, NSEQ = 2, NCELLS = 64, ROW = 8 };
+
+static bool make_cache(lf_kvcache *c, const int32_t *window, int64_t n_cells) {
+    static const int64_t rows[3] = {ROW, ROW, ROW};
+    lf_kvcache_layout l = {
+        .type = LF_TYPE_F32, .n_layer = 3, .n_cells = n_cells, .k_row = rows, .v_row = rows,
+        .window = window, .n_batch = NB, .n_seq = NSEQ,
+    };
+    lf_error err;
+    if (lf_kvcache_init_layout(c, &l, &err))
+        return true;
+    fprintf(stderr, "init: %s\n", err.msg);
+    return false;
+}
+
+/* Places n tokens of seq from p0 and stores pos + 1000 * layer in every row. */
+static bool put(lf_kvcache *c, int32_t seq, int32_t p0, int n, lf_error *err) {
+    int32_t pos[NB], sq[NB], cells[3 * NB];
+    for (int i = 0; i < n; i++)
+        pos[i] = p0 + i, sq[i] = seq;
+    if (!lf_kvcache_alloc(c, n, pos, sq, cells, err))
+        return false;
+    for (int l = 0; l < c->n_layer; l++)
+        for (int t = 0; t < n; t++) {
+            float row[ROW];
+            for (int i = 0; i < ROW; i++)
+                row[i] = (float)(pos[t] + 1000 * l + 100000 * seq);
+            lf_kvcache_store(c, l, lf_kvcache_cell(c, l, cells, n, t), row, row);
+        }
+    return true;
+}
+
+/* Positions of seq held by layer's group, as a bit set (pos < 64), and
+ * whether every live row holds what put() stored for its cell. */
+static uint64_t held(const lf_kvcache *c, int layer, int32_t seq, bool *rows_ok) {
+    lf_attn_kv kv = lf_kvcache_view(c, layer);
+    uint64_t set = 0;
+    for (int64_t i = 0; i < kv.n_cells; i++) {
+        if (kv.pos[i] < 0 || kv.seq[i] != seq)
+            continue;
+        set |= 1ull << kv.pos[i];
+        const float *k = (const float *)((const char *)kv.k + i * kv.k_row_bytes);
+        const float *v = (const float *)((const char *)kv.v + i * kv.v_row_bytes);
+        float want = (float)(kv.pos[i] + 1000 * layer + 100000 * seq);
+        *rows_ok &= k[0] == want && v[ROW - 1] == want;
+    }
+    return set;
+}
+
+static uint64_t range(int lo, int hi) { /* bits lo..hi inclusive */
+    uint64_t s = 0;
+    for (int p = lo < 0 ? 0 : lo; p <= hi; p++)
+        s |= 1ull << p;
+    return s;
+}
+
+static void test_layout(void) {
+    lf_kvcache c;
+    static const int32_t window[3] = {W, 0, W};
+    TEST_BEGIN("windowed layers get window * n_seq + n_batch cells");
+    bool ok = make_cache(&c, window, NCELLS);
+    EXPECT(ok, "init failed");
+    if (ok) {
+        EXPECT(c.n_group == 2, "%d groups", c.n_group);
+        EXPECT(lf_kvcache_view(&c, 0).n_cells == W * NSEQ + NB, "window cells %lld",
+               (long long)lf_kvcache_view(&c, 0).n_cells);
+        EXPECT(lf_kvcache_view(&c, 1).n_cells == NCELLS, "full cells %lld",
+               (long long)lf_kvcache_view(&c, 1).n_cells);
+        size_t row = 2 * ROW * sizeof(float);
+        EXPECT(lf_kvcache_bytes(&c) == (2 * (W * NSEQ + NB) + NCELLS) * row, "%zu bytes",
+               lf_kvcache_bytes(&c));
+        lf_kvcache_free(&c);
+    }
+    TEST_END();
+
+    TEST_BEGIN("without windows the cache is one full group");
+    static const int64_t rows[3] = {ROW, 0, ROW};
+    lf_error err;
+    ok = lf_kvcache_init(&c, LF_TYPE_F16, 3, NCELLS, rows, rows, &err);
+    EXPECT(ok, "init: %s", err.msg);
+    if (ok) {
+        EXPECT(c.n_group == 1, "%d groups", c.n_group);
+        EXPECT(lf_kvcache_bytes(&c) == 2 * NCELLS * 2 * ROW * 2, "%zu bytes", lf_kvcache_bytes(&c));
+        EXPECT(c.k[1] == NULL, "a layer with k_row 0 got storage");
+        lf_kvcache_free(&c);
+    }
+    TEST_END();
+}
+
+static void test_eviction(void) {
+    lf_kvcache c;
+    static const int32_t window[3] = {W, 0, W};
+    if (!make_cache(&c, window, NCELLS))
+        return;
+    lf_error err;
+    bool placed = true, rows_ok = true, window_ok = true, full_ok = true;
+    /* two sequences, interleaved ubatches of NB tokens, 30 positions each */
+    for (int p = 0; p < 30; p += NB)
+        for (int s = 0; s < NSEQ; s++) {
+            placed &= put(&c, s, p, NB, &err);
+            /* a query at p can see p - W + 1 .. p + NB - 1 */
+            window_ok &= held(&c, 0, s, &rows_ok) == range(p - W + 1, p + NB - 1);
+            window_ok &= held(&c, 2, s, &rows_ok) == range(p - W + 1, p + NB - 1);
+            full_ok &= held(&c, 1, s, &rows_ok) == range(0, p + NB - 1);
+        }
+    TEST_BEGIN("a window keeps exactly the positions its queries can see");
+    EXPECT(placed, "alloc failed: %s", err.msg);
+    EXPECT(window_ok, "windowed group holds other positions");
+    EXPECT(full_ok, "full group lost positions");
+    EXPECT(rows_ok, "a cell's row does not belong to its position");
+    EXPECT(lf_kvcache_seq_pos_max(&c, 1) == 29, "pos max %d", lf_kvcache_seq_pos_max(&c, 1));
+    TEST_END();
+
+    TEST_BEGIN("cutting back within the window keeps the sequence");
+    /* seq 1 holds 25..29; a query at 29 needs 26..28 */
+    lf_kvcache_remove(&c, 1, 29, -1);
+    EXPECT(lf_kvcache_seq_pos_max(&c, 1) == 28, "pos max %d", lf_kvcache_seq_pos_max(&c, 1));
+    EXPECT(held(&c, 0, 1, &rows_ok) == range(25, 28), "window after cut");
+    placed = put(&c, 1, 29, 1, &err);
+    EXPECT(placed, "re-decode failed: %s", err.msg);
+    EXPECT(held(&c, 0, 1, &rows_ok) == range(26, 29), "window after re-decode");
+    EXPECT(rows_ok, "rows after re-decode");
+    TEST_END();
+
+    TEST_BEGIN("cutting back past the window drops the sequence");
+    lf_kvcache_remove(&c, 0, 20, -1); /* 17..19 were evicted */
+    EXPECT(lf_kvcache_seq_pos_max(&c, 0) == -1, "pos max %d", lf_kvcache_seq_pos_max(&c, 0));
+    EXPECT(held(&c, 1, 0, &rows_ok) == 0 && held(&c, 0, 0, &rows_ok) == 0, "cells left");
+    EXPECT(lf_kvcache_seq_pos_max(&c, 1) == 29, "other sequence touched");
+    EXPECT(put(&c, 0, 0, NB, &err), "decoding again from 0 failed: %s", err.msg);
+    EXPECT(held(&c, 0, 0, &rows_ok) == range(0, NB - 1), "fresh window");
+    TEST_END();
+
+    TEST_BEGIN("middle removal and release keep the counts right");
+    int64_t used = c.group[0].used, used_w = c.group[1].used;
+    int32_t pos[NB] = {40, 41}, sq[NB] = {1, 1}, cells[3 * NB];
+    EXPECT(lf_kvcache_alloc(&c, NB, pos, sq, cells, &err), "alloc: %s", err.msg);
+    lf_kvcache_release(&c, NB, cells);
+    EXPECT(c.group[0].used == used, "full group used %lld, was %lld",
+           (long long)c.group[0].used, (long long)used);
+    EXPECT(c.group[1].used <= used_w, "window group grew on release");
+    lf_kvcache_remove(&c, 1, 5, 10);
+    EXPECT(held(&c, 1, 1, &rows_ok) == (range(0, 29) & ~range(5, 9)), "middle removal");
+    EXPECT(lf_kvcache_seq_pos_max(&c, 1) == 29, "pos max after middle removal");
+    lf_kvcache_remove(&c, -1, 0, -1);
+    EXPECT(c.group[0].used == 0 && c.group[1].used == 0, "clear left cells");
+    TEST_END();
+
+    TEST_BEGIN("bad sequences and a full context are errors");
+    sq[0] = NSEQ;
+    EXPECT(!lf_kvcache_alloc(&c, 1, pos, sq, cells, &err), "sequence %d accepted", NSEQ);
+    lf_kvcache_free(&c);
+    EXPECT(make_cache(&c, window, 3), "small cache");
+    EXPECT(put(&c, 0, 0, 2, &err) && !put(&c, 0, 2, 2, &err), "4 tokens fit in 3 cells");
+    EXPECT(strstr(err.msg, "context is full") != NULL, "message: %s", err.msg);
+    lf_kvcache_free(&c);
+    TEST_END();
+}
+
+/* gemma3 (layer 0 slides over 8 positions): a small ubatch gives a small
+ * window cache and the same logits as one big batch, up to the order in
+ * which the ring's cells are summed (~2e-3 on these random-weight models;
+ * the reference tolerance is 1.8e-2). */
+static void test_gemma3(void) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/vectors/gemma3-F16.gguf", test_shared_dir());
+    lf_error err;
+    lf_model *m = lf_model_load(path, &err);
+    if (!m) {
+        SKIP("gemma3 windowed cache", "%s", err.msg);
+        return;
+    }
+    enum { N = 40 };
+    int nv = lf_model_n_vocab(m);
+    float *ref = malloc(sizeof(float) * N * (size_t)nv);
+    int32_t tok[N], pos[N], seq[N] = {0};
+    int8_t want[N];
+    for (int i = 0; i < N; i++)
+        tok[i] = (i * 37 + 11) % nv, pos[i] = i, want[i] = 1;
+    double max = 0;
+    bool ok = ref != NULL, argmax_ok = true;
+    size_t bytes[2] = {0, 0};
+    for (int run = 0; ok && run < 2; run++) {
+        lf_context_params p = lf_context_default_params();
+        p.n_ctx = 256;
+        p.n_threads = 2;
+        p.n_batch = run ? 3 : 256;
+        lf_context *c = lf_context_new(m, &p, &err);
+        ok = c != NULL;
+        for (int i0 = 0; ok && i0 < N; i0 += N) {
+            int n = N; /* one batch; with n_batch 3 it runs as 14 ubatches */
+            lf_batch b = {n, tok + i0, pos + i0, seq + i0, want + i0};
+            ok = lf_decode(c, &b, &err);
+            for (int i = 0; ok && i < n; i++) {
+                const float *l = lf_get_logits_ith(c, i);
+                float *r = ref + (size_t)(i0 + i) * nv;
+                if (!run) {
+                    memcpy(r, l, sizeof(float) * nv);
+                    continue;
+                }
+                int a = 0, b2 = 0;
+                for (int j = 0; j < nv; j++) {
+                    max = fmax(max, fabs((double)l[j] - r[j]));
+                    a = l[j] > l[a] ? j : a;
+                    b2 = r[j] > r[b2] ? j : b2;
+                }
+                argmax_ok &= a == b2;
+            }
+        }
+        if (c)
+            bytes[run] = lf_kvcache_bytes(&c->kv);
+        lf_context_free(c);
+    }
+    TEST_BEGIN("gemma3: a 3-token window cache gives the full cache's logits");
+    EXPECT(ok, "%s", err.msg);
+    EXPECT(max < 1e-2 && argmax_ok, "max |d| %.3g, argmax same: %d", max, argmax_ok);
+    /* 2 KV heads x 64 dims x f16, K and V: 512 bytes per cell per layer */
+    EXPECT(bytes[1] == (size_t)(256 + 8 + 3) * 512, "%zu bytes of KV with n_batch 3", bytes[1]);
+    EXPECT(bytes[0] == (size_t)(256 + 256) * 512, "%zu bytes of KV with n_batch 256", bytes[0]);
+    TEST_END();
+    free(ref);
+    lf_model_free(m);
+}
+
+int main(void) {
+    test_layout();
+    test_eviction();
+    test_gemma3();
+    return test_summary();
+}
