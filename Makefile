@@ -83,6 +83,18 @@ $(O)/obj/%.o: %.c | setup
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# The commit and compiler that --version reports; the header is rewritten
+# only when they change, so it does not force rebuilds.
+BUILD_INFO := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown) ($(shell $(CC) --version 2>/dev/null | head -n 1))
+$(O)/gen/build_info.h: FORCE
+	@mkdir -p $(@D)
+	@echo '#define LF_BUILD_INFO "$(subst ",,$(BUILD_INFO))"' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(O)/obj/src/apps/llamafile/main.o: $(O)/gen/build_info.h
+$(O)/obj/src/apps/llamafile/main.o: CFLAGS += -include $(O)/gen/build_info.h
+.PHONY: FORCE
+FORCE:
+
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
@@ -116,6 +128,25 @@ check: all tests $(FUZZ_BINS)
 
 fuzz: $(FUZZ_BINS)
 	@SHARED=$(SHARED) FUZZBIN=o/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+# make bench: a benchmark, not a test. Builds TinyLlama-1.1B-shaped models
+# with random weights once (F16 by llamafile-mkmodel, the rest by
+# llamafile-quantize; ~10 GB, cached in $(BENCH_DIR)) and prints
+# llamafile-bench's table. Override BENCH_TYPES / BENCH_ARGS to narrow it.
+BENCH_DIR ?= o/bench
+BENCH_TYPES ?= F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q4_K_M Q5_K_M Q6_K Q3_K_M Q2_K IQ4_XS IQ4_NL
+BENCH_ARGS ?= -t 2 -r 3 -p 512 -n 128
+BENCH_MODELS := $(BENCH_TYPES:%=$(BENCH_DIR)/tinyllama-%.gguf) \
+                $(wildcard $(SHARED)/models/stories260K.gguf)
+.PHONY: bench
+bench: $(BENCH_MODELS) | $(O)/llamafile/llamafile-bench
+	$(O)/llamafile/llamafile-bench $(BENCH_ARGS) $(BENCH_MODELS:%=-m %)
+$(BENCH_DIR)/tinyllama-F16.gguf: | $(O)/llamafile/llamafile-mkmodel
+	@mkdir -p $(@D)
+	$(O)/llamafile/llamafile-mkmodel --arch llama --preset tinyllama-1.1b \
+	  --vocab $(SHARED)/vocab/ggml-vocab-llama-spm.gguf $@
+$(BENCH_DIR)/tinyllama-%.gguf: | $(BENCH_DIR)/tinyllama-F16.gguf $(O)/llamafile/llamafile-quantize
+	$(O)/llamafile/llamafile-quantize -q $(BENCH_DIR)/tinyllama-F16.gguf $@ $*
 
 clean:
 	rm -rf o

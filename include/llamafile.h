@@ -337,6 +337,10 @@ lf_model *lf_model_load(const char *path, lf_error *err);
 /* Loads the GGUF stored at [offset, offset+size) of an open file. */
 lf_model *lf_model_load_fd(int fd, uint64_t offset, uint64_t size, const char *name,
                            lf_error *err);
+/* Loads what a -m argument names: a GGUF file, a llamafile or zip holding
+ * exactly one .gguf, ARCHIVE@MEMBER, or /zip/NAME inside this executable;
+ * with spec NULL, the single .gguf inside this executable. */
+lf_model *lf_model_load_any(const char *spec, lf_error *err);
 void lf_model_free(lf_model *m);
 
 const char *lf_model_arch(const lf_model *m);
@@ -362,7 +366,8 @@ bool lf_add_bos(const lf_model *m);
 /* Tokenizes len bytes of text into out (capacity n_max). add_special adds
  * BOS/EOS as the model's metadata asks; parse_special turns the text of
  * special tokens (e.g. "<|im_start|>") into those tokens. Returns the number
- * of tokens, or minus the number needed when n_max is too small. */
+ * of tokens, or minus the number needed when n_max is too small, or
+ * INT64_MIN when out of memory. */
 int64_t lf_tokenize(const lf_model *m, const char *text, size_t len, int32_t *out,
                     int64_t n_max, bool add_special, bool parse_special);
 /* The bytes of one token; control tokens give "" unless special. Returns

@@ -100,3 +100,16 @@ uint64_t lf_model_size(const lf_model *m) {
         n += lf_gguf_tensor_at(m->gguf, i)->nbytes;
     return n;
 }
+
+lf_model *lf_model_load_any(const char *spec, lf_error *err) {
+    lf_model_source src;
+    int found = lf_model_locate(spec, &src, err);
+    if (found == 0)
+        lf_fail(err, "no model given and none inside this executable");
+    if (found <= 0)
+        return NULL;
+    lf_model *m = src.fd >= 0 ? lf_model_load_fd(src.fd, src.offset, src.size, src.name, err)
+                              : lf_model_load(src.path, err);
+    lf_model_source_free(&src);
+    return m;
+}

@@ -81,7 +81,7 @@ expect_error() {  # NAME PATTERN ARGS...
 }
 expect_error "unknown flag" "unknown option" -m "$M" --bogus
 expect_error "missing model file" "nonexistent" -m "$TMP/nonexistent.gguf" -p x
-expect_error "no model" "no model" -p x
+expect_error "no model (and none embedded): usage line" "^usage: llamafile" -p x
 expect_error "bad -n value" "invalid value" -m "$M" -n abc
 expect_error "bad --temp value" "invalid value" -m "$M" --temp 1x
 expect_error "missing value" "needs a value" -m "$M" -n

@@ -171,10 +171,52 @@ static void test_eviction(void) {
     TEST_END();
 }
 
+/* Decodes one batch of n tokens in a fresh context; out gets every row's
+ * logits; *bytes the KV cache's size. */
+static bool run_batch(lf_model *m, int n_batch, int n_seq, int n, const int32_t *tok,
+                      const int32_t *pos, const int32_t *seq, float *out, size_t *bytes,
+                      lf_error *err) {
+    lf_context_params p = lf_context_default_params();
+    p.n_ctx = 256;
+    p.n_threads = 2;
+    p.n_batch = n_batch;
+    p.n_seq_max = (uint32_t)n_seq;
+    lf_context *c = lf_context_new(m, &p, err);
+    if (!c)
+        return false;
+    int8_t want[64];
+    for (int i = 0; i < n; i++)
+        want[i] = 1;
+    lf_batch b = {n, tok, pos, seq, want};
+    bool ok = lf_decode(c, &b, err);
+    int nv = lf_model_n_vocab(m);
+    for (int i = 0; ok && i < n; i++)
+        memcpy(out + (size_t)i * nv, lf_get_logits_ith(c, i), sizeof(float) * nv);
+    *bytes = lf_kvcache_bytes(&c->kv);
+    lf_context_free(c);
+    return ok;
+}
+
+/* max |a - b| over n rows, and whether every row has the same argmax */
+static double compare_rows(const float *a, const float *b, int n, int nv, bool *argmax_ok) {
+    double max = 0;
+    for (int t = 0; t < n; t++) {
+        const float *x = a + (size_t)t * nv, *y = b + (size_t)t * nv;
+        int ia = 0, ib = 0;
+        for (int j = 0; j < nv; j++) {
+            max = fmax(max, fabs((double)x[j] - y[j]));
+            ia = x[j] > x[ia] ? j : ia;
+            ib = y[j] > y[ib] ? j : ib;
+        }
+        *argmax_ok &= ia == ib;
+    }
+    return max;
+}
+
 /* gemma3 (layer 0 slides over 8 positions): a small ubatch gives a small
  * window cache and the same logits as one big batch, up to the order in
  * which the ring's cells are summed (~2e-3 on these random-weight models;
- * the reference tolerance is 1.8e-2). */
+ * the reference tolerance is 1.8e-2); so do two sequences in one batch. */
 static void test_gemma3(void) {
     char path[1024];
     snprintf(path, sizeof path, "%s/vectors/gemma3-F16.gguf", test_shared_dir());
@@ -186,51 +228,41 @@ static void test_gemma3(void) {
     }
     enum { N = 40 };
     int nv = lf_model_n_vocab(m);
-    float *ref = malloc(sizeof(float) * N * (size_t)nv);
-    int32_t tok[N], pos[N], seq[N] = {0};
-    int8_t want[N];
+    float *ref = malloc(sizeof(float) * N * (size_t)nv * 3);
+    float *got = ref + (size_t)N * nv, *ref_b = got + (size_t)N * nv;
+    int32_t tok[N], pos[N], seq[N] = {0}, tok2[N], pos2[N], seq2[N];
     for (int i = 0; i < N; i++)
-        tok[i] = (i * 37 + 11) % nv, pos[i] = i, want[i] = 1;
-    double max = 0;
-    bool ok = ref != NULL, argmax_ok = true;
-    size_t bytes[2] = {0, 0};
-    for (int run = 0; ok && run < 2; run++) {
-        lf_context_params p = lf_context_default_params();
-        p.n_ctx = 256;
-        p.n_threads = 2;
-        p.n_batch = run ? 3 : 256;
-        lf_context *c = lf_context_new(m, &p, &err);
-        ok = c != NULL;
-        for (int i0 = 0; ok && i0 < N; i0 += N) {
-            int n = N; /* one batch; with n_batch 3 it runs as 14 ubatches */
-            lf_batch b = {n, tok + i0, pos + i0, seq + i0, want + i0};
-            ok = lf_decode(c, &b, &err);
-            for (int i = 0; ok && i < n; i++) {
-                const float *l = lf_get_logits_ith(c, i);
-                float *r = ref + (size_t)(i0 + i) * nv;
-                if (!run) {
-                    memcpy(r, l, sizeof(float) * nv);
-                    continue;
-                }
-                int a = 0, b2 = 0;
-                for (int j = 0; j < nv; j++) {
-                    max = fmax(max, fabs((double)l[j] - r[j]));
-                    a = l[j] > l[a] ? j : a;
-                    b2 = r[j] > r[b2] ? j : b2;
-                }
-                argmax_ok &= a == b2;
-            }
-        }
-        if (c)
-            bytes[run] = lf_kvcache_bytes(&c->kv);
-        lf_context_free(c);
-    }
+        tok[i] = (i * 37 + 11) % nv, pos[i] = i;
+    size_t bytes_full = 0, bytes_win = 0, bytes2 = 0;
+    bool argmax_ok = true;
+    bool ok = ref && run_batch(m, 256, 1, N, tok, pos, seq, ref, &bytes_full, &err) &&
+              run_batch(m, 3, 1, N, tok, pos, seq, got, &bytes_win, &err);
+    double max = ok ? compare_rows(got, ref, N, nv, &argmax_ok) : 0;
     TEST_BEGIN("gemma3: a 3-token window cache gives the full cache's logits");
     EXPECT(ok, "%s", err.msg);
     EXPECT(max < 1e-2 && argmax_ok, "max |d| %.3g, argmax same: %d", max, argmax_ok);
     /* 2 KV heads x 64 dims x f16, K and V: 512 bytes per cell per layer */
-    EXPECT(bytes[1] == (size_t)(256 + 8 + 3) * 512, "%zu bytes of KV with n_batch 3", bytes[1]);
-    EXPECT(bytes[0] == (size_t)(256 + 256) * 512, "%zu bytes of KV with n_batch 256", bytes[0]);
+    EXPECT(bytes_win == (size_t)(256 + 8 + 3) * 512, "%zu bytes of KV with n_batch 3", bytes_win);
+    EXPECT(bytes_full == (size_t)(256 + 256) * 512, "%zu bytes with n_batch 256", bytes_full);
+    TEST_END();
+
+    /* sequence 0 = tok[0..20), sequence 1 = tok[20..40), interleaved */
+    for (int i = 0; i < N; i++) {
+        int s = i % 2, k = i / 2;
+        tok2[i] = tok[s * N / 2 + k], pos2[i] = k, seq2[i] = s;
+    }
+    ok = ok && run_batch(m, 256, 1, N / 2, tok + N / 2, pos, seq, ref_b, &bytes_full, &err) &&
+         run_batch(m, 4, 2, N, tok2, pos2, seq2, got, &bytes2, &err);
+    max = 0;
+    argmax_ok = true;
+    for (int i = 0; ok && i < N; i++) {
+        const float *want = (i % 2 ? ref_b : ref) + (size_t)(i / 2) * nv;
+        max = fmax(max, compare_rows(got + (size_t)i * nv, want, 1, nv, &argmax_ok));
+    }
+    TEST_BEGIN("gemma3: two sequences in one batch through a window cache match each alone");
+    EXPECT(ok, "%s", err.msg);
+    EXPECT(max < 1e-2 && argmax_ok, "max |d| %.3g, argmax same: %d", max, argmax_ok);
+    EXPECT(bytes2 == (size_t)(256 + 8 * 2 + 4) * 512, "%zu bytes of KV", bytes2);
     TEST_END();
     free(ref);
     lf_model_free(m);

@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     lf_error err = {{0}};
-    lf_gguf *g = lf_gguf_open(path, &err);
+    lf_gguf *g = lf_gguf_open_any(path, &err);
     if (!g) {
         fprintf(stderr, "gguf-dump: %s\n", err.msg);
         return 1;

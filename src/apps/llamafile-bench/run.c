@@ -89,16 +89,40 @@ static lf_model *load_model(const char *spec, lf_error *err) {
     return m;
 }
 
+/* Without general.file_type, llama.cpp names the most common tensor type. */
+static int64_t guess_ftype(const lf_gguf *g) {
+    int64_t count[LF_TYPE_COUNT] = {0};
+    int best = LF_TYPE_F32;
+    for (int64_t i = 0; i < lf_gguf_tensor_count(g); i++) {
+        int t = lf_gguf_tensor_at(g, i)->type;
+        if (t >= 0 && t < LF_TYPE_COUNT && ++count[t] > count[best])
+            best = t;
+    }
+    static const int k_ftype[LF_TYPE_COUNT] = {
+        [LF_TYPE_F32] = 0,     [LF_TYPE_F16] = 1,     [LF_TYPE_Q4_0] = 2,  [LF_TYPE_Q4_1] = 3,
+        [LF_TYPE_Q5_0] = 8,    [LF_TYPE_Q5_1] = 9,    [LF_TYPE_Q8_0] = 7,  [LF_TYPE_Q2_K] = 10,
+        [LF_TYPE_Q3_K] = 12,   [LF_TYPE_Q4_K] = 15,   [LF_TYPE_Q5_K] = 17, [LF_TYPE_Q6_K] = 18,
+        [LF_TYPE_IQ4_NL] = 25, [LF_TYPE_IQ4_XS] = 30, [LF_TYPE_BF16] = 32, [LF_TYPE_MXFP4] = 38,
+    };
+    return best == LF_TYPE_F32 || k_ftype[best] ? k_ftype[best] : -1;
+}
+
 static void describe_model(lf_model *m, char *buf, size_t n) {
     uint64_t np = lf_model_n_params(m);
     char size[32];
     if (np >= 1000000000u)
         snprintf(size, sizeof size, "%lluB", (unsigned long long)((np + 500000000u) / 1000000000u));
-    else
+    else if (np >= 1000000u)
         snprintf(size, sizeof size, "%lluM", (unsigned long long)((np + 500000u) / 1000000u));
-    int64_t ft = -1;
-    lf_gguf_get_int(lf_model_gguf(m), "general.file_type", &ft);
-    snprintf(buf, n, "%s %s %s", lf_model_arch(m), size, bench_ftype_name(ft));
+    else
+        snprintf(size, sizeof size, "%lluK", (unsigned long long)((np + 500u) / 1000u));
+    const lf_gguf *g = lf_model_gguf(m);
+    int64_t ft;
+    bool guessed = !lf_gguf_get_int(g, "general.file_type", &ft);
+    if (guessed)
+        ft = guess_ftype(g);
+    snprintf(buf, n, "%s %s %s%s", lf_model_arch(m), size, guessed ? "(guessed) " : "",
+             bench_ftype_name(ft));
 }
 
 /* One test: a context, the warm-up, the timed runs. */

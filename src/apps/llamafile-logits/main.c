@@ -104,7 +104,7 @@ int main(int argc, char **argv) {
         return die("invalid token list '%s' (expected ids like 1,2,3)", tokens);
 
     lf_error err;
-    lf_model *m = lf_model_load(model, &err);
+    lf_model *m = lf_model_load_any(model, &err);
     if (!m) {
         free(toks);
         return die("%s", err.msg);

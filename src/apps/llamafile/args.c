@@ -9,13 +9,15 @@
 #include <string.h>
 
 static const char k_help[] =
-    "usage: llamafile [options] -m MODEL -p PROMPT\n"
+    "usage: llamafile [options] [-m MODEL] -p PROMPT\n"
     "\n"
     "Runs a GGUF language model on the CPU and prints the prompt and its\n"
     "continuation on stdout (diagnostics go to stderr).\n"
     "\n"
     "model and prompt:\n"
-    "  -m,  --model FILE          GGUF model to load\n"
+    "  -m,  --model FILE          model: a GGUF file, a llamafile or zip holding one\n"
+    "                             .gguf, ARCHIVE@MEMBER, or /zip/NAME inside this\n"
+    "                             executable (default: the .gguf inside it)\n"
     "  -p,  --prompt TEXT         prompt to start generation with\n"
     "  -f,  --file FILE           read the prompt from FILE\n"
     "  -e,  --escape              process \\n \\r \\t \\' \\\" \\\\ in the prompt (default)\n"
@@ -54,6 +56,10 @@ static const char k_help[] =
     "       --log-disable         print no diagnostics on stderr (errors still are)\n"
     "       --version             print the version and exit\n"
     "  -h,  --help                print this help and exit\n"
+    "\n"
+    "A .args member inside the executable supplies default arguments: they\n"
+    "come first, and the first \"...\" in it is replaced by the arguments\n"
+    "given here (without one, these go at the end), so yours win.\n"
     "\n"
     "Ctrl-C stops generation: what was generated so far stays printed and the\n"
     "exit status is 130. Exit status 1: bad arguments, a missing or invalid\n"

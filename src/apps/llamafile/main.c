@@ -22,9 +22,11 @@ static double now(void) {
 
 static void print_version(void) {
     printf("llamafile %s\n", LF_VERSION_STRING);
-#ifdef LF_BUILD_INFO
     printf("build: %s\n", LF_BUILD_INFO);
-#endif
+    printf("CPU features: %s\n", lf_cpu_features());
+    char gpu[512];
+    lf_gpu_describe(gpu, sizeof gpu);
+    printf("%s\n", gpu);
 }
 
 /* Writes one token's text to stdout; false if stdout failed. */
@@ -145,7 +147,28 @@ static void print_stats(const struct run_stats *st) {
             st->t_gen > 0 ? (double)st->n_gen / st->t_gen : 0.0);
 }
 
-int main(int argc, char **argv) {
+/* The model -m names (a GGUF, a llamafile or zip holding one, X@MEMBER,
+ * /zip/NAME), or without -m the one inside this executable. */
+static lf_model *load_model(const cli_options *o, lf_error *err) {
+    lf_model_source src;
+    int found = lf_model_locate(o->model, &src, err);
+    if (found == 0) {
+        fputs("usage: llamafile [options] -m MODEL -p PROMPT (see --help)\n", stderr);
+        return NULL;
+    }
+    if (found < 0) {
+        fprintf(stderr, "llamafile: %s\n", err->msg);
+        return NULL;
+    }
+    lf_model *m = src.fd >= 0 ? lf_model_load_fd(src.fd, src.offset, src.size, src.name, err)
+                              : lf_model_load(src.path, err);
+    if (!m)
+        fprintf(stderr, "llamafile: %s\n", err->msg);
+    lf_model_source_free(&src);
+    return m;
+}
+
+static int run(int argc, char **argv) {
     cli_options o;
     if (!cli_parse(argc, argv, &o)) {
         cli_free(&o);
@@ -156,20 +179,14 @@ int main(int argc, char **argv) {
         cli_free(&o);
         return 0;
     }
-    if (!o.model) {
-        fprintf(stderr, "llamafile: no model given: use -m FILE (see --help)\n");
-        cli_free(&o);
-        return 1;
-    }
     if (o.ngl_given && o.n_gpu_layers != 0 && !o.quiet)
         fprintf(stderr, "llamafile: no GPU support in this build; running on the CPU\n");
 
     struct run_stats st = {0};
     double t0 = now();
     lf_error err;
-    lf_model *m = lf_model_load(o.model, &err);
+    lf_model *m = load_model(&o, &err);
     if (!m) {
-        fprintf(stderr, "llamafile: %s\n", err.msg);
         cli_free(&o);
         return 1;
     }
@@ -203,5 +220,20 @@ int main(int argc, char **argv) {
     lf_context_free(ctx);
     lf_model_free(m);
     cli_free(&o);
+    return rc;
+}
+
+/* Arguments from the executable's own .args member come first, then the
+ * user's (or in place of its "..."), so the user's flags win. */
+int main(int argc, char **argv) {
+    lf_error err;
+    int n;
+    char **args;
+    if (!lf_args_load_self(argc, argv, &n, &args, &err)) {
+        fprintf(stderr, "llamafile: %s\n", err.msg);
+        return 1;
+    }
+    int rc = run(n, args);
+    lf_args_free(args);
     return rc;
 }
