@@ -167,13 +167,10 @@ static bool oss_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
         for (int64_t t = 0; t < T; t++) {
             lf_rope(q + t * H * d, (int)H, (int)d, b->pos[t], rope);
             lf_rope(k + t * Hkv * d, (int)Hkv, (int)d, b->pos[t], rope);
-            lf_kvcache_store(&c->kv, (int)l, b->cells[t], k + t * Hkv * d, v + t * Hkv * d);
+            lf_kvcache_store(&c->kv, (int)l, lf_kvcache_cell(&c->kv, (int)l, b->cells, T, t),
+                             k + t * Hkv * d, v + t * Hkv * d);
         }
-        lf_attn_kv kv = {
-            .type = c->kv.type, .k = c->kv.k[l], .v = c->kv.v[l],
-            .k_row_bytes = c->kv.k_row_bytes, .v_row_bytes = c->kv.v_row_bytes,
-            .pos = c->kv.pos, .seq = c->kv.seq, .n_cells = c->kv.n_cells,
-        };
+        lf_attn_kv kv = lf_kvcache_view(&c->kv, (int)l);
         lf_attention(pool, a, q, T, b->pos, b->seq, &kv, &ap);
         if (!lf_matmul(pool, &c->mm, x, &L->wo, 0, a, T, err))
             return false;
@@ -197,9 +194,17 @@ static bool oss_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
     return true;
 }
 
+/* Sliding-window layers keep only their window in the KV cache. */
+static void oss_kv_window(const lf_model *m, int32_t *window) {
+    const oss_weights *w = m->weights;
+    for (int64_t l = 0; l < m->hp.n_layer; l++)
+        window[l] = w->layers[l].swa ? (int32_t)w->n_swa : 0;
+}
+
 const struct lf_arch lf_arch_gpt_oss = {
     .name = "gpt-oss",
     .load = oss_load,
     .forward = oss_forward,
     .free_weights = oss_free,
+    .kv_window = oss_kv_window,
 };
