@@ -69,6 +69,32 @@ static bool run(lf_model *m, const int32_t *tok, int n_tok, bool sequential, flo
     return ok;
 }
 
+/* Sequence 0 = tok, sequence 1 = tok rotated by half, interleaved in one
+ * batch; out gets sequence 0's rows. */
+static bool run_two(lf_model *m, const int32_t *tok, int n_tok, float *out, lf_error *err) {
+    lf_context_params cp = lf_context_default_params();
+    cp.n_ctx = 512;
+    cp.n_threads = 2;
+    cp.n_seq_max = 2;
+    lf_context *c = lf_context_new(m, &cp, err);
+    if (!c)
+        return false;
+    int32_t t2[512], pos[512], seq[512];
+    int8_t want[512];
+    for (int i = 0; i < n_tok; i++) {
+        t2[2 * i] = tok[i], pos[2 * i] = i, seq[2 * i] = 0, want[2 * i] = 1;
+        t2[2 * i + 1] = tok[(i + n_tok / 2) % n_tok], pos[2 * i + 1] = i, seq[2 * i + 1] = 1;
+        want[2 * i + 1] = 1;
+    }
+    lf_batch b = {2 * n_tok, t2, pos, seq, want};
+    bool ok = lf_decode(c, &b, err);
+    int nv = lf_model_n_vocab(m);
+    for (int i = 0; ok && i < n_tok; i++)
+        memcpy(out + (size_t)i * nv, lf_get_logits_ith(c, 2 * i), sizeof(float) * nv);
+    lf_context_free(c);
+    return ok;
+}
+
 static void compare(const char *name, const float *got, const float *ref, int n_tok, int nv,
                     const tolerance *tol) {
     double max = 0, ss = 0;
@@ -146,6 +172,20 @@ static void test_model(const char *dir, json_t *entry, const int32_t *tok, int n
         }
         free(ref);
     }
+    /* several sequences in one batch: sequence 0 must give the logits it
+     * gives alone, with another sequence interleaved in the same batch */
+    snprintf(label, sizeof label, "%s two sequences in one batch", name);
+    float *two = malloc(sizeof(float) * (size_t)n_tok * nv);
+    TEST_BEGIN(label);
+    bool ok = got && two && run(m, tok, n_tok, false, got, &err) &&
+              run_two(m, tok, n_tok, two, &err);
+    EXPECT(ok, "%s", err.msg);
+    double worst = 0;
+    for (size_t i = 0; ok && i < (size_t)n_tok * nv; i++)
+        worst = fmax(worst, fabs((double)got[i] - two[i]));
+    EXPECT(worst <= 1e-3, "sequence 0 differs by %.3g when batched with sequence 1", worst);
+    TEST_END();
+    free(two);
     free(got);
     lf_model_free(m);
 }
