@@ -358,8 +358,7 @@ static bool ffn(lf_context *c, int64_t l, int64_t T, const float *x, float *out,
         float *g = B->g + t * F, *u = B->u + t * F;
         if (l < SPARSE_LAYERS)
             gaussian_topk(g, F);
-        for (int64_t i = 0; i < F; i++)
-            g[i] = u[i] * lf_gelu(g[i]);
+        lf_geglu(g, u, F);
     }
     if (!lf_matmul(c->pool, &c->mm, out, &L->ffn_down, 0, B->g, T, err))
         return false;
@@ -391,11 +390,8 @@ static bool altup_correct(lf_context *c, int64_t l, int64_t T, const float *o, g
             x[t * E + i] = B->s[0][t * E + i] * L->correct_scale[i];
     if (!lf_matmul(c->pool, &c->mm, B->pg, &L->inp_gate, 0, x, T, err))
         return false;
-    for (int64_t t = 0; t < T; t++) {
-        const float *pl = B->pl + t * PL + l * P;
-        for (int64_t i = 0; i < P; i++)
-            B->pg[t * P + i] = lf_gelu(B->pg[t * P + i]) * pl[i];
-    }
+    for (int64_t t = 0; t < T; t++)
+        lf_geglu(B->pg + t * P, B->pl + t * PL + l * P, P);
     if (!lf_matmul(c->pool, &c->mm, x, &L->proj, 0, B->pg, T, err))
         return false;
     rms_rows(x, L->post_norm, T, E, hp->eps);

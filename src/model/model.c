@@ -116,23 +116,24 @@ bool lf_model_layer_ints(const lf_model *m, const char *suffix, bool required, i
     return true;
 }
 
-/* head_count_kv may be per layer (granitehybrid: 0 marks a recurrent
- * layer); the common value is then the largest and the architecture reads
+/* Keys such as head_count_kv and feed_forward_length may be given per layer
+ * (granitehybrid: head_count_kv 0 marks a recurrent layer; gemma3n: n_ff per
+ * layer); the common value is then the largest, and the architecture reads
  * the per-layer values with lf_model_layer_ints. */
-static bool head_count_kv(lf_model *m, int64_t *out, lf_error *err) {
-    *out = m->hp.n_head;
+static bool layer_max(lf_model *m, const char *suffix, int64_t def, int64_t *out, lf_error *err) {
+    *out = def;
     if (m->hp.n_layer <= 0 || m->hp.n_layer > (1 << 24))
         return true; /* block_count is reported as out of range later */
     int64_t *v = malloc(sizeof(int64_t) * (size_t)m->hp.n_layer);
     if (!v)
         return lf_fail(err, "out of memory");
-    bool ok = lf_model_layer_ints(m, "attention.head_count_kv", false, m->hp.n_head, v, err);
+    bool ok = lf_model_layer_ints(m, suffix, false, def, v, err);
     int64_t max = 0;
     for (int64_t i = 0; ok && i < m->hp.n_layer; i++)
         max = v[i] > max ? v[i] : max;
     free(v);
     if (ok)
-        *out = max; /* 0 (no attention layer at all) fails the range check */
+        *out = max; /* 0 everywhere fails the callers' range checks */
     return ok;
 }
 
@@ -142,9 +143,9 @@ bool lf_model_common_hparams(lf_model *m, lf_error *err) {
     if (!lf_model_int(m, "context_length", true, 0, &hp->n_ctx_train, err) ||
         !lf_model_int(m, "embedding_length", true, 0, &hp->n_embd, err) ||
         !lf_model_int(m, "block_count", true, 0, &hp->n_layer, err) ||
-        !lf_model_int(m, "feed_forward_length", false, 0, &hp->n_ff, err) ||
+        !layer_max(m, "feed_forward_length", 0, &hp->n_ff, err) ||
         !lf_model_int(m, "attention.head_count", false, 1, &hp->n_head, err) ||
-        !head_count_kv(m, &hp->n_head_kv, err))
+        !layer_max(m, "attention.head_count_kv", hp->n_head, &hp->n_head_kv, err))
         return false;
     if (!positive(hp->n_embd, "embedding_length", err) ||
         !positive(hp->n_layer, "block_count", err) || !positive(hp->n_head, "head_count", err) ||
