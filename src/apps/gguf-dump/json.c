@@ -134,6 +134,61 @@ static json_t *json_totals(const lf_gguf *g) {
     return o;
 }
 
+/* The "model" object: the summary's keys (by suffix) with their values, per-layer
+ * arrays in full, the head dimensions and the layer kinds. */
+static json_t *json_model(const lf_gguf *g, const struct dump_options *opt) {
+    struct dump_model m;
+    if (!dump_model_init(g, &m))
+        return json_null();
+    json_t *o = json_object(), *hp = json_object(), *kinds = json_object();
+    json_object_set_new(o, "architecture", json_string(m.arch));
+    for (int r = 0; r < dump_row_count; r++) {
+        for (int i = 0; i < DUMP_ROW_ITEMS && dump_rows[r].items[i].suffix; i++) {
+            const char *suffix = dump_rows[r].items[i].suffix;
+            int64_t id = dump_model_key(g, &m, suffix);
+            lf_gguf_value v = lf_gguf_kv_value(g, id);
+            if (id < 0)
+                continue;
+            if (v.type != LF_GGUF_ARRAY) {
+                json_object_set_new(hp, suffix, json_from_value(&v, DUMP_STRING_BYTES));
+                continue;
+            }
+            if (v.arr_n > 65536 && !opt->full)
+                continue; /* not a per-layer array */
+            json_t *items = json_array();
+            for (uint64_t j = 0; j < v.arr_n; j++) {
+                lf_gguf_value e;
+                if (lf_gguf_arr_get(g, id, j, &e))
+                    json_array_append_new(items, json_from_value(&e, DUMP_STRING_BYTES));
+            }
+            json_object_set_new(hp, suffix, items);
+        }
+    }
+    json_object_set_new(o, "hparams", hp);
+    if (m.head_dim_k > 0 || m.head_dim_v > 0) {
+        json_t *hd = json_object();
+        json_object_set_new(hd, "key", json_integer(m.head_dim_k));
+        json_object_set_new(hd, "value", json_integer(m.head_dim_v));
+        json_object_set_new(hd, "derived", json_boolean(m.head_dims_derived));
+        json_object_set_new(o, "head_dims", hd);
+    }
+    for (int i = 0; i < m.n_kinds; i++) {
+        const struct dump_kinds *k = &m.kinds[i];
+        json_t *e = json_object(), *layers = json_array();
+        char *runs = dump_kinds_summary(&m, k, opt->full);
+        json_object_set_new(e, "summary", runs ? json_string(runs) : json_null());
+        free(runs);
+        json_object_set_new(e, "rule", json_string(k->rule));
+        for (int64_t l = 0; l < m.n_layer; l++)
+            json_array_append_new(layers, json_string(k->layer[l]));
+        json_object_set_new(e, "layers", layers);
+        json_object_set_new(kinds, k->name, e);
+    }
+    json_object_set_new(o, "layer_kinds", kinds);
+    dump_model_free(&m);
+    return o;
+}
+
 int dump_json(const lf_gguf *g, const char *path, const struct dump_options *opt) {
     json_t *root = json_object();
     json_object_set_new(root, "file", json_from_str((lf_str){path, strlen(path)}, UINT64_MAX));
@@ -146,6 +201,7 @@ int dump_json(const lf_gguf *g, const char *path, const struct dump_options *opt
     for (int64_t i = 0; i < lf_gguf_kv_count(g); i++)
         json_array_append_new(kvs, json_kv(g, i, opt));
     json_object_set_new(root, "metadata", kvs);
+    json_object_set_new(root, "model", json_model(g, opt));
     json_t *tensors = json_array();
     for (int64_t i = 0; i < lf_gguf_tensor_count(g); i++)
         json_array_append_new(tensors, json_tensor(g, i));

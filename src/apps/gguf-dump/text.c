@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gguf_dump.h"
 
@@ -88,6 +89,112 @@ static void put_kv(const lf_gguf *g, int64_t i, const struct dump_options *opt) 
         printf("] (%" PRIu64 " items)\n", v.arr_n);
 }
 
+static bool same_value(const lf_gguf_value *a, const lf_gguf_value *b) {
+    if (a->type != b->type)
+        return false;
+    switch (a->type) {
+    case LF_GGUF_FLOAT32: case LF_GGUF_FLOAT64: return a->v.f == b->v.f;
+    case LF_GGUF_BOOL: return a->v.b == b->v.b;
+    case LF_GGUF_INT8: case LF_GGUF_INT16: case LF_GGUF_INT32: case LF_GGUF_INT64:
+        return a->v.i == b->v.i;
+    default: return a->v.u == b->v.u;
+    }
+}
+
+/* A value, with its name where the item has names ("sigmoid (2)"). */
+static void put_item_scalar(const struct dump_item *it, const lf_gguf_value *v) {
+    bool is_signed = v->type == LF_GGUF_INT8 || v->type == LF_GGUF_INT16 ||
+                     v->type == LF_GGUF_INT32 || v->type == LF_GGUF_INT64;
+    bool is_unsigned = v->type == LF_GGUF_UINT8 || v->type == LF_GGUF_UINT16 ||
+                       v->type == LF_GGUF_UINT32 || v->type == LF_GGUF_UINT64;
+    if (it->names && ((is_signed && v->v.i >= 0 && v->v.i < it->n_names) ||
+                      (is_unsigned && v->v.u < (uint64_t)it->n_names))) {
+        int x = is_signed ? (int)v->v.i : (int)v->v.u;
+        printf("%s (%d)", it->names[x], x);
+        return;
+    }
+    put_scalar(v, DUMP_STRING_BYTES);
+}
+
+/* An array as its distinct values with counts: "0 x36, 8 x4". */
+static void put_item_array(const lf_gguf *g, int64_t id, const struct dump_item *it) {
+    enum { MAX_DISTINCT = 8 };
+    lf_gguf_value v = lf_gguf_kv_value(g, id), vals[MAX_DISTINCT];
+    uint64_t counts[MAX_DISTINCT];
+    int n = 0;
+    bool more = false;
+    if (v.arr_type == LF_GGUF_STRING || v.arr_type == LF_GGUF_ARRAY) {
+        printf("[%" PRIu64 " x %s]", v.arr_n, lf_gguf_type_name(v.arr_type));
+        return;
+    }
+    for (uint64_t j = 0; j < v.arr_n; j++) {
+        lf_gguf_value e;
+        if (!lf_gguf_arr_get(g, id, j, &e))
+            break;
+        int k = 0;
+        while (k < n && !same_value(&vals[k], &e))
+            k++;
+        if (k == n && n == MAX_DISTINCT) {
+            more = true;
+            continue;
+        }
+        if (k == n)
+            vals[n] = e, counts[n++] = 0;
+        counts[k]++;
+    }
+    for (int k = 0; k < n; k++) {
+        fputs(k ? ", " : "", stdout);
+        put_item_scalar(it, &vals[k]);
+        if (n > 1 || more)
+            printf(" x%" PRIu64, counts[k]);
+    }
+    if (more)
+        printf(", ... (%" PRIu64 " items)", v.arr_n);
+    else if (n == 1)
+        printf(" (all %" PRIu64 ")", v.arr_n);
+}
+
+/* The "model" section: one line per row with a key present, then the kinds. */
+static void put_model(const lf_gguf *g, const struct dump_options *opt) {
+    struct dump_model m;
+    if (!dump_model_init(g, &m))
+        return;
+    printf("\nmodel:\n  %-22s %s\n", "architecture", m.arch);
+    for (int r = 0; r < dump_row_count; r++) {
+        const struct dump_row *row = &dump_rows[r];
+        int shown = 0;
+        for (int i = 0; i < DUMP_ROW_ITEMS && row->items[i].suffix; i++) {
+            const struct dump_item *it = &row->items[i];
+            int64_t id = dump_model_key(g, &m, it->suffix);
+            lf_gguf_value v = lf_gguf_kv_value(g, id);
+            if (id < 0 || (it->scalar_only && v.type == LF_GGUF_ARRAY))
+                continue;
+            printf(shown++ ? ", " : "  %-22s ", row->label);
+            if (*it->label)
+                printf("%s ", it->label);
+            if (v.type == LF_GGUF_ARRAY)
+                put_item_array(g, id, it);
+            else
+                put_item_scalar(it, &v);
+        }
+        if (!strcmp(row->label, "head dims") && !shown && m.head_dims_derived) {
+            printf("  %-22s key %lld, value %lld (embedding / heads)", row->label,
+                   (long long)m.head_dim_k, (long long)m.head_dim_v);
+            shown = 1;
+        }
+        if (shown)
+            putchar('\n');
+    }
+    if (m.n_kinds)
+        printf("  layer kinds:\n");
+    for (int i = 0; i < m.n_kinds; i++) {
+        char *runs = dump_kinds_summary(&m, &m.kinds[i], opt->full);
+        printf("    %-20s %s\n", m.kinds[i].label, runs ? runs : "(out of memory)");
+        free(runs);
+    }
+    dump_model_free(&m);
+}
+
 static void put_human(double x, const char *const *units, double step) {
     int u = 0;
     while (x >= step && units[u + 1]) {
@@ -126,6 +233,7 @@ int dump_text(const lf_gguf *g, const char *path, const struct dump_options *opt
     printf("\n\nmetadata:\n");
     for (int64_t i = 0; i < lf_gguf_kv_count(g); i++)
         put_kv(g, i, opt);
+    put_model(g, opt);
 
     printf("\ntensors:\n  %5s  %-40s %-24s %-8s %12s %12s\n", "#", "name", "shape", "type",
            "offset", "bytes");
