@@ -320,6 +320,9 @@ bool lf_self_exe_path(char *buf, size_t n, lf_error *err);
 /* The CPU features this machine offers and the OS enabled that kernels may
  * use, space-separated, e.g. "SSE3 SSSE3 AVX AVX2 FMA F16C AVX512 ...". */
 const char *lf_cpu_features(void);
+/* The matrix-product kernel set in use: "avx512vnni", "avx512", "avx2" or
+ * "generic" (the environment variable LLAMAFILE_KERNELS picks a lower one). */
+const char *lf_kernel_isa(void);
 /* One line describing the GPUs ("GPU: none detected (CPU only)", or the
  * CUDA devices found through the driver library, loaded at run time).
  * Returns the number of CUDA devices. Call it before starting threads: it
@@ -341,6 +344,10 @@ lf_model *lf_model_load_fd(int fd, uint64_t offset, uint64_t size, const char *n
  * exactly one .gguf, ARCHIVE@MEMBER, or /zip/NAME inside this executable;
  * with spec NULL, the single .gguf inside this executable. */
 lf_model *lf_model_load_any(const char *spec, lf_error *err);
+/* The same, but only the GGUF and its vocabulary (for tokenizing): any
+ * architecture, no tensors needed; such a model cannot make a context. */
+lf_model *lf_model_load_vocab(const char *spec, lf_error *err);
+bool lf_model_has_weights(const lf_model *m);
 void lf_model_free(lf_model *m);
 
 const char *lf_model_arch(const lf_model *m);

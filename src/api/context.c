@@ -13,6 +13,10 @@ lf_context_params lf_context_default_params(void) {
 }
 
 lf_context *lf_context_new(lf_model *m, const lf_context_params *p, lf_error *err) {
+    if (!m->arch) {
+        lf_fail(err, "the model was loaded for its vocabulary only");
+        return NULL;
+    }
     lf_context *c = calloc(1, sizeof(*c));
     if (!c) {
         lf_fail(err, "out of memory");

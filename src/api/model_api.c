@@ -8,7 +8,7 @@
 #include "model/model.h"
 #include "text/vocab.h"
 
-static lf_model *finish_load(lf_gguf *g, const char *name, lf_error *err) {
+static lf_model *finish_load(lf_gguf *g, const char *name, bool vocab_only, lf_error *err) {
     if (!g)
         return NULL;
     lf_model *m = calloc(1, sizeof(*m));
@@ -25,6 +25,15 @@ static lf_model *finish_load(lf_gguf *g, const char *name, lf_error *err) {
     }
     snprintf(m->arch_name, sizeof m->arch_name, "%.*s",
              (int)(arch.len < 63 ? arch.len : 63), arch.ptr);
+    lf_error e2;
+    if (vocab_only) {
+        if (!(m->vocab = lf_vocab_load(g, &e2))) {
+            lf_fail(err, "%s: %s", name, e2.msg);
+            goto fail;
+        }
+        m->hp.n_vocab = lf_vocab_n_tokens(m->vocab);
+        return m;
+    }
     if (!(m->arch = lf_arch_find(m->arch_name))) {
         lf_fail(err, "%s: architecture %s is not supported (supported: %s)", name, m->arch_name,
                 lf_supported_archs());
@@ -36,7 +45,6 @@ static lf_model *finish_load(lf_gguf *g, const char *name, lf_error *err) {
         goto fail;
     }
     m->hp.n_vocab = embd->ne[1];
-    lf_error e2;
     if (!(m->vocab = lf_vocab_load(g, &e2))) {
         lf_fail(err, "%s: %s", name, e2.msg);
         goto fail;
@@ -57,12 +65,12 @@ fail:
 }
 
 lf_model *lf_model_load(const char *path, lf_error *err) {
-    return finish_load(lf_gguf_open(path, err), path, err);
+    return finish_load(lf_gguf_open(path, err), path, false, err);
 }
 
 lf_model *lf_model_load_fd(int fd, uint64_t offset, uint64_t size, const char *name,
                            lf_error *err) {
-    return finish_load(lf_gguf_open_range(fd, offset, size, name, err), name, err);
+    return finish_load(lf_gguf_open_range(fd, offset, size, name, err), name, false, err);
 }
 
 void lf_model_free(lf_model *m) {
@@ -101,15 +109,26 @@ uint64_t lf_model_size(const lf_model *m) {
     return n;
 }
 
-lf_model *lf_model_load_any(const char *spec, lf_error *err) {
+static lf_model *load_spec(const char *spec, bool vocab_only, lf_error *err) {
     lf_model_source src;
     int found = lf_model_locate(spec, &src, err);
     if (found == 0)
         lf_fail(err, "no model given and none inside this executable");
     if (found <= 0)
         return NULL;
-    lf_model *m = src.fd >= 0 ? lf_model_load_fd(src.fd, src.offset, src.size, src.name, err)
-                              : lf_model_load(src.path, err);
+    lf_gguf *g = src.fd >= 0 ? lf_gguf_open_range(src.fd, src.offset, src.size, src.name, err)
+                             : lf_gguf_open(src.path, err);
+    lf_model *m = finish_load(g, src.name, vocab_only, err);
     lf_model_source_free(&src);
     return m;
 }
+
+lf_model *lf_model_load_any(const char *spec, lf_error *err) {
+    return load_spec(spec, false, err);
+}
+
+lf_model *lf_model_load_vocab(const char *spec, lf_error *err) {
+    return load_spec(spec, true, err);
+}
+
+bool lf_model_has_weights(const lf_model *m) { return m->arch != NULL; }

@@ -101,7 +101,7 @@ int main(int argc, char **argv) {
             return die("cannot read '%s'", use_stdin ? "stdin" : file);
     }
     lf_error err;
-    lf_model *m = lf_model_load_any(model, &err);
+    lf_model *m = lf_model_load_vocab(model, &err);
     if (!m) {
         free(text);
         return die("%s", err.msg);
