@@ -8,12 +8,10 @@
  * K/V of layer 18 (sliding) or 19 (global); final logit soft-capping.
  * llama.cpp hard-codes these constants rather than reading the GGUF. */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
-#include "model/model.h"
-#include "tensor/attention.h"
+#include "model/blocks.h"
 #include "tensor/activations.h"
 
 enum {
@@ -28,17 +26,19 @@ static const float SPARSITY_STD_MUL = 1.6448533535003662f; /* Phi^-1(0.95) */
 static const float LOGIT_SOFTCAP = 30.0f;
 
 typedef struct g3n_layer {
-    const float *attn_norm, *q_norm, *k_norm, *post_attn_norm;
+    const float *attn_norm, *post_attn_norm;
     const float *ffn_norm, *post_ffw_norm, *laurel_post_norm;
     const float *router_norm, *correct_scale, *post_norm;
-    lf_weight wq, wk, wv, wo, ffn_gate, ffn_up, ffn_down;
+    lf_attn_weights attn; /* q/k norms; no attn_k/v from KV_FROM_START on */
+    lf_ffn_weights ffn;
     lf_weight laurel_l, laurel_r, router, predict_coef, correct_coef;
     lf_weight inp_gate, proj;
 } g3n_layer;
 
 typedef struct g3n_weights {
-    lf_weight tok_embd, output, pl_tok_embd, pl_model_proj, altup_proj, altup_unembd;
-    const float *output_norm, *pl_proj_norm;
+    lf_io_weights io;
+    lf_weight pl_tok_embd, pl_model_proj, altup_proj, altup_unembd;
+    const float *pl_proj_norm;
     lf_rope_params rope_swa, rope_global;
     int n_swa;
     g3n_layer *layers;
@@ -55,23 +55,12 @@ static int64_t kv_owner(int64_t l) {
 
 /* ------------------------------------------------------------------ loading */
 
-static void g3n_free(lf_model *m) {
-    g3n_weights *w = m->weights;
-    if (w)
-        free(w->layers);
-    free(w);
-    m->weights = NULL;
-}
-
 static bool load_layer(const lf_model *m, g3n_layer *L, int64_t i, lf_error *err) {
     const lf_hparams *hp = &m->hp;
-    int64_t E = hp->n_embd, F = hp->n_ff, d = hp->head_dim_k, P = N_PER_LAYER, A = N_ALTUP;
-    int64_t Q = hp->n_head * d, K = hp->n_head_kv * d;
-    bool own_kv = i < KV_FROM_START;
+    int64_t E = hp->n_embd, P = N_PER_LAYER, A = N_ALTUP;
+    unsigned attn = LF_ATTN_QK_NORM | (i < KV_FROM_START ? 0 : LF_ATTN_NO_KV);
     long long b = (long long)i;
     return lf_model_f32(m, &L->attn_norm, true, E, err, "blk.%lld.attn_norm.weight", b) &&
-           lf_model_f32(m, &L->q_norm, true, d, err, "blk.%lld.attn_q_norm.weight", b) &&
-           lf_model_f32(m, &L->k_norm, true, d, err, "blk.%lld.attn_k_norm.weight", b) &&
            lf_model_f32(m, &L->post_attn_norm, true, E, err, "blk.%lld.post_attention_norm.weight", b) &&
            lf_model_f32(m, &L->ffn_norm, true, E, err, "blk.%lld.ffn_norm.weight", b) &&
            lf_model_f32(m, &L->post_ffw_norm, true, E, err, "blk.%lld.post_ffw_norm.weight", b) &&
@@ -79,13 +68,8 @@ static bool load_layer(const lf_model *m, g3n_layer *L, int64_t i, lf_error *err
            lf_model_f32(m, &L->router_norm, true, E, err, "blk.%lld.altup_router_norm.weight", b) &&
            lf_model_f32(m, &L->correct_scale, true, E, err, "blk.%lld.altup_correct_scale.weight", b) &&
            lf_model_f32(m, &L->post_norm, true, E, err, "blk.%lld.post_norm.weight", b) &&
-           lf_model_weight(m, &L->wq, true, 2, (int64_t[]){E, Q}, err, "blk.%lld.attn_q.weight", b) &&
-           lf_model_weight(m, &L->wk, own_kv, 2, (int64_t[]){E, K}, err, "blk.%lld.attn_k.weight", b) &&
-           lf_model_weight(m, &L->wv, own_kv, 2, (int64_t[]){E, K}, err, "blk.%lld.attn_v.weight", b) &&
-           lf_model_weight(m, &L->wo, true, 2, (int64_t[]){Q, E}, err, "blk.%lld.attn_output.weight", b) &&
-           lf_model_weight(m, &L->ffn_gate, true, 2, (int64_t[]){E, F}, err, "blk.%lld.ffn_gate.weight", b) &&
-           lf_model_weight(m, &L->ffn_up, true, 2, (int64_t[]){E, F}, err, "blk.%lld.ffn_up.weight", b) &&
-           lf_model_weight(m, &L->ffn_down, true, 2, (int64_t[]){F, E}, err, "blk.%lld.ffn_down.weight", b) &&
+           lf_attn_bind(m, &L->attn, i, hp->n_head, hp->n_head_kv, attn, err) &&
+           lf_ffn_bind(m, &L->ffn, i, "", hp->n_ff, false, err) &&
            lf_model_weight(m, &L->laurel_l, true, 2, (int64_t[]){E, LAUREL_RANK}, err, "blk.%lld.laurel_l.weight", b) &&
            lf_model_weight(m, &L->laurel_r, true, 2, (int64_t[]){LAUREL_RANK, E}, err, "blk.%lld.laurel_r.weight", b) &&
            lf_model_weight(m, &L->router, true, 2, (int64_t[]){E, A}, err, "blk.%lld.altup_router.weight", b) &&
@@ -113,12 +97,11 @@ static bool g3n_load(lf_model *m, lf_error *err) {
     if (n_swa <= 0 || n_swa > (1 << 30))
         return lf_fail(err, "gemma3n: attention.sliding_window %lld is out of range", (long long)n_swa);
 
-    g3n_weights *w = calloc(1, sizeof(*w));
-    if (!w || !(w->layers = calloc((size_t)hp->n_layer, sizeof(g3n_layer)))) {
-        free(w);
-        return lf_fail(err, "out of memory");
-    }
-    m->weights = w;
+    void *layers;
+    g3n_weights *w = lf_weights_alloc(m, sizeof(*w), sizeof(g3n_layer), &layers, err);
+    if (!w)
+        return false;
+    w->layers = layers;
     w->n_swa = (int)n_swa;
     hp->rope.mode = LF_ROPE_NEOX;
     w->rope_global = hp->rope;
@@ -127,17 +110,13 @@ static bool g3n_load(lf_model *m, lf_error *err) {
     w->rope_swa.freq_scale = 1.0f;
 
     int64_t E = hp->n_embd, V = hp->n_vocab, PL = N_PER_LAYER * hp->n_layer;
-    if (!lf_model_weight(m, &w->tok_embd, true, 2, (int64_t[]){E, V}, err, "token_embd.weight") ||
-        !lf_model_weight(m, &w->output, false, 2, (int64_t[]){E, V}, err, "output.weight") ||
-        !lf_model_f32(m, &w->output_norm, true, E, err, "output_norm.weight") ||
+    if (!lf_io_bind(m, &w->io, false, err) ||
         !lf_model_weight(m, &w->pl_tok_embd, true, 2, (int64_t[]){PL, V}, err, "per_layer_token_embd.weight") ||
         !lf_model_weight(m, &w->pl_model_proj, true, 2, (int64_t[]){E, PL}, err, "per_layer_model_proj.weight") ||
         !lf_model_f32(m, &w->pl_proj_norm, true, N_PER_LAYER, err, "per_layer_proj_norm.weight") ||
         !lf_model_weight(m, &w->altup_proj, true, 3, (int64_t[]){E, E, N_ALTUP - 1}, err, "altup_proj.weight") ||
         !lf_model_weight(m, &w->altup_unembd, true, 3, (int64_t[]){E, E, N_ALTUP - 1}, err, "altup_unembd_proj.weight"))
         return false;
-    if (!w->output.data)
-        w->output = w->tok_embd; /* tied */
     for (int64_t i = 0; i < hp->n_layer; i++)
         if (!load_layer(m, &w->layers[i], i, err))
             return false;
@@ -171,12 +150,6 @@ static void scale(float *x, int64_t n, float s) {
         x[i] *= s;
 }
 
-/* Each of n_rows rows of n: rms_norm(x) * w, in place. */
-static void rms_rows(float *x, const float *w, int64_t n_rows, int64_t n, float eps) {
-    for (int64_t r = 0; r < n_rows; r++)
-        lf_rms_norm(x + r * n, x + r * n, w, n, eps);
-}
-
 /* Gaussian top-k: keeps what exceeds mean + 1.645 std (sample std), shifted
  * down by that cutoff. */
 static void gaussian_topk(float *g, int64_t n) {
@@ -203,22 +176,23 @@ typedef struct g3n_bufs {
     float *pl;            /* per-layer inputs [T][L*P] */
     float *row;           /* one row of L*P */
     float *x, *lau, *tmp; /* [T][E] */
-    float *q, *k, *v, *att, *g, *u;
+    float *att;           /* lf_attn_block's work */
+    float *g, *u;
     float *r, *coef, *lr, *pg;
 } g3n_bufs;
 
 static bool get_buffers(lf_context *c, int64_t T, g3n_bufs *B, lf_error *err) {
     const lf_hparams *hp = &c->model->hp;
-    int64_t E = hp->n_embd, F = hp->n_ff, d = hp->head_dim_k, PL = N_PER_LAYER * hp->n_layer;
-    enum { S0, P0 = S0 + N_ALTUP, PLB = P0 + N_ALTUP, ROW, X, LAU, TMP, Q, K, V, ATT, G, U, R, CO, LR, PG, NBUF };
+    int64_t E = hp->n_embd, F = hp->n_ff, PL = N_PER_LAYER * hp->n_layer;
+    lf_attn_params ap = lf_attn_heads(hp);
+    enum { S0, P0 = S0 + N_ALTUP, PLB = P0 + N_ALTUP, ROW, X, LAU, TMP, ATT, G, U, R, CO, LR, PG, NBUF };
     size_t sz[NBUF];
     for (int i = 0; i < N_ALTUP; i++)
         sz[S0 + i] = sz[P0 + i] = (size_t)(T * E);
     sz[PLB] = (size_t)(T * PL);
     sz[ROW] = (size_t)PL;
     sz[X] = sz[LAU] = sz[TMP] = (size_t)(T * E);
-    sz[Q] = sz[ATT] = (size_t)(T * hp->n_head * d);
-    sz[K] = sz[V] = (size_t)(T * hp->n_head_kv * d);
+    sz[ATT] = lf_attn_work_floats(&ap, T, false);
     sz[G] = sz[U] = (size_t)(T * F);
     sz[R] = (size_t)(T * N_ALTUP);
     sz[CO] = (size_t)(T * N_ALTUP * N_ALTUP);
@@ -230,7 +204,7 @@ static bool get_buffers(lf_context *c, int64_t T, g3n_bufs *B, lf_error *err) {
     for (int i = 0; i < N_ALTUP; i++)
         B->s[i] = b[S0 + i], B->pred[i] = b[P0 + i];
     B->pl = b[PLB], B->row = b[ROW], B->x = b[X], B->lau = b[LAU], B->tmp = b[TMP];
-    B->q = b[Q], B->k = b[K], B->v = b[V], B->att = b[ATT], B->g = b[G], B->u = b[U];
+    B->att = b[ATT], B->g = b[G], B->u = b[U];
     B->r = b[R], B->coef = b[CO], B->lr = b[LR], B->pg = b[PG];
     return true;
 }
@@ -242,11 +216,8 @@ static bool embed(lf_context *c, const lf_ubatch *b, g3n_bufs *B, lf_error *err)
     const g3n_weights *w = c->model->weights;
     int64_t T = b->n, E = hp->n_embd, P = N_PER_LAYER, NL = hp->n_layer, PL = P * NL;
     float *s0 = B->s[0];
-    for (int64_t t = 0; t < T; t++) {
-        if (!lf_weight_row(&w->tok_embd, b->token[t], s0 + t * E, err))
-            return false;
-        scale(s0 + t * E, E, sqrtf((float)E));
-    }
+    if (!lf_embed(&w->io, b, E, sqrtf((float)E), s0, err))
+        return false;
     if (!lf_matmul(c->pool, &c->mm, B->pl, &w->pl_model_proj, 0, s0, T, err))
         return false;
     for (int64_t t = 0; t < T; t++) {
@@ -254,7 +225,7 @@ static bool embed(lf_context *c, const lf_ubatch *b, g3n_bufs *B, lf_error *err)
         if (!lf_weight_row(&w->pl_tok_embd, b->token[t], B->row, err))
             return false;
         scale(pl, PL, 1.0f / sqrtf((float)E));
-        rms_rows(pl, w->pl_proj_norm, NL, P, hp->eps);
+        lf_rms_norm_rows(pl, pl, w->pl_proj_norm, NL, P, hp->eps);
         for (int64_t i = 0; i < PL; i++)
             pl[i] = (pl[i] + B->row[i] * sqrtf((float)P)) * (1.0f / sqrtf(2.0f));
     }
@@ -308,40 +279,20 @@ static bool altup_predict(lf_context *c, const g3n_layer *L, int64_t T, g3n_bufs
     return true;
 }
 
-/* Attention of layer l on the normed active prediction x; writes Wo·attn to out. */
+/* Attention of layer l on the normed active prediction x; writes Wo·attn to
+ * out. V gets a plain RMS norm; layers from KV_FROM_START on compute no K/V
+ * and read the cache of kv_owner(l). */
 static bool attention(lf_context *c, const lf_ubatch *b, int64_t l, const float *x, float *out,
                       g3n_bufs *B, lf_error *err) {
     const lf_model *m = c->model;
-    const lf_hparams *hp = &m->hp;
     const g3n_weights *w = m->weights;
-    const g3n_layer *L = &w->layers[l];
-    int64_t T = b->n, H = hp->n_head, Hkv = hp->n_head_kv, d = hp->head_dim_k;
-    const lf_rope_params *rope = is_swa(l) ? &w->rope_swa : &w->rope_global;
-    if (!lf_matmul(c->pool, &c->mm, B->q, &L->wq, 0, x, T, err))
-        return false;
-    rms_rows(B->q, L->q_norm, T * H, d, hp->eps);
-    for (int64_t t = 0; t < T; t++)
-        lf_rope(B->q + t * H * d, (int)H, (int)d, b->pos[t], rope);
-    int64_t owner = kv_owner(l);
-    if (owner == l) {
-        if (!lf_matmul(c->pool, &c->mm, B->k, &L->wk, 0, x, T, err) ||
-            !lf_matmul(c->pool, &c->mm, B->v, &L->wv, 0, x, T, err))
-            return false;
-        rms_rows(B->k, L->k_norm, T * Hkv, d, hp->eps);
-        rms_rows(B->v, NULL, T * Hkv, d, hp->eps);
-        for (int64_t t = 0; t < T; t++) {
-            lf_rope(B->k + t * Hkv * d, (int)Hkv, (int)d, b->pos[t], rope);
-            lf_kvcache_store(&c->kv, (int)l, lf_kvcache_cell(&c->kv, (int)l, b->cells, T, t),
-                             B->k + t * Hkv * d, B->v + t * Hkv * d);
-        }
-    }
-    lf_attn_kv kv = lf_kvcache_view(&c->kv, (int)owner);
-    lf_attn_params ap = {
-        .n_head = (int)H, .n_head_kv = (int)Hkv, .head_dim_k = (int)d, .head_dim_v = (int)d,
-        .scale = 1.0f, .n_swa = is_swa(l) ? w->n_swa : 0,
+    lf_attn_opts ao = {
+        .layer = (int)l, .kv_layer = (int)kv_owner(l), .ap = lf_attn_heads(&m->hp),
+        .rope = is_swa(l) ? &w->rope_swa : &w->rope_global, .v_norm = true,
     };
-    lf_attention(c->pool, B->att, B->q, T, b->pos, b->seq, &kv, &ap);
-    return lf_matmul(c->pool, &c->mm, out, &L->wo, 0, B->att, T, err);
+    ao.ap.scale = 1.0f;
+    ao.ap.n_swa = is_swa(l) ? w->n_swa : 0;
+    return lf_attn_block(c, b, &w->layers[l].attn, &ao, x, out, B->att, err);
 }
 
 /* out = rms_norm(down(gelu(gate·x) * up·x)) * post_ffw_norm, with Gaussian
@@ -351,8 +302,8 @@ static bool ffn(lf_context *c, int64_t l, int64_t T, const float *x, float *out,
     const lf_hparams *hp = &c->model->hp;
     const g3n_layer *L = &((const g3n_weights *)c->model->weights)->layers[l];
     int64_t F = hp->n_ff;
-    if (!lf_matmul(c->pool, &c->mm, B->u, &L->ffn_up, 0, x, T, err) ||
-        !lf_matmul(c->pool, &c->mm, B->g, &L->ffn_gate, 0, x, T, err))
+    if (!lf_matmul(c->pool, &c->mm, B->u, &L->ffn.up, 0, x, T, err) ||
+        !lf_matmul(c->pool, &c->mm, B->g, &L->ffn.gate, 0, x, T, err))
         return false;
     for (int64_t t = 0; t < T; t++) {
         float *g = B->g + t * F, *u = B->u + t * F;
@@ -360,9 +311,9 @@ static bool ffn(lf_context *c, int64_t l, int64_t T, const float *x, float *out,
             gaussian_topk(g, F);
         lf_geglu(g, u, F);
     }
-    if (!lf_matmul(c->pool, &c->mm, out, &L->ffn_down, 0, B->g, T, err))
+    if (!lf_matmul(c->pool, &c->mm, out, &L->ffn.down, 0, B->g, T, err))
         return false;
-    rms_rows(out, L->post_ffw_norm, T, hp->n_embd, hp->eps);
+    lf_rms_norm_rows(out, out, L->post_ffw_norm, T, hp->n_embd, hp->eps);
     return true;
 }
 
@@ -394,7 +345,7 @@ static bool altup_correct(lf_context *c, int64_t l, int64_t T, const float *o, g
         lf_geglu(B->pg + t * P, B->pl + t * PL + l * P, P);
     if (!lf_matmul(c->pool, &c->mm, x, &L->proj, 0, B->pg, T, err))
         return false;
-    rms_rows(x, L->post_norm, T, E, hp->eps);
+    lf_rms_norm_rows(x, x, L->post_norm, T, E, hp->eps);
     for (int j = 1; j < N_ALTUP; j++)
         for (int64_t i = 0; i < T * E; i++)
             B->s[j][i] += x[i];
@@ -408,25 +359,23 @@ static bool layer(lf_context *c, const lf_ubatch *b, int64_t l, g3n_bufs *B, lf_
     if (!altup_predict(c, L, T, B, err))
         return false;
     float *x = B->x, *lau = B->lau, *tmp = B->tmp, *a = B->pred[0];
-    for (int64_t t = 0; t < T; t++)
-        lf_rms_norm(x + t * E, a + t * E, L->attn_norm, E, hp->eps);
+    lf_rms_norm_rows(x, a, L->attn_norm, T, E, hp->eps);
 
     /* LAuReL: x + norm(right · left · x) */
     if (!lf_matmul(c->pool, &c->mm, B->lr, &L->laurel_l, 0, x, T, err) ||
         !lf_matmul(c->pool, &c->mm, lau, &L->laurel_r, 0, B->lr, T, err))
         return false;
-    rms_rows(lau, L->laurel_post_norm, T, E, hp->eps);
+    lf_rms_norm_rows(lau, lau, L->laurel_post_norm, T, E, hp->eps);
     for (int64_t i = 0; i < T * E; i++)
         lau[i] += x[i];
 
     if (!attention(c, b, l, x, tmp, B, err))
         return false;
-    rms_rows(tmp, L->post_attn_norm, T, E, hp->eps);
+    lf_rms_norm_rows(tmp, tmp, L->post_attn_norm, T, E, hp->eps);
     for (int64_t i = 0; i < T * E; i++)
         lau[i] = (tmp[i] + a[i] + lau[i]) * (1.0f / sqrtf(2.0f));
 
-    for (int64_t t = 0; t < T; t++)
-        lf_rms_norm(x + t * E, lau + t * E, L->ffn_norm, E, hp->eps);
+    lf_rms_norm_rows(x, lau, L->ffn_norm, T, E, hp->eps);
     if (!ffn(c, l, T, x, tmp, B, err))
         return false;
     for (int64_t i = 0; i < T * E; i++)
@@ -462,9 +411,9 @@ static bool output(lf_context *c, const lf_ubatch *b, g3n_bufs *B, lf_error *err
     }
     for (int64_t o = 0; o < n_out; o++) {
         scale(acc + o * E, E, 1.0f / N_ALTUP);
-        lf_rms_norm(x + o * E, acc + o * E, w->output_norm, E, hp->eps);
+        lf_rms_norm(x + o * E, acc + o * E, w->io.output_norm, E, hp->eps);
     }
-    if (!lf_matmul(c->pool, &c->mm, b->logits, &w->output, 0, x, n_out, err))
+    if (!lf_matmul(c->pool, &c->mm, b->logits, &w->io.output, 0, x, n_out, err))
         return false;
     lf_softcap(b->logits, n_out * V, LOGIT_SOFTCAP);
     return true;
@@ -484,7 +433,7 @@ const struct lf_arch lf_arch_gemma3n = {
     .name = "gemma3n",
     .load = g3n_load,
     .forward = g3n_forward,
-    .free_weights = g3n_free,
+    .free_weights = lf_weights_free,
     .kv_rows = g3n_kv_rows,
     .kv_window = g3n_kv_window,
 };

@@ -16,30 +16,25 @@
  * lf_decode takes their new cells back: clear such sequences. */
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "base/error.h"
+#include "model/blocks.h"
 #include "model/mamba2.h"
-#include "model/model.h"
 #include "model/moe.h"
-#include "tensor/attention.h"
 
 typedef struct granite_layer {
     bool recurrent;
     int64_t n_head, n_head_kv; /* attention layers */
     const float *attn_norm, *ffn_norm;
     lf_mamba2_layer ssm;
-    lf_weight wq, wk, wv, wo;
-    const float *bq, *bk, *bv, *bo;
+    lf_attn_weights attn;
     lf_moe_weights moe;
-    lf_weight sh_gate, sh_up, sh_down;  /* shared expert (n_ff_sh > 0) */
-    lf_weight ffn_gate, ffn_up, ffn_down; /* dense variant (no experts) */
-    const float *ffn_gate_b, *ffn_up_b, *ffn_down_b;
+    lf_ffn_weights shexp; /* shared expert (n_ff_sh > 0) */
+    lf_ffn_weights ffn;   /* dense variant (no experts) */
 } granite_layer;
 
 typedef struct granite_weights {
-    lf_weight tok_embd, output;
-    const float *output_norm, *rope_freqs;
+    lf_io_weights io;
     float embedding_scale, residual_scale, attention_scale, logit_scale; /* 0: absent */
     bool use_rope;
     lf_mamba2_hparams ssm;
@@ -47,14 +42,6 @@ typedef struct granite_weights {
     lf_moe_params moe;
     granite_layer *layers;
 } granite_weights;
-
-static void granite_free(lf_model *m) {
-    granite_weights *w = m->weights;
-    if (w)
-        free(w->layers);
-    free(w);
-    m->weights = NULL;
-}
 
 static bool read_scale(const lf_model *m, const char *key, float *out, lf_error *err) {
     double v;
@@ -89,49 +76,22 @@ static bool read_layer_heads(lf_model *m, granite_weights *w, lf_error *err) {
     return ok;
 }
 
-static bool load_attention(lf_model *m, granite_layer *L, int64_t i, lf_error *err) {
-    int64_t E = m->hp.n_embd, d = m->hp.head_dim_k;
-    int64_t Q = L->n_head * d, K = L->n_head_kv * d;
-    long long li = (long long)i;
-    return lf_model_weight(m, &L->wq, true, 2, (int64_t[]){E, Q}, err, "blk.%lld.attn_q.weight", li) &&
-           lf_model_weight(m, &L->wk, true, 2, (int64_t[]){E, K}, err, "blk.%lld.attn_k.weight", li) &&
-           lf_model_weight(m, &L->wv, true, 2, (int64_t[]){E, K}, err, "blk.%lld.attn_v.weight", li) &&
-           lf_model_weight(m, &L->wo, true, 2, (int64_t[]){Q, E}, err, "blk.%lld.attn_output.weight", li) &&
-           lf_model_f32(m, &L->bq, false, Q, err, "blk.%lld.attn_q.bias", li) &&
-           lf_model_f32(m, &L->bk, false, K, err, "blk.%lld.attn_k.bias", li) &&
-           lf_model_f32(m, &L->bv, false, K, err, "blk.%lld.attn_v.bias", li) &&
-           lf_model_f32(m, &L->bo, false, E, err, "blk.%lld.attn_output.bias", li);
-}
-
 static bool load_ffn(lf_model *m, granite_weights *w, granite_layer *L, int64_t i, lf_error *err) {
-    int64_t E = m->hp.n_embd, F = m->hp.n_ff, S = w->n_ff_sh;
-    long long li = (long long)i;
     if (w->n_expert == 0)
-        return lf_model_weight(m, &L->ffn_gate, true, 2, (int64_t[]){E, F}, err, "blk.%lld.ffn_gate.weight", li) &&
-               lf_model_weight(m, &L->ffn_up, true, 2, (int64_t[]){E, F}, err, "blk.%lld.ffn_up.weight", li) &&
-               lf_model_weight(m, &L->ffn_down, true, 2, (int64_t[]){F, E}, err, "blk.%lld.ffn_down.weight", li) &&
-               lf_model_f32(m, &L->ffn_gate_b, false, F, err, "blk.%lld.ffn_gate.bias", li) &&
-               lf_model_f32(m, &L->ffn_up_b, false, F, err, "blk.%lld.ffn_up.bias", li) &&
-               lf_model_f32(m, &L->ffn_down_b, false, E, err, "blk.%lld.ffn_down.bias", li);
-    if (!lf_moe_bind(m, &L->moe, &w->moe, i, E, F, err))
-        return false;
-    if (S == 0)
-        return true;
-    return lf_model_weight(m, &L->sh_gate, true, 2, (int64_t[]){E, S}, err, "blk.%lld.ffn_gate_shexp.weight", li) &&
-           lf_model_weight(m, &L->sh_up, true, 2, (int64_t[]){E, S}, err, "blk.%lld.ffn_up_shexp.weight", li) &&
-           lf_model_weight(m, &L->sh_down, true, 2, (int64_t[]){S, E}, err, "blk.%lld.ffn_down_shexp.weight", li);
+        return lf_ffn_bind(m, &L->ffn, i, "", m->hp.n_ff, true, err);
+    return lf_moe_bind(m, &L->moe, &w->moe, i, m->hp.n_embd, m->hp.n_ff, err) &&
+           (w->n_ff_sh == 0 || lf_ffn_bind(m, &L->shexp, i, "_shexp", w->n_ff_sh, false, err));
 }
 
 static bool granite_load(lf_model *m, lf_error *err) {
     if (!lf_model_common_hparams(m, err))
         return false;
     lf_hparams *hp = &m->hp;
-    granite_weights *w = calloc(1, sizeof(*w));
-    if (!w || !(w->layers = calloc((size_t)hp->n_layer, sizeof(granite_layer)))) {
-        free(w);
-        return lf_fail(err, "out of memory");
-    }
-    m->weights = w;
+    void *layers;
+    granite_weights *w = lf_weights_alloc(m, sizeof(*w), sizeof(granite_layer), &layers, err);
+    if (!w)
+        return false;
+    w->layers = layers;
     bool rope = true;
     lf_gguf_get_bool(m->gguf, "granitehybrid.rope.scaling.finetuned", &rope);
     w->use_rope = rope;
@@ -165,22 +125,18 @@ static bool granite_load(lf_model *m, lf_error *err) {
         w->n_ff_sh = 0;
     }
 
-    int64_t E = hp->n_embd, V = hp->n_vocab;
-    if (!lf_model_weight(m, &w->tok_embd, true, 2, (int64_t[]){E, V}, err, "token_embd.weight") ||
-        !lf_model_f32(m, &w->output_norm, true, E, err, "output_norm.weight") ||
-        !lf_model_weight(m, &w->output, false, 2, (int64_t[]){E, V}, err, "output.weight") ||
-        !lf_model_f32(m, &w->rope_freqs, false, hp->n_rot / 2, err, "rope_freqs.weight"))
+    int64_t E = hp->n_embd;
+    if (!lf_io_bind(m, &w->io, false, err) ||
+        !lf_model_f32(m, &hp->rope.freq_factors, false, hp->n_rot / 2, err, "rope_freqs.weight"))
         return false;
-    if (!w->output.data)
-        w->output = w->tok_embd; /* tied */
-    hp->rope.freq_factors = w->rope_freqs;
 
     for (int64_t i = 0; i < hp->n_layer; i++) {
         granite_layer *L = &w->layers[i];
         if (!lf_model_f32(m, &L->attn_norm, true, E, err, "blk.%lld.attn_norm.weight", (long long)i) ||
             !lf_model_f32(m, &L->ffn_norm, true, E, err, "blk.%lld.ffn_norm.weight", (long long)i) ||
             !(L->recurrent ? lf_mamba2_bind(m, &L->ssm, &w->ssm, i, E, err)
-                           : load_attention(m, L, i, err)) ||
+                           : lf_attn_bind(m, &L->attn, i, L->n_head, L->n_head_kv,
+                                          LF_ATTN_QKV_BIAS | LF_ATTN_OUT_BIAS, err)) ||
             !load_ffn(m, w, L, i, err))
             return false;
     }
@@ -232,72 +188,10 @@ static void granite_seq_remove(lf_context *c, int32_t seq, int32_t p0, int32_t p
             lf_kvcache_remove(&c->kv, (int32_t)s, 0, -1);
 }
 
-static void add_bias(float *x, const float *b, int64_t n_rows, int64_t n) {
-    if (!b)
-        return;
-    for (int64_t t = 0; t < n_rows; t++)
-        for (int64_t i = 0; i < n; i++)
-            x[t * n + i] += b[i];
-}
-
 /* h += scale * x (scale 0: absent, plain add). */
 static void add_scaled(float *h, const float *x, float scale, int64_t n) {
     for (int64_t i = 0; i < n; i++)
         h[i] += scale != 0.0f ? x[i] * scale : x[i];
-}
-
-/* out = down(silu(gate x + bg) * (up x + bu)) + bd for T rows; g, u hold T * F. */
-static bool swiglu_ffn(lf_context *c, float *out, const float *x, int64_t T, const lf_weight *gate,
-                       const lf_weight *up, const lf_weight *down, const float *bg,
-                       const float *bu, const float *bd, float *g, float *u, lf_error *err) {
-    int64_t F = gate->ne[1];
-    if (!lf_matmul(c->pool, &c->mm, g, gate, 0, x, T, err) ||
-        !lf_matmul(c->pool, &c->mm, u, up, 0, x, T, err))
-        return false;
-    add_bias(g, bg, T, F);
-    add_bias(u, bu, T, F);
-    lf_swiglu(g, u, T * F);
-    if (!lf_matmul(c->pool, &c->mm, out, down, 0, g, T, err))
-        return false;
-    add_bias(out, bd, T, down->ne[1]);
-    return true;
-}
-
-/* Grouped-query attention over the KV cache; q, k, v, a are work buffers. */
-static bool attention(lf_context *c, const granite_weights *w, const granite_layer *L, int l,
-                      const lf_ubatch *b, const float *x, float *out, float *q, float *k, float *v,
-                      float *a, lf_error *err) {
-    const lf_hparams *hp = &c->model->hp;
-    lf_pool *pool = c->pool;
-    int64_t T = b->n, H = L->n_head, Hkv = L->n_head_kv, d = hp->head_dim_k;
-    if (!lf_matmul(pool, &c->mm, q, &L->wq, 0, x, T, err) ||
-        !lf_matmul(pool, &c->mm, k, &L->wk, 0, x, T, err) ||
-        !lf_matmul(pool, &c->mm, v, &L->wv, 0, x, T, err))
-        return false;
-    add_bias(q, L->bq, T, H * d);
-    add_bias(k, L->bk, T, Hkv * d);
-    add_bias(v, L->bv, T, Hkv * d);
-    for (int64_t t = 0; t < T; t++) {
-        if (w->use_rope) {
-            lf_rope(q + t * H * d, (int)H, (int)d, b->pos[t], &hp->rope);
-            lf_rope(k + t * Hkv * d, (int)Hkv, (int)d, b->pos[t], &hp->rope);
-        }
-        lf_kvcache_store(&c->kv, l, b->cells[t], k + t * Hkv * d, v + t * Hkv * d);
-    }
-    lf_attn_params ap = {
-        .n_head = (int)H, .n_head_kv = (int)Hkv, .head_dim_k = (int)d, .head_dim_v = (int)d,
-        .scale = w->attention_scale != 0.0f ? w->attention_scale : 1.0f / sqrtf((float)d),
-    };
-    lf_attn_kv kv = {
-        .type = c->kv.type, .k = c->kv.k[l], .v = c->kv.v[l],
-        .k_row_bytes = c->kv.k_row_bytes, .v_row_bytes = c->kv.v_row_bytes,
-        .pos = c->kv.pos, .seq = c->kv.seq, .n_cells = c->kv.n_cells,
-    };
-    lf_attention(pool, a, q, T, b->pos, b->seq, &kv, &ap);
-    if (!lf_matmul(pool, &c->mm, out, &L->wo, 0, a, T, err))
-        return false;
-    add_bias(out, L->bo, T, hp->n_embd);
-    return true;
 }
 
 static bool granite_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
@@ -305,19 +199,24 @@ static bool granite_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
     const lf_hparams *hp = &m->hp;
     const granite_weights *w = m->weights;
     lf_mamba2_state *st = c->arch_state;
-    int64_t T = b->n, E = hp->n_embd, d = hp->head_dim_k;
-    int64_t Hq = 0, Hkv = 0, F = w->n_expert ? w->n_ff_sh : hp->n_ff;
+    int64_t T = b->n, E = hp->n_embd;
+    lf_attn_opts ao = {.ap = lf_attn_heads(hp), .rope = w->use_rope ? &hp->rope : NULL};
+    if (w->attention_scale != 0.0f)
+        ao.ap.scale = w->attention_scale;
+    lf_attn_params most = ao.ap; /* the largest head counts of any layer */
+    most.n_head = most.n_head_kv = 0;
     for (int64_t l = 0; l < hp->n_layer; l++) {
-        Hq = w->layers[l].n_head > Hq ? w->layers[l].n_head : Hq;
-        Hkv = w->layers[l].n_head_kv > Hkv ? w->layers[l].n_head_kv : Hkv;
+        most.n_head = w->layers[l].n_head > most.n_head ? (int)w->layers[l].n_head : most.n_head;
+        most.n_head_kv = w->layers[l].n_head_kv > most.n_head_kv ? (int)w->layers[l].n_head_kv
+                                                                 : most.n_head_kv;
     }
 
-    enum { H_, X_, M_, S_, Q_, K_, V_, A_, G_, U_, MOE_, SSM_, NBUF };
+    enum { H_, X_, M_, S_, ATT_, FFN_, MOE_, SSM_, NBUF };
     float *buf[NBUF];
     size_t sizes[NBUF] = {
         [H_] = T * E, [X_] = T * E, [M_] = T * E, [S_] = T * E,
-        [Q_] = T * Hq * d, [K_] = T * Hkv * d, [V_] = T * Hkv * d, [A_] = T * Hq * d,
-        [G_] = T * F, [U_] = T * F,
+        [ATT_] = lf_attn_work_floats(&most, T, false),
+        [FFN_] = lf_ffn_work_floats(T, w->n_expert ? w->n_ff_sh : hp->n_ff),
         [MOE_] = w->n_expert ? lf_moe_work_floats(&w->moe, T, E, hp->n_ff) : 0,
         [SSM_] = lf_mamba2_work_floats(&w->ssm, T),
     };
@@ -325,43 +224,34 @@ static bool granite_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
         return false;
     float *h = buf[H_], *x = buf[X_], *mix = buf[M_], *s = buf[S_];
 
-    for (int64_t t = 0; t < T; t++) {
-        if (!lf_weight_row(&w->tok_embd, b->token[t], h + t * E, err))
-            return false;
-        if (w->embedding_scale != 0.0f)
-            for (int64_t i = 0; i < E; i++)
-                h[t * E + i] *= w->embedding_scale;
-    }
-
+    if (!lf_embed(&w->io, b, E, w->embedding_scale, h, err))
+        return false;
     for (int64_t l = 0; l < hp->n_layer; l++) {
         const granite_layer *L = &w->layers[l];
+        ao.layer = (int)l;
+        ao.ap.n_head = (int)L->n_head;
+        ao.ap.n_head_kv = (int)L->n_head_kv;
 
         /* mixer: Mamba-2 or attention */
-        for (int64_t t = 0; t < T; t++)
-            lf_rms_norm(x + t * E, h + t * E, L->attn_norm, E, hp->eps);
+        lf_rms_norm_rows(x, h, L->attn_norm, T, E, hp->eps);
         if (L->recurrent ? !lf_mamba2_forward(c->pool, &c->mm, &w->ssm, &L->ssm, st, (int)l,
                                               b->seq, T, x, mix, buf[SSM_], err)
-                         : !attention(c, w, L, (int)l, b, x, mix, buf[Q_], buf[K_], buf[V_],
-                                      buf[A_], err))
+                         : !lf_attn_block(c, b, &L->attn, &ao, x, mix, buf[ATT_], err))
             return false;
         add_scaled(h, mix, w->residual_scale, T * E);
 
         /* feed-forward: routed experts + the shared expert, or dense */
-        for (int64_t t = 0; t < T; t++)
-            lf_rms_norm(x + t * E, h + t * E, L->ffn_norm, E, hp->eps);
+        lf_rms_norm_rows(x, h, L->ffn_norm, T, E, hp->eps);
         if (!w->n_expert) {
-            if (!swiglu_ffn(c, mix, x, T, &L->ffn_gate, &L->ffn_up, &L->ffn_down, L->ffn_gate_b,
-                            L->ffn_up_b, L->ffn_down_b, buf[G_], buf[U_], err))
+            if (!lf_ffn_block(c, &L->ffn, LF_SWIGLU, x, T, mix, buf[FFN_], err))
                 return false;
         } else {
             if (!lf_moe_forward(c, &L->moe, &w->moe, mix, x, T, buf[MOE_], err))
                 return false;
             if (w->n_ff_sh) {
-                if (!swiglu_ffn(c, s, x, T, &L->sh_gate, &L->sh_up, &L->sh_down, NULL, NULL,
-                                NULL, buf[G_], buf[U_], err))
+                if (!lf_ffn_block(c, &L->shexp, LF_SWIGLU, x, T, s, buf[FFN_], err))
                     return false;
-                for (int64_t i = 0; i < T * E; i++)
-                    mix[i] += s[i];
+                lf_add(mix, s, T * E);
             }
         }
         add_scaled(h, mix, w->residual_scale, T * E);
@@ -369,11 +259,8 @@ static bool granite_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
     lf_mamba2_state_advance(st, T, b->seq, b->pos);
 
     /* output head, only for the tokens whose logits are wanted */
-    int64_t n_out = 0;
-    for (int64_t t = 0; t < T; t++)
-        if (b->want && b->want[t])
-            lf_rms_norm(x + n_out++ * E, h + t * E, w->output_norm, E, hp->eps);
-    if (n_out && !lf_matmul(c->pool, &c->mm, b->logits, &w->output, 0, x, n_out, err))
+    int64_t n_out;
+    if (!lf_output(c, b, &w->io, h, x, &n_out, err))
         return false;
     if (w->logit_scale != 0.0f) {
         float inv = 1.0f / w->logit_scale;
@@ -387,7 +274,7 @@ const struct lf_arch lf_arch_granitehybrid = {
     .name = "granitehybrid",
     .load = granite_load,
     .forward = granite_forward,
-    .free_weights = granite_free,
+    .free_weights = lf_weights_free,
     .kv_rows = granite_kv_rows,
     .ctx_init = granite_ctx_init,
     .ctx_free = granite_ctx_free,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "model/blocks.h"
 #include "tensor/types.h"
 
 static int64_t d_xbc(const lf_mamba2_hparams *hp) {
@@ -53,60 +54,20 @@ bool lf_mamba2_read_hparams(const lf_model *m, lf_mamba2_hparams *hp, lf_error *
     return true;
 }
 
-/* A small F32 tensor of any shape as a float pointer (converted once into
- * m->owned when stored in another type). */
-static bool bind_f32(lf_model *m, const float **out, int n_dims, const int64_t *ne,
-                     bool required, lf_error *err, const char *fmt, ...) {
-    char name[128];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    lf_weight W;
-    *out = NULL;
-    if (!lf_model_weight(m, &W, required, n_dims, ne, err, "%s", name))
-        return false;
-    if (!W.data)
-        return true;
-    if (W.type == LF_TYPE_F32 && ((uintptr_t)W.data & 3) == 0) {
-        *out = W.data;
-        return true;
-    }
-    int64_t n = 1;
-    for (int d = 0; d < n_dims; d++)
-        n *= ne[d];
-    const lf_type_traits *tt = lf_type_traits_of(W.type);
-    if (!tt || !tt->to_float || n % lf_type_block_size(W.type))
-        return lf_fail(err, "tensor '%s': type %s is not supported here", name,
-                       lf_type_name(W.type));
-    void **owned = realloc(m->owned, sizeof(void *) * (size_t)(m->n_owned + 1));
-    float *copy = malloc(sizeof(float) * (size_t)n);
-    if (owned)
-        m->owned = owned;
-    if (!owned || !copy) {
-        free(copy);
-        return lf_fail(err, "out of memory converting tensor '%s'", name);
-    }
-    m->owned[m->n_owned++] = copy;
-    tt->to_float(W.data, copy, n);
-    *out = copy;
-    return true;
-}
-
 bool lf_mamba2_bind(lf_model *m, lf_mamba2_layer *L, const lf_mamba2_hparams *hp,
                     int64_t layer, int64_t n_embd, lf_error *err) {
     long long i = (long long)layer;
     int64_t X = d_xbc(hp), H = hp->n_head, DI = hp->d_inner;
     return lf_model_weight(m, &L->in, true, 2, (int64_t[]){n_embd, d_in_proj(hp)}, err,
                            "blk.%lld.ssm_in.weight", i) &&
-           bind_f32(m, &L->conv_w, 2, (int64_t[]){hp->d_conv, X}, true, err,
-                    "blk.%lld.ssm_conv1d.weight", i) &&
-           bind_f32(m, &L->conv_b, 1, &X, false, err, "blk.%lld.ssm_conv1d.bias", i) &&
-           bind_f32(m, &L->dt_bias, 1, &H, true, err, "blk.%lld.ssm_dt.bias", i) &&
-           bind_f32(m, &L->a, 2, (int64_t[]){1, H}, true, err, "blk.%lld.ssm_a", i) &&
-           bind_f32(m, &L->d, 2, (int64_t[]){1, H}, true, err, "blk.%lld.ssm_d", i) &&
-           bind_f32(m, &L->norm, 2, (int64_t[]){DI / hp->n_group, hp->n_group}, true, err,
-                    "blk.%lld.ssm_norm.weight", i) &&
+           lf_model_f32_nd(m, &L->conv_w, true, 2, (int64_t[]){hp->d_conv, X}, err,
+                           "blk.%lld.ssm_conv1d.weight", i) &&
+           lf_model_f32_nd(m, &L->conv_b, false, 1, &X, err, "blk.%lld.ssm_conv1d.bias", i) &&
+           lf_model_f32_nd(m, &L->dt_bias, true, 1, &H, err, "blk.%lld.ssm_dt.bias", i) &&
+           lf_model_f32_nd(m, &L->a, true, 2, (int64_t[]){1, H}, err, "blk.%lld.ssm_a", i) &&
+           lf_model_f32_nd(m, &L->d, true, 2, (int64_t[]){1, H}, err, "blk.%lld.ssm_d", i) &&
+           lf_model_f32_nd(m, &L->norm, true, 2, (int64_t[]){DI / hp->n_group, hp->n_group}, err,
+                           "blk.%lld.ssm_norm.weight", i) &&
            lf_model_weight(m, &L->out, true, 2, (int64_t[]){DI, n_embd}, err,
                            "blk.%lld.ssm_out.weight", i);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "model/blocks.h"
 #include "tensor/types.h"
 
 /* ------------------------------------------------------------ parameters */
@@ -59,35 +60,6 @@ bool lf_moe_read_params(const lf_model *m, lf_moe_params *p, int gating, lf_erro
     return lf_moe_check(p, err);
 }
 
-/* A 2-D F32 tensor as a float pointer (converted into m->owned if needed). */
-static bool bind_bias2(lf_model *m, const float **out, int64_t n0, int64_t n1, lf_error *err,
-                       const char *name) {
-    lf_weight W;
-    *out = NULL;
-    if (!lf_model_weight(m, &W, false, 2, (int64_t[]){n0, n1}, err, "%s", name))
-        return false;
-    if (!W.data)
-        return true;
-    if (W.type == LF_TYPE_F32 && ((uintptr_t)W.data & 3) == 0) {
-        *out = W.data;
-        return true;
-    }
-    void **owned = realloc(m->owned, sizeof(void *) * (size_t)(m->n_owned + 1));
-    float *copy = malloc(sizeof(float) * (size_t)(n0 * n1));
-    if (owned)
-        m->owned = owned;
-    if (!owned || !copy) {
-        free(copy);
-        return lf_fail(err, "out of memory converting tensor '%s'", name);
-    }
-    m->owned[m->n_owned++] = copy;
-    for (int64_t r = 0; r < n1; r++)
-        if (!lf_weight_row(&W, r, copy + r * n0, err))
-            return false;
-    *out = copy;
-    return true;
-}
-
 bool lf_moe_bind(lf_model *m, lf_moe_weights *w, const lf_moe_params *p, int64_t layer,
                  int64_t n_embd, int64_t n_ff, lf_error *err) {
     long long l = (long long)layer;
@@ -105,7 +77,8 @@ bool lf_moe_bind(lf_model *m, lf_moe_weights *w, const lf_moe_params *p, int64_t
     const float **bias[3] = {&w->gate_b, &w->up_b, &w->down_b};
     for (int i = 0; i < 3; i++) {
         snprintf(name, sizeof name, "blk.%lld.ffn_%s_exps.bias", l, kind[i]);
-        if (!bind_bias2(m, bias[i], i == 2 ? n_embd : n_ff, E, err, name))
+        if (!lf_model_f32_nd(m, bias[i], false, 2, (int64_t[]){i == 2 ? n_embd : n_ff, E}, err,
+                             "%s", name))
             return false;
     }
     return true;
@@ -238,12 +211,6 @@ static moe_work carve(float *work, const lf_moe_params *p, int64_t n_tokens, int
     return w;
 }
 
-static void add_rows(float *x, const float *b, int64_t n_rows, int64_t n) {
-    for (int64_t r = 0; r < n_rows; r++)
-        for (int64_t i = 0; i < n; i++)
-            x[r * n + i] += b[i];
-}
-
 static void activate(int act, bool has_gate, float *g, const float *u, int64_t n) {
     if (!has_gate) { /* silu(up) alone */
         for (int64_t i = 0; i < n; i++)
@@ -282,7 +249,7 @@ bool lf_moe_forward(lf_context *c, const lf_moe_weights *mw, const lf_moe_params
     if (!lf_matmul(c->pool, &c->mm, w.logits, &mw->router, 0, x, n_tokens, err))
         return false;
     if (mw->router_b)
-        add_rows(w.logits, mw->router_b, n_tokens, E);
+        lf_add_rows(w.logits, mw->router_b, n_tokens, E);
     lf_moe_route(p, w.logits, mw->select_b, n_tokens, w.ids, w.weights);
     group_by_expert(&w, E, n_tokens * K);
 
@@ -297,14 +264,14 @@ bool lf_moe_forward(lf_context *c, const lf_moe_weights *mw, const lf_moe_params
             (mw->gate.data && !lf_matmul(c->pool, &c->mm, w.g, &mw->gate, e, w.xg, n, err)))
             return false;
         if (mw->up_b)
-            add_rows(w.u, mw->up_b + (size_t)e * F, n, F);
+            lf_add_rows(w.u, mw->up_b + (size_t)e * F, n, F);
         if (mw->gate_b && mw->gate.data)
-            add_rows(w.g, mw->gate_b + (size_t)e * F, n, F);
+            lf_add_rows(w.g, mw->gate_b + (size_t)e * F, n, F);
         activate(p->act, mw->gate.data != NULL, w.g, w.u, n * F);
         if (!lf_matmul(c->pool, &c->mm, w.y, &mw->down, e, w.g, n, err))
             return false;
         if (mw->down_b)
-            add_rows(w.y, mw->down_b + (size_t)e * D, n, D);
+            lf_add_rows(w.y, mw->down_b + (size_t)e * D, n, D);
         for (int32_t i = 0; i < n; i++) {
             int32_t slot = w.order[s0 + i];
             float wt = w.weights[slot], *o = out + (slot / K) * D;

@@ -1,11 +1,27 @@
+/* attention.c — flash-style attention over the KV cache.
+ *
+ * Work is split into tasks of (KV head, block of query tokens): all query
+ * heads that share the KV head (GQA), for a few consecutive tokens, form
+ * the rows of one task, so each KV tile is converted to float once and
+ * used by every row. The cells are walked in tiles of LF_ATTN_TILE, twice:
+ * first S = Q·Kᵀ (K tile transposed to floats), scaled and masked, kept for
+ * the whole row, and its max; then P = exp(S - max), the sum of P in cell
+ * order and O += P·V. Two passes rather than a running rescale make a
+ * query's result independent of which other cells (other sequences of the
+ * batch) sit between its own: masked cells only ever add exact zeros. F32
+ * accumulation; a query meets an F16 cache rounded to F16, as in
+ * llama.cpp. The inner products run in the kernel set's SIMD helpers when
+ * it has them; a task computes the same way whichever thread takes it. */
 #include "tensor/attention.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tensor/fp16.h"
+#include "tensor/kernels.h"
 
-enum { MAX_HEAD_DIM = 1024 };
+enum { CT = LF_ATTN_TILE, MAX_ROWS = 32 };
 
 struct attn_job {
     float *out;
@@ -14,96 +30,272 @@ struct attn_job {
     const int32_t *pos, *seq;
     const lf_attn_kv *kv;
     const lf_attn_params *ap;
+    const lf_kernel_set *ks;
+    int group;          /* query heads per KV head */
+    int64_t cells;      /* n_cells rounded up to whole tiles */
+    int64_t qb;         /* query tokens per task */
+    char *scratch;      /* per thread */
+    size_t scratch_bytes;
     lf_chunks chunks;
 };
 
-static float dot_row(int type, const float *q, const void *row, int d) {
-    float s = 0;
-    if (type == LF_TYPE_F16) {
-        const uint16_t *k = row;
-        for (int i = 0; i < d; i++)
-            s += q[i] * lf_fp16_to_fp32(k[i]);
-    } else {
-        const float *k = row;
-        for (int i = 0; i < d; i++)
-            s += q[i] * k[i];
+/* ------------------------------------------------ portable inner loops */
+
+static void qk_c(const float *q, int nr, int dk, const float *kt, float scale, const float *mask,
+                 int group, float *s, size_t lds, float *rowmax) {
+    for (int r = 0; r < nr; r++) {
+        float acc[CT] = {0}, mx = -INFINITY;
+        for (int d = 0; d < dk; d++) {
+            float qv = q[r * dk + d];
+            for (int c = 0; c < CT; c++)
+                acc[c] += qv * kt[d * CT + c];
+        }
+        for (int c = 0; c < CT; c++) {
+            float y = acc[c] * scale + mask[(r / group) * CT + c];
+            s[(size_t)r * lds + c] = y;
+            mx = y > mx ? y : mx;
+        }
+        rowmax[r] = mx;
     }
+}
+
+static void kt_c(const uint16_t *k, size_t stride, int nc, int dk, float *kt) {
+    for (int d = 0; d < dk; d++)
+        for (int c = 0; c < CT; c++)
+            kt[d * CT + c] = c < nc ? lf_fp16_to_fp32(k[(size_t)c * stride + d]) : 0.0f;
+}
+
+static void pv_c(const float *p, int nr, const float *v, int dv, float *o) {
+    for (int r = 0; r < nr; r++)
+        for (int c = 0; c < CT; c++) {
+            float w = p[r * CT + c];
+            if (w == 0)
+                continue;
+            for (int e = 0; e < dv; e++)
+                o[r * dv + e] += w * v[c * dv + e];
+        }
+}
+
+static float exp_c(float *x, int n, float m) {
+    float sum = 0;
+    for (int i = 0; i < n; i++) {
+        x[i] = x[i] == -INFINITY ? 0.0f : expf(x[i] - m);
+        sum += x[i];
+    }
+    return sum;
+}
+
+static void f16_c(const uint16_t *src, float *dst, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        dst[i] = lf_fp16_to_fp32(src[i]);
+}
+
+/* ------------------------------------------------------------- a task */
+
+struct scratch {
+    float *qf, *o, *s, *p, *kt, *vt, *m, *l, *krow, *tmax;
+    float *mask;   /* [token][CT]: 0 visible, -inf not */
+    uint8_t *live; /* per tile: some cell visible */
+};
+
+static struct scratch carve(const struct attn_job *j, char *p) {
+    const lf_attn_params *ap = j->ap;
+    int rows = (int)j->qb * j->group;
+    struct scratch s;
+    s.qf = (float *)p, p += sizeof(float) * (size_t)(rows * ap->head_dim_k);
+    s.o = (float *)p, p += sizeof(float) * (size_t)(rows * ap->head_dim_v);
+    s.s = (float *)p, p += sizeof(float) * (size_t)rows * (size_t)j->cells;
+    s.p = (float *)p, p += sizeof(float) * (size_t)rows * CT;
+    s.kt = (float *)p, p += sizeof(float) * (size_t)(CT * ap->head_dim_k);
+    s.vt = (float *)p, p += sizeof(float) * (size_t)(CT * ap->head_dim_v);
+    s.m = (float *)p, p += sizeof(float) * (size_t)rows;
+    s.l = (float *)p, p += sizeof(float) * (size_t)rows;
+    s.krow = (float *)p, p += sizeof(float) * (size_t)ap->head_dim_k;
+    s.tmax = (float *)p, p += sizeof(float) * (size_t)rows;
+    s.mask = (float *)p, p += sizeof(float) * (size_t)j->qb * CT;
+    s.live = (uint8_t *)p;
     return s;
 }
 
-static void add_row(int type, float *acc, const void *row, float w, int d) {
-    if (type == LF_TYPE_F16) {
-        const uint16_t *v = row;
-        for (int i = 0; i < d; i++)
-            acc[i] += w * lf_fp16_to_fp32(v[i]);
-    } else {
-        const float *v = row;
-        for (int i = 0; i < d; i++)
-            acc[i] += w * v[i];
+static size_t scratch_bytes(const lf_attn_params *ap, int64_t qb, int group, int64_t cells) {
+    size_t rows = (size_t)(qb * group);
+    return sizeof(float) * (rows * (size_t)(ap->head_dim_k + ap->head_dim_v + 3 + CT) + rows * (size_t)cells +
+                            (size_t)(CT + 1) * (size_t)ap->head_dim_k + (size_t)CT * (size_t)ap->head_dim_v +
+                            (size_t)qb * CT) +
+           (size_t)cells / CT + 64;
+}
+
+/* Row `c0 + c` of K or V (head kvh, dim d) as floats into dst. */
+static void load_row(const struct attn_job *j, const void *base, size_t row_bytes, int kvh, int d,
+                     int64_t cell, float *dst) {
+    size_t es = j->kv->type == LF_TYPE_F16 ? 2 : 4;
+    const char *p = (const char *)base + (size_t)cell * row_bytes + (size_t)kvh * (size_t)d * es;
+    if (j->kv->type == LF_TYPE_F16)
+        j->ks->f16_to_f32((const uint16_t *)p, dst, d);
+    else
+        memcpy(dst, p, sizeof(float) * (size_t)d);
+}
+
+/* The K tile [c0, c0+CT) transposed ([d][c]); cells past the end are 0. */
+static void load_k(const struct attn_job *j, int kvh, int64_t c0, int nc, struct scratch *s) {
+    int dk = j->ap->head_dim_k;
+    if (j->kv->type == LF_TYPE_F16) {
+        const uint16_t *k = (const uint16_t *)((const char *)j->kv->k + (size_t)c0 * j->kv->k_row_bytes) +
+                            (size_t)kvh * (size_t)dk;
+        j->ks->attn_kt(k, j->kv->k_row_bytes / 2, nc, dk, s->kt);
+        return;
+    }
+    for (int c = 0; c < CT; c++) {
+        if (c < nc)
+            load_row(j, j->kv->k, j->kv->k_row_bytes, kvh, dk, c0 + c, s->krow);
+        else
+            memset(s->krow, 0, sizeof(float) * (size_t)dk);
+        for (int d = 0; d < dk; d++)
+            s->kt[d * CT + c] = s->krow[d];
     }
 }
 
-/* One (query token, head) pair. */
-static void attend_one(const struct attn_job *j, int64_t t, int h) {
+/* The V tile as rows ([c][e]). */
+static void load_v(const struct attn_job *j, int kvh, int64_t c0, int nc, struct scratch *s) {
+    int dv = j->ap->head_dim_v;
+    for (int c = 0; c < CT; c++) {
+        if (c < nc)
+            load_row(j, j->kv->v, j->kv->v_row_bytes, kvh, dv, c0 + c, s->vt + (size_t)c * dv);
+        else
+            memset(s->vt + (size_t)c * dv, 0, sizeof(float) * (size_t)dv);
+    }
+}
+
+/* Which cells of the tile each token of the task sees (mask 0, else
+ * -inf); false if none. */
+static bool visibility(const struct attn_job *j, int64_t t0, int nt, int64_t c0, int nc, float *mask) {
+    const lf_attn_kv *kv = j->kv;
+    int n_swa = j->ap->n_swa;
+    bool any = false;
+    for (int t = 0; t < nt; t++) {
+        int32_t p = j->pos[t0 + t], sq = j->seq[t0 + t];
+        float *v = mask + t * CT;
+        for (int c = 0; c < CT; c++) {
+            bool ok = false;
+            if (c < nc) {
+                int32_t pc = kv->pos[c0 + c];
+                ok = pc >= 0 && pc <= p && kv->seq[c0 + c] == sq && !(n_swa > 0 && p - pc >= n_swa);
+            }
+            v[c] = ok ? 0.0f : -INFINITY;
+            any |= ok;
+        }
+    }
+    return any;
+}
+
+static void attend_task(const struct attn_job *j, int kvh, int64_t t0, char *mem) {
     const lf_attn_params *ap = j->ap;
     const lf_attn_kv *kv = j->kv;
-    int dk = ap->head_dim_k, dv = ap->head_dim_v;
-    int kvh = h / (ap->n_head / ap->n_head_kv);
-    float q[MAX_HEAD_DIM], acc[MAX_HEAD_DIM];
-    const float *qs = j->q + (t * ap->n_head + h) * dk;
-    /* Like llama.cpp's flash attention, a query meets an F16 cache as F16. */
-    for (int i = 0; i < dk; i++)
-        q[i] = kv->type == LF_TYPE_F16 ? lf_fp16_to_fp32(lf_fp32_to_fp16(qs[i])) : qs[i];
-    memset(acc, 0, sizeof(float) * (size_t)dv);
-    float m = -INFINITY, sum = 0;
-    int32_t p = j->pos[t], s = j->seq[t];
-    size_t k_off = (size_t)kvh * dk * (kv->type == LF_TYPE_F16 ? 2 : 4);
-    size_t v_off = (size_t)kvh * dv * (kv->type == LF_TYPE_F16 ? 2 : 4);
-    for (int64_t c = 0; c < kv->n_cells; c++) {
-        int32_t pc = kv->pos[c];
-        if (pc < 0 || pc > p || kv->seq[c] != s || (ap->n_swa > 0 && p - pc >= ap->n_swa))
+    const lf_kernel_set *ks = j->ks;
+    int dk = ap->head_dim_k, dv = ap->head_dim_v, G = j->group;
+    int nt = (int)(j->n - t0 < j->qb ? j->n - t0 : j->qb), rows = nt * G;
+    struct scratch s = carve(j, mem);
+    for (int t = 0; t < nt; t++)
+        for (int g = 0; g < G; g++) {
+            int r = t * G + g, h = kvh * G + g;
+            const float *qs = j->q + ((t0 + t) * ap->n_head + h) * dk;
+            for (int d = 0; d < dk; d++)
+                s.qf[r * dk + d] = kv->type == LF_TYPE_F16 ? lf_fp16_to_fp32(lf_fp32_to_fp16(qs[d])) : qs[d];
+            s.m[r] = -INFINITY;
+            s.l[r] = 0;
+        }
+    memset(s.o, 0, sizeof(float) * (size_t)(rows * dv));
+    const int64_t ntiles = (kv->n_cells + CT - 1) / CT;
+    const size_t ld = (size_t)j->cells; /* row stride of the kept scores */
+    for (int64_t tile = 0; tile < ntiles; tile++) { /* pass 1: scores and max */
+        int64_t c0 = tile * CT;
+        int nc = (int)(kv->n_cells - c0 < CT ? kv->n_cells - c0 : CT);
+        s.live[tile] = visibility(j, t0, nt, c0, nc, s.mask);
+        if (!s.live[tile])
             continue;
-        float z = dot_row(kv->type, q, (const char *)kv->k + c * kv->k_row_bytes + k_off, dk) *
-                  ap->scale;
-        if (z > m) {
-            float r = expf(m - z);
-            for (int i = 0; i < dv; i++)
-                acc[i] *= r;
-            sum *= r;
-            m = z;
-        }
-        float w = expf(z - m);
-        sum += w;
-        add_row(kv->type, acc, (const char *)kv->v + c * kv->v_row_bytes + v_off, w, dv);
+        load_k(j, kvh, c0, nc, &s);
+        ks->attn_qk(s.qf, rows, dk, s.kt, ap->scale, s.mask, G, s.s + c0, ld, s.tmax);
+        for (int r = 0; r < rows; r++)
+            s.m[r] = s.tmax[r] > s.m[r] ? s.tmax[r] : s.m[r];
     }
-    if (ap->sinks) {
-        float sink = ap->sinks[h];
-        if (sink > m) {
-            float r = expf(m - sink);
-            for (int i = 0; i < dv; i++)
-                acc[i] *= r;
-            sum *= r;
-            m = sink;
+    for (int64_t tile = 0; tile < ntiles; tile++) { /* pass 2: P, its sum, P·V */
+        if (!s.live[tile])
+            continue;
+        int64_t c0 = tile * CT;
+        int nc = (int)(kv->n_cells - c0 < CT ? kv->n_cells - c0 : CT);
+        float *p = s.p;
+        for (int r = 0; r < rows; r++) {
+            float *pr = p + r * CT;
+            memcpy(pr, s.s + (size_t)r * ld + c0, sizeof(float) * CT);
+            if (s.m[r] == -INFINITY) {
+                memset(pr, 0, sizeof(float) * CT);
+                continue;
+            }
+            ks->attn_exp(pr, CT, s.m[r]);
+            float l = s.l[r];
+            for (int c = 0; c < CT; c++)
+                l += pr[c];
+            s.l[r] = l;
         }
-        sum += expf(sink - m);
+        load_v(j, kvh, c0, nc, &s);
+        ks->attn_pv(p, rows, s.vt, dv, s.o);
     }
-    float *o = j->out + (t * ap->n_head + h) * dv;
-    float inv = sum > 0 ? 1.0f / sum : 0.0f;
-    for (int i = 0; i < dv; i++)
-        o[i] = acc[i] * inv;
+    for (int t = 0; t < nt; t++)
+        for (int g = 0; g < G; g++) {
+            int r = t * G + g, h = kvh * G + g;
+            float *o = s.o + r * dv, m = s.m[r], l = s.l[r];
+            if (ap->sinks) {
+                float sink = ap->sinks[h];
+                if (sink > m) {
+                    float sc = m == -INFINITY ? 0.0f : expf(m - sink);
+                    for (int e = 0; e < dv; e++)
+                        o[e] *= sc;
+                    l *= sc;
+                    m = sink;
+                }
+                l += expf(sink - m);
+            }
+            float inv = l > 0 ? 1.0f / l : 0.0f;
+            float *out = j->out + ((t0 + t) * ap->n_head + h) * dv;
+            for (int e = 0; e < dv; e++)
+                out[e] = o[e] * inv;
+        }
 }
 
 static void attention_worker(void *arg, int ith, int nth) {
     struct attn_job *j = arg;
-    (void)ith, (void)nth;
+    (void)nth;
+    char *mem = j->scratch + (size_t)ith * j->scratch_bytes;
     long c;
-    while ((c = lf_pool_chunk(&j->chunks)) >= 0)
-        attend_one(j, c / j->ap->n_head, (int)(c % j->ap->n_head));
+    while ((c = lf_pool_chunk(&j->chunks)) >= 0) {
+        int kvh = (int)(c % j->ap->n_head_kv);
+        attend_task(j, kvh, (c / j->ap->n_head_kv) * j->qb, mem);
+    }
 }
 
 void lf_attention(lf_pool *pool, float *out, const float *q, int64_t n, const int32_t *pos,
                   const int32_t *seq, const lf_attn_kv *kv, const lf_attn_params *ap) {
-    struct attn_job j = {out, q, n, pos, seq, kv, ap, {0}};
-    lf_pool_chunks_init(&j.chunks, (long)(n * ap->n_head));
+    static lf_kernel_set portable = {
+        .name = "portable", .attn_qk = qk_c, .attn_kt = kt_c, .attn_pv = pv_c, .attn_exp = exp_c,
+        .f16_to_f32 = f16_c,
+    };
+    const lf_kernel_set *ks = lf_kernels();
+    if (!ks->attn_qk || !ks->attn_kt || !ks->attn_pv || !ks->attn_exp || !ks->f16_to_f32)
+        ks = &portable;
+    int group = ap->n_head / ap->n_head_kv;
+    int64_t qb = MAX_ROWS / group > 0 ? MAX_ROWS / group : 1;
+    if (qb > n)
+        qb = n;
+    struct attn_job j = {out, q, n, pos, seq, kv, ap, ks, group, 0, qb, NULL, 0, {0}};
+    int nth = lf_pool_threads(pool);
+    j.cells = (kv->n_cells + CT - 1) / CT * CT;
+    j.scratch_bytes = (scratch_bytes(ap, qb, group, j.cells) + 63) & ~(size_t)63;
+    j.scratch = aligned_alloc(64, j.scratch_bytes * (size_t)nth);
+    if (!j.scratch) { /* out of memory (a few hundred KB): no result rather than a crash */
+        memset(out, 0, sizeof(float) * (size_t)(n * ap->n_head * ap->head_dim_v));
+        return;
+    }
+    lf_pool_chunks_init(&j.chunks, (long)(((n + qb - 1) / qb) * ap->n_head_kv));
     lf_pool_run(pool, attention_worker, &j);
+    free(j.scratch);
 }

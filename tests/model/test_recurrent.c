@@ -11,45 +11,7 @@
 
 #include "../harness.h"
 #include "llamafile.h"
-
-enum { NV_MAX = 512, N_MAX = 64 };
-
-static lf_context *new_ctx(lf_model *m, int threads, int n_batch, int n_seq) {
-    lf_context_params p = lf_context_default_params();
-    p.n_ctx = 256;
-    p.n_threads = threads;
-    p.n_batch = n_batch;
-    p.n_seq_max = (uint32_t)n_seq;
-    lf_error err;
-    lf_context *c = lf_context_new(m, &p, &err);
-    if (!c)
-        fprintf(stderr, "context: %s\n", err.msg);
-    return c;
-}
-
-/* Decodes toks[0..n) of sequence seq from position p0, all logits wanted. */
-static bool decode(lf_context *c, const int32_t *toks, int n, int seq, int p0) {
-    int32_t pos[N_MAX], sq[N_MAX];
-    int8_t want[N_MAX];
-    for (int i = 0; i < n; i++)
-        pos[i] = p0 + i, sq[i] = seq, want[i] = 1;
-    lf_batch b = {n, toks, pos, sq, want};
-    lf_error err;
-    if (!c || !lf_decode(c, &b, &err)) {
-        fprintf(stderr, "decode: %s\n", c ? err.msg : "no context");
-        return false;
-    }
-    return true;
-}
-
-static double max_diff(const float *a, const float *b, int n) {
-    if (!a || !b)
-        return INFINITY;
-    double m = 0;
-    for (int i = 0; i < n; i++)
-        m = fmax(m, fabs((double)a[i] - b[i]));
-    return m;
-}
+#include "model_util.h"
 
 static const int32_t A[] = {1, 48, 396, 336, 226, 223, 440, 46, 357, 105, 50, 270};
 static const int32_t B[] = {1, 499, 377, 390, 368, 403, 264, 68, 430};

@@ -1,0 +1,291 @@
+/* kernels_avx512vnni_dec.h — weight decoders for the AVX-512 VNNI set:
+ * each turns a pair of 32-element blocks, or one 256-element super-block,
+ * into unsigned 8-bit codes u (w = u - o, kernels_x86.h) in element order,
+ * 64 per zmm, plus the scales. Shared by the matrix-vector kernels and the
+ * panel decoding of the matrix-matrix kernels. Include after the target
+ * pragma. */
+#ifndef LF_TENSOR_KERNELS_AVX512VNNI_DEC_H
+#define LF_TENSOR_KERNELS_AVX512VNNI_DEC_H
+
+#include <immintrin.h>
+
+#include "tensor/kernels_x86.h"
+
+#if defined(__clang__)
+#define LF_UNROLL _Pragma("unroll")
+#else
+#define LF_UNROLL _Pragma("GCC unroll 16")
+#endif
+#define LF_INLINE static inline __attribute__((always_inline))
+
+/* ------------------------------------------------------ 32-element pairs */
+
+typedef struct dec0 {
+    __m512i u;   /* 64 codes: block b then block b+1 */
+    __m512 d;    /* lanes 0-7: scale of b, 8-15: of b+1 */
+    __m512 m;    /* the same for the min (Q4_1, Q5_1) */
+} dec0;
+
+/* Block size in bytes of the 32-element types. */
+LF_INLINE int bytes0(int type) {
+    switch (type) {
+    case LF_TYPE_Q4_0: return LF_Q4_0_BYTES;
+    case LF_TYPE_Q4_1: return LF_Q4_1_BYTES;
+    case LF_TYPE_Q5_0: return LF_Q5_0_BYTES;
+    case LF_TYPE_Q5_1: return LF_Q5_1_BYTES;
+    case LF_TYPE_Q8_0: return LF_Q8_0_BYTES;
+    case LF_TYPE_IQ4_NL: return LF_IQ4_NL_BYTES;
+    default: return LF_MXFP4_BYTES;
+    }
+}
+
+/* Two fp16 fields as lanes [a x8, b x8]. */
+LF_INLINE __m512 halves2(const uint8_t *a, const uint8_t *b) {
+    __m128i h = _mm_cvtsi32_si128((int)((uint32_t)lf_rd_u16(a) | (uint32_t)(b ? lf_rd_u16(b) : 0) << 16));
+    __m512 f = _mm512_castps128_ps512(_mm_cvtph_ps(h));
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1), f);
+}
+
+LF_INLINE __m512 floats2(float a, float b) {
+    return _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(a), _mm512_set1_ps(b));
+}
+
+/* Sixteen quant bytes of each block as 128-bit lanes [qa, qa, qb, qb],
+ * split into low nibbles (lanes 0, 2) and high nibbles (1, 3): the 64
+ * 4-bit codes in element order. */
+LF_INLINE __m512i nibbles2(const uint8_t *qa, const uint8_t *qb) {
+    __m128i a = _mm_loadu_si128((const __m128i *)qa);
+    __m128i b = qb ? _mm_loadu_si128((const __m128i *)qb) : _mm_setzero_si128();
+    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(a, a)), _mm256_set_m128i(b, b), 1);
+    const __m512i sh = _mm512_setr_epi64(0, 0, 0x0004000400040004ll, 0x0004000400040004ll, 0, 0,
+                                         0x0004000400040004ll, 0x0004000400040004ll);
+    return _mm512_and_si512(_mm512_srlv_epi16(z, sh), _mm512_set1_epi8(15));
+}
+
+LF_INLINE float e8m0_half_f(uint8_t e) {
+    uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
+    return lf_f32_from_bits(bits);
+}
+
+/* Blocks at p and p + bytes0 (the second only if two). */
+LF_INLINE dec0 decode0(int type, const uint8_t *p, int two) {
+    const int bs = bytes0(type);
+    const uint8_t *p1 = two ? p + bs : NULL;
+    dec0 r;
+    r.m = _mm512_setzero_ps();
+    switch (type) {
+    case LF_TYPE_Q8_0: {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(p + 2));
+        __m256i b = two ? _mm256_loadu_si256((const __m256i *)(p1 + 2)) : _mm256_set1_epi8(-128);
+        r.u = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1), _mm512_set1_epi8(-128));
+        r.d = halves2(p, p1);
+        break;
+    }
+    case LF_TYPE_Q4_0:
+        r.u = nibbles2(p + 2, two ? p1 + 2 : NULL);
+        r.d = halves2(p, p1);
+        break;
+    case LF_TYPE_Q4_1:
+        r.u = nibbles2(p + 4, two ? p1 + 4 : NULL);
+        r.d = halves2(p, p1);
+        r.m = halves2(p + 2, two ? p1 + 2 : NULL);
+        break;
+    case LF_TYPE_Q5_0:
+    case LF_TYPE_Q5_1: {
+        const int off = type == LF_TYPE_Q5_0 ? 2 : 4;
+        r.u = nibbles2(p + off + 4, two ? p1 + off + 4 : NULL);
+        uint64_t hb = lf_rd_u32(p + off) | (two ? (uint64_t)lf_rd_u32(p1 + off) << 32 : 0);
+        r.u = _mm512_mask_add_epi8(r.u, (__mmask64)hb, r.u, _mm512_set1_epi8(16));
+        r.d = halves2(p, p1);
+        if (type == LF_TYPE_Q5_1)
+            r.m = halves2(p + 2, two ? p1 + 2 : NULL);
+        break;
+    }
+    case LF_TYPE_IQ4_NL: {
+        const __m512i lut = _mm512_broadcast_i32x4(_mm_setr_epi8(
+            1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15));
+        r.u = _mm512_shuffle_epi8(lut, nibbles2(p + 2, two ? p1 + 2 : NULL));
+        r.d = halves2(p, p1);
+        break;
+    }
+    default: { /* MXFP4: table + 16 */
+        const __m512i lut = _mm512_broadcast_i32x4(
+            _mm_setr_epi8(16, 17, 18, 19, 20, 22, 24, 28, 16, 15, 14, 13, 12, 10, 8, 4));
+        r.u = _mm512_shuffle_epi8(lut, nibbles2(p + 1, two ? p1 + 1 : NULL));
+        r.d = floats2(e8m0_half_f(p[0]), two ? e8m0_half_f(p1[0]) : 0.0f);
+        break;
+    }
+    }
+    return r;
+}
+
+/* ---------------------------------------------------------- super-blocks */
+
+typedef struct deck {
+    __m512i u[4];   /* codes 64g .. 64g+63 */
+    __m512i sc[4];  /* int32 scale of each lane's sub-block */
+    __m512i all;    /* int32 scale of sub-block 0..15 (or 0..7) */
+    __m256i m16;    /* int16 per sub-block: mins (Q2_K, Q4_K, Q5_K) or scales */
+    float d, dmin;
+} deck;
+
+LF_INLINE int bytesk(int type) {
+    switch (type) {
+    case LF_TYPE_Q2_K: return LF_Q2_K_BYTES;
+    case LF_TYPE_Q3_K: return LF_Q3_K_BYTES;
+    case LF_TYPE_Q4_K: return LF_Q4_K_BYTES;
+    case LF_TYPE_Q5_K: return LF_Q5_K_BYTES;
+    case LF_TYPE_Q6_K: return LF_Q6_K_BYTES;
+    default: return LF_IQ4_XS_BYTES;
+    }
+}
+
+/* Lane scale vectors from the 16 (or 8) sub-block scales in `all`. */
+LF_INLINE void lane_scales(__m512i all, int sub, __m512i sc[4]) {
+    LF_UNROLL
+    for (int g = 0; g < 4; g++) {
+        __m512i idx;
+        if (sub == 32)
+            idx = _mm512_mask_blend_epi32(0xff00, _mm512_set1_epi32(2 * g), _mm512_set1_epi32(2 * g + 1));
+        else
+            idx = _mm512_add_epi32(_mm512_set1_epi32(4 * g),
+                                   _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
+        sc[g] = _mm512_permutexvar_epi32(idx, all);
+    }
+}
+
+/* 32 bytes at p in both 256-bit halves. */
+LF_INLINE __m512i bcast256(const uint8_t *p) {
+    return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)p));
+}
+
+/* Per 16-bit word: shift by a in the low half of the zmm, by b in the high. */
+LF_INLINE __m512i halves_shift(int a, int b) {
+    return _mm512_mask_blend_epi64(0xf0, _mm512_set1_epi16((short)a), _mm512_set1_epi16((short)b));
+}
+
+/* 2-bit codes of Q2_K / Q3_K (element e: byte 32(e/128) + e%32, bits
+ * 2((e%128)/32)). */
+LF_INLINE __m512i crumbs(const uint8_t *qs, int g) {
+    __m512i z = bcast256(qs + 32 * (g / 2));
+    int s = 4 * (g % 2);
+    return _mm512_and_si512(_mm512_srlv_epi16(z, halves_shift(s, s + 2)), _mm512_set1_epi8(3));
+}
+
+/* Bit (2g, 2g+1) of 32 bytes at p as a 64-lane mask (low half, high half). */
+LF_INLINE __mmask64 bit_mask(const uint8_t *p, int g) {
+    __m512i z = bcast256(p);
+    __m512i t = _mm512_mask_blend_epi64(0xf0, _mm512_set1_epi8((char)(1 << (2 * g))),
+                                        _mm512_set1_epi8((char)(1 << (2 * g + 1))));
+    return _mm512_test_epi8_mask(z, t);
+}
+
+LF_INLINE void k4_scales(const uint8_t *s, uint64_t *sc, uint64_t *mn) {
+    uint32_t a = lf_rd_u32(s), b = lf_rd_u32(s + 4), c = lf_rd_u32(s + 8);
+    uint32_t sl = a & 0x3f3f3f3f, sh = (c & 0x0f0f0f0f) | (a >> 2 & 0x30303030);
+    uint32_t ml = b & 0x3f3f3f3f, mh = (c >> 4 & 0x0f0f0f0f) | (b >> 2 & 0x30303030);
+    *sc = sl | (uint64_t)sh << 32;
+    *mn = ml | (uint64_t)mh << 32;
+}
+
+/* with_lanes: also the per-lane scale vectors sc[] (matrix-vector). */
+LF_INLINE deck decodek(int type, const uint8_t *p, int with_lanes) {
+    deck r;
+    switch (type) {
+    case LF_TYPE_Q4_K:
+    case LF_TYPE_Q5_K: {
+        uint64_t sc, mn;
+        k4_scales(p + 4, &sc, &mn);
+        r.all = _mm512_cvtepu8_epi32(_mm_cvtsi64_si128((long long)sc));
+        r.m16 = _mm256_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn));
+        r.d = lf_rd_half(p);
+        r.dmin = lf_rd_half(p + 2);
+        const uint8_t *qs = p + (type == LF_TYPE_Q4_K ? 16 : 48);
+        LF_UNROLL
+        for (int g = 0; g < 4; g++) {
+            r.u[g] = _mm512_and_si512(_mm512_srlv_epi16(bcast256(qs + 32 * g), halves_shift(0, 4)),
+                                      _mm512_set1_epi8(15));
+            if (type == LF_TYPE_Q5_K)
+                r.u[g] = _mm512_mask_add_epi8(r.u[g], bit_mask(p + 16, g), r.u[g], _mm512_set1_epi8(16));
+        }
+        break;
+    }
+    case LF_TYPE_Q6_K: {
+        __m128i s8 = _mm_loadu_si128((const __m128i *)(p + 192));
+        r.all = _mm512_cvtepi8_epi32(s8);
+        r.m16 = _mm256_cvtepi8_epi16(s8);
+        r.d = lf_rd_half(p + 208);
+        r.dmin = 0;
+        LF_UNROLL
+        for (int h = 0; h < 2; h++) {
+            __m512i l = _mm512_loadu_si512(p + 64 * h);
+            __m512i q = bcast256(p + 128 + 32 * h);
+            const __m512i lo4 = _mm512_set1_epi8(15), b45 = _mm512_set1_epi8(0x30);
+            r.u[2 * h] = _mm512_or_si512(_mm512_and_si512(l, lo4),
+                                         _mm512_and_si512(_mm512_sllv_epi16(q, halves_shift(4, 2)), b45));
+            r.u[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), lo4),
+                                             _mm512_and_si512(_mm512_srlv_epi16(q, halves_shift(0, 2)), b45));
+        }
+        break;
+    }
+    case LF_TYPE_Q3_K: {
+        const uint8_t *s = p + 96;
+        uint64_t a = (uint64_t)lf_rd_u32(s) | (uint64_t)lf_rd_u32(s + 4) << 32;
+        uint32_t c = lf_rd_u32(s + 8);
+        uint64_t lo0 = a & 0x0f0f0f0f0f0f0f0full, lo1 = a >> 4 & 0x0f0f0f0f0f0f0f0full;
+        uint64_t hi0 = (c & 0x03030303u) | (uint64_t)(c >> 2 & 0x03030303u) << 32;
+        uint64_t hi1 = (c >> 4 & 0x03030303u) | (uint64_t)(c >> 6 & 0x03030303u) << 32;
+        __m128i v = _mm_set_epi64x((long long)(lo1 | hi1 << 4), (long long)(lo0 | hi0 << 4));
+        v = _mm_sub_epi8(v, _mm_set1_epi8(32));
+        r.all = _mm512_cvtepi8_epi32(v);
+        r.m16 = _mm256_cvtepi8_epi16(v);
+        r.d = lf_rd_half(p + 108);
+        r.dmin = 0;
+        LF_UNROLL
+        for (int g = 0; g < 4; g++)
+            r.u[g] = _mm512_mask_add_epi8(crumbs(p + 32, g), bit_mask(p, g), crumbs(p + 32, g),
+                                          _mm512_set1_epi8(4));
+        break;
+    }
+    case LF_TYPE_Q2_K: {
+        __m128i s8 = _mm_loadu_si128((const __m128i *)p);
+        __m128i lo = _mm_and_si128(s8, _mm_set1_epi8(15));
+        __m128i hi = _mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(15));
+        r.all = _mm512_cvtepu8_epi32(lo);
+        r.m16 = _mm256_cvtepu8_epi16(hi);
+        r.d = lf_rd_half(p + 80);
+        r.dmin = lf_rd_half(p + 82);
+        LF_UNROLL
+        for (int g = 0; g < 4; g++)
+            r.u[g] = crumbs(p + 16, g);
+        break;
+    }
+    default: { /* IQ4_XS */
+        uint16_t sh = lf_rd_u16(p + 2);
+        int8_t ls[16] = {0};
+        for (int ib = 0; ib < 8; ib++)
+            ls[ib] = (int8_t)(((p[4 + ib / 2] >> (4 * (ib % 2)) & 15) | (sh >> (2 * ib) & 3) << 4) - 32);
+        __m128i v = _mm_loadu_si128((const __m128i *)ls);
+        r.all = _mm512_cvtepi8_epi32(v);
+        r.m16 = _mm256_cvtepi8_epi16(v);
+        r.d = lf_rd_half(p);
+        r.dmin = 0;
+        const __m512i lut = _mm512_broadcast_i32x4(_mm_setr_epi8(
+            1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15));
+        LF_UNROLL
+        for (int g = 0; g < 4; g++)
+            r.u[g] = _mm512_shuffle_epi8(lut, nibbles2(p + 8 + 32 * g, p + 24 + 32 * g));
+        break;
+    }
+    }
+    if (with_lanes)
+        lane_scales(r.all, lf_qinfo_of(type).sub, r.sc);
+    return r;
+}
+
+/* kernels_avx512vnni_gemm.c: the matrix-matrix kernels (x16 layouts). */
+void lf_vnni_gemm(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp);
+size_t lf_vnni_gemm_tmp(const lf_mm_call *c);
+enum { LF_VNNI_PANEL = 16 }; /* weight rows per panel (the row alignment) */
+
+#endif

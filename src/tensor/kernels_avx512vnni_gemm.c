@@ -1,0 +1,354 @@
+/* kernels_avx512vnni_gemm.c — matrix-matrix kernels of the AVX-512 VNNI
+ * set (LF_GEMM_MIN_N activation rows or more).
+ *
+ * Sixteen weight rows are decoded once per product into a panel: codes u
+ * interleaved 4 bytes at a time ([k/4][16 rows][4]), so one zmm holds the
+ * same 4 k of the 16 rows, and the scales as vectors over the rows. Every
+ * activation row then sweeps the panel: vpdpbusd(acc, panel vector,
+ * 4 activation bytes broadcast from memory) — one instruction per 64
+ * multiply-adds, and the 16 lanes of every accumulator are 16 outputs (no
+ * horizontal sums). Per block: int32 sums start at -o·Σa; one float FMA
+ * (d_w·d_a) per 32-element block into chain b % 4, or per super-block
+ * after the integer sub-block scale multiply for K-quants: the same order
+ * as the matrix-vector kernels (kernels_avx512vnni.c), so a row's result
+ * does not depend on the batch. */
+#include "tensor/kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16,avx512vbmi,avx2,fma,f16c,bmi2"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16,avx512vbmi,avx2,fma,f16c,bmi2")
+#endif
+
+#include "tensor/kernels_avx512vnni_dec.h"
+
+#ifndef J0X
+#define J0X 6
+#endif
+enum { P = 16, J0 = J0X, JK = 6 }; /* panel rows; activation rows per tile */
+
+LF_INLINE __m512i bcast32(const void *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+
+/* acc += u8 lanes of w x the 4 signed bytes at p in every lane, with the
+ * broadcast folded into the instruction (compilers load it separately). */
+LF_INLINE __m512i dpbusd_b(__m512i acc, __m512i w, const void *p) {
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const int32_t *)p));
+    return acc;
+}
+
+LF_INLINE __m512 bcastf(const float *p) {
+    return _mm512_set1_ps(*p);
+}
+
+/* Scatters the 16 dwords of v (elements e .. e+63 of panel row r) to their
+ * places [e/4 + q][r]. */
+LF_INLINE void put64(uint8_t *panel, int64_t e, int r, __m512i v) {
+    const __m512i idx = _mm512_setr_epi32(0, 64, 128, 192, 256, 320, 384, 448, 512, 576, 640, 704, 768,
+                                          832, 896, 960);
+    _mm512_i32scatter_epi32(panel + (e / 4 * P + r) * 4, idx, v, 1);
+}
+
+/* Output rows [i0, i0 + rows) of activation row j: lanes of v. */
+LF_INLINE void store16(const lf_mm_call *c, int64_t j, int64_t i0, int rows, __m512 v) {
+    _mm512_mask_storeu_ps(c->c + (size_t)j * c->ldc + (size_t)i0, (__mmask16)((1u << rows) - 1), v);
+}
+
+/* ------------------------------------------------ 32-element block types */
+
+/* Panel: codes [k/4][16][4], then d [nb][16], m [nb][16]. */
+static void panel0(const lf_mm_call *c, int64_t i0, int rows, uint8_t *pu, float *pd, float *pm) {
+    const int64_t k = c->k, nb = k / 32;
+    const int type = c->type;
+    for (int r = 0; r < P; r++) {
+        if (r >= rows) {
+            for (int64_t b = 0; b < nb; b += 2)
+                put64(pu, 32 * b, r, _mm512_setzero_si512());
+            for (int64_t b = 0; b < nb; b++)
+                pd[b * P + r] = pm[b * P + r] = 0;
+            continue;
+        }
+        const uint8_t *w = (const uint8_t *)c->w + (size_t)(i0 + r) * c->ldw;
+        for (int64_t b = 0; b < nb; b += 2) {
+            const int two = b + 1 < nb;
+            dec0 x;
+            switch (type) { /* constant per case after inlining */
+            case LF_TYPE_Q4_0: x = decode0(LF_TYPE_Q4_0, w + b * LF_Q4_0_BYTES, two); break;
+            case LF_TYPE_Q4_1: x = decode0(LF_TYPE_Q4_1, w + b * LF_Q4_1_BYTES, two); break;
+            case LF_TYPE_Q5_0: x = decode0(LF_TYPE_Q5_0, w + b * LF_Q5_0_BYTES, two); break;
+            case LF_TYPE_Q5_1: x = decode0(LF_TYPE_Q5_1, w + b * LF_Q5_1_BYTES, two); break;
+            case LF_TYPE_Q8_0: x = decode0(LF_TYPE_Q8_0, w + b * LF_Q8_0_BYTES, two); break;
+            case LF_TYPE_IQ4_NL: x = decode0(LF_TYPE_IQ4_NL, w + b * LF_IQ4_NL_BYTES, two); break;
+            default: x = decode0(LF_TYPE_MXFP4, w + b * LF_MXFP4_BYTES, two); break;
+            }
+            /* an odd last block's partner lands in the padding of the panel */
+            put64(pu, 32 * b, r, x.u);
+            float dd[16], mm[16];
+            _mm512_storeu_ps(dd, x.d);
+            _mm512_storeu_ps(mm, x.m);
+            pd[b * P + r] = dd[0];
+            pm[b * P + r] = mm[0];
+            if (two) {
+                pd[(b + 1) * P + r] = dd[8];
+                pm[(b + 1) * P + r] = mm[8];
+            }
+        }
+    }
+}
+
+/* The panel against activation rows j0 .. j0+J-1. */
+LF_INLINE void tile0(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, int J, int has_min,
+                     const uint8_t *pu, const float *pd, const float *pm) {
+    const int64_t k = c->k, nb = k / 32;
+    const size_t arow = lf_a0_row_bytes(k);
+    const lf_a0p *a[8];
+    LF_UNROLL
+    for (int j = 0; j < J; j++)
+        a[j] = (const lf_a0p *)(c->a + (size_t)(j0 + j) * arow);
+    __m512 acc[4][8];
+    LF_UNROLL
+    for (int ch = 0; ch < 4; ch++)
+        LF_UNROLL
+        for (int j = 0; j < J; j++)
+            acc[ch][j] = _mm512_setzero_ps();
+    for (int64_t b0 = 0; b0 < nb; b0 += 4) {
+        LF_UNROLL
+        for (int ch = 0; ch < 4; ch++) {
+            const int64_t b = b0 + ch;
+            if (b >= nb)
+                break;
+            const int h = (int)(b % 2);
+            __m512i s[8];
+            LF_UNROLL
+            for (int j = 0; j < J; j++)
+                s[j] = has_min ? _mm512_setzero_si512() : _mm512_set1_epi32(a[j][b / 2].x[8 * h]);
+            LF_UNROLL
+            for (int t = 0; t < 8; t++) {
+                __m512i wv = _mm512_load_si512(pu + (size_t)(8 * b + t) * P * 4);
+                LF_UNROLL
+                for (int j = 0; j < J; j++)
+                    s[j] = dpbusd_b(s[j], wv, a[j][b / 2].q + 32 * h + 4 * t);
+            }
+            __m512 dw = _mm512_load_ps(pd + b * P);
+            LF_UNROLL
+            for (int j = 0; j < J; j++) {
+                __m512 sc = _mm512_mul_ps(bcastf(lf_a0_d(a[j], nb) + b), dw);
+                acc[ch][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[j]), sc, acc[ch][j]);
+                if (has_min)
+                    acc[ch][j] = _mm512_fmadd_ps(bcastf(lf_a0_s(a[j], nb) + b), _mm512_load_ps(pm + b * P),
+                                                 acc[ch][j]);
+            }
+        }
+    }
+    LF_UNROLL
+    for (int j = 0; j < J; j++)
+        store16(c, j0 + j, i0, rows,
+                _mm512_add_ps(_mm512_add_ps(acc[0][j], acc[1][j]), _mm512_add_ps(acc[2][j], acc[3][j])));
+}
+
+#define TILE0(J)                                                                                     \
+    static void t0_##J(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, int has_min,           \
+                       const uint8_t *pu, const float *pd, const float *pm) {                        \
+        if (has_min)                                                                                 \
+            tile0(c, i0, rows, j0, J, 1, pu, pd, pm);                                                \
+        else                                                                                         \
+            tile0(c, i0, rows, j0, J, 0, pu, pd, pm);                                                \
+    }
+TILE0(1)
+TILE0(2)
+TILE0(3)
+TILE0(4)
+TILE0(5)
+TILE0(6)
+TILE0(7)
+
+typedef void (*tile0_fn)(const lf_mm_call *, int64_t, int, int64_t, int, const uint8_t *, const float *,
+                         const float *);
+static const tile0_fn k_tile0[8] = {NULL, t0_1, t0_2, t0_3, t0_4, t0_5, t0_6, t0_7};
+
+static size_t panel0_bytes(int64_t k) {
+    int64_t nbp = (k / 32 + 1) / 2 * 2; /* room for an odd block's partner */
+    return (size_t)(nbp * 32 * P) + 2 * sizeof(float) * (size_t)(nbp * P);
+}
+
+static void gemm0(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
+    const int64_t k = c->k, nbp = (k / 32 + 1) / 2 * 2;
+    uint8_t *pu = tmp;
+    float *pd = (float *)(pu + nbp * 32 * P), *pm = pd + nbp * P;
+    const int has_min = lf_qinfo_of(c->type).has_min;
+    for (int64_t i = i0; i < i1; i += P) {
+        int rows = i1 - i < P ? (int)(i1 - i) : P;
+        panel0(c, i, rows, pu, pd, pm);
+        for (int64_t j = 0; j < c->n; j += J0) {
+            int J = c->n - j < J0 ? (int)(c->n - j) : J0;
+            k_tile0[J](c, i, rows, j, has_min, pu, pd, pm);
+        }
+    }
+}
+
+/* ---------------------------------------------------- K-quant types */
+
+/* Panel: codes [k/4][16][4]; per super-block the int32 sub-block scales
+ * [16][16 rows], int16 min pairs [8][16 rows], d [16], -dmin [16]. */
+typedef struct kpanel {
+    int32_t sc[16][P];
+    int32_t mp[8][P];
+    float d[P], ndmin[P];
+} kpanel;
+
+static void panelk(const lf_mm_call *c, int64_t i0, int rows, uint8_t *pu, kpanel *pk) {
+    const int64_t k = c->k, nb = k / 256;
+    for (int r = 0; r < P; r++) {
+        const uint8_t *w = (const uint8_t *)c->w + (size_t)(i0 + (r < rows ? r : 0)) * c->ldw;
+        for (int64_t b = 0; b < nb; b++) {
+            deck x;
+            switch (c->type) {
+            case LF_TYPE_Q2_K: x = decodek(LF_TYPE_Q2_K, w + b * LF_Q2_K_BYTES, 0); break;
+            case LF_TYPE_Q3_K: x = decodek(LF_TYPE_Q3_K, w + b * LF_Q3_K_BYTES, 0); break;
+            case LF_TYPE_Q4_K: x = decodek(LF_TYPE_Q4_K, w + b * LF_Q4_K_BYTES, 0); break;
+            case LF_TYPE_Q5_K: x = decodek(LF_TYPE_Q5_K, w + b * LF_Q5_K_BYTES, 0); break;
+            case LF_TYPE_Q6_K: x = decodek(LF_TYPE_Q6_K, w + b * LF_Q6_K_BYTES, 0); break;
+            default: x = decodek(LF_TYPE_IQ4_XS, w + b * LF_IQ4_XS_BYTES, 0); break;
+            }
+            if (r >= rows) { /* a padding row: zero codes and scales */
+                memset(&x, 0, sizeof x);
+            }
+            LF_UNROLL
+            for (int g = 0; g < 4; g++)
+                put64(pu, 256 * b + 64 * g, r, x.u[g]);
+            int32_t sc[16], mp[8];
+            _mm512_storeu_si512(sc, x.all);
+            _mm256_storeu_si256((__m256i *)mp, x.m16);
+            for (int q = 0; q < 16; q++)
+                pk[b].sc[q][r] = sc[q];
+            for (int q = 0; q < 8; q++)
+                pk[b].mp[q][r] = mp[q];
+            pk[b].d[r] = x.d;
+            pk[b].ndmin[r] = -x.dmin;
+        }
+    }
+}
+
+LF_INLINE void tilek(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, int J, int sub, int has_min,
+                     const uint8_t *pu, const kpanel *pk) {
+    const int64_t k = c->k, nb = k / 256;
+    const int nsub = 256 / sub, steps = sub / 4;
+    const lf_akn *a[JK];
+    LF_UNROLL
+    for (int j = 0; j < J; j++)
+        a[j] = (const lf_akn *)(c->a + (size_t)(j0 + j) * (size_t)nb * sizeof(lf_akn));
+    __m512 acc[JK];
+    LF_UNROLL
+    for (int j = 0; j < J; j++)
+        acc[j] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        __m512i s[JK];
+        LF_UNROLL
+        for (int j = 0; j < J; j++)
+            s[j] = _mm512_setzero_si512();
+        for (int q = 0; q < nsub; q++) {
+            __m512i p[JK];
+            LF_UNROLL
+            for (int j = 0; j < J; j++)
+                p[j] = has_min ? _mm512_setzero_si512() : _mm512_set1_epi32(a[j][b].init[q]);
+            LF_UNROLL
+            for (int t = 0; t < steps; t++) {
+                __m512i wv = _mm512_load_si512(pu + (size_t)(64 * b + q * steps + t) * P * 4);
+                LF_UNROLL
+                for (int j = 0; j < J; j++)
+                    p[j] = dpbusd_b(p[j], wv, a[j][b].q + sub * q + 4 * t);
+            }
+            __m512i sc = _mm512_load_si512(pk[b].sc[q]);
+            LF_UNROLL
+            for (int j = 0; j < J; j++)
+                s[j] = _mm512_add_epi32(s[j], _mm512_mullo_epi32(p[j], sc));
+        }
+        __m512 dw = _mm512_load_ps(pk[b].d);
+        LF_UNROLL
+        for (int j = 0; j < J; j++) {
+            __m512 da = bcastf(&a[j][b].d);
+            acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[j]), _mm512_mul_ps(da, dw), acc[j]);
+            if (has_min) {
+                __m512i mn = _mm512_setzero_si512();
+                const int16_t *bs = sub == 16 ? a[j][b].bs16 : a[j][b].bs32;
+                LF_UNROLL
+                for (int pp = 0; pp < nsub / 2; pp++)
+                    mn = _mm512_dpwssd_epi32(mn, _mm512_load_si512(pk[b].mp[pp]), bcast32(bs + 2 * pp));
+                acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(mn), _mm512_mul_ps(da, _mm512_load_ps(pk[b].ndmin)),
+                                         acc[j]);
+            }
+        }
+    }
+    LF_UNROLL
+    for (int j = 0; j < J; j++)
+        store16(c, j0 + j, i0, rows, acc[j]);
+}
+
+#define TILEK(J)                                                                                     \
+    static void tk_##J(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, const uint8_t *pu,     \
+                       const kpanel *pk) {                                                           \
+        lf_qinfo qi = lf_qinfo_of(c->type);                                                          \
+        if (qi.sub == 16 && qi.has_min)                                                              \
+            tilek(c, i0, rows, j0, J, 16, 1, pu, pk);                                                \
+        else if (qi.sub == 16)                                                                       \
+            tilek(c, i0, rows, j0, J, 16, 0, pu, pk);                                                \
+        else if (qi.has_min)                                                                         \
+            tilek(c, i0, rows, j0, J, 32, 1, pu, pk);                                                \
+        else                                                                                         \
+            tilek(c, i0, rows, j0, J, 32, 0, pu, pk);                                                \
+    }
+TILEK(1)
+TILEK(2)
+TILEK(3)
+TILEK(4)
+TILEK(5)
+TILEK(6)
+
+typedef void (*tilek_fn)(const lf_mm_call *, int64_t, int, int64_t, const uint8_t *, const kpanel *);
+static const tilek_fn k_tilek[JK + 1] = {NULL, tk_1, tk_2, tk_3, tk_4, tk_5, tk_6};
+
+static void gemmk(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
+    const int64_t k = c->k;
+    uint8_t *pu = tmp;
+    kpanel *pk = (kpanel *)(pu + (size_t)k * P);
+    for (int64_t i = i0; i < i1; i += P) {
+        int rows = i1 - i < P ? (int)(i1 - i) : P;
+        panelk(c, i, rows, pu, pk);
+        for (int64_t j = 0; j < c->n; j += JK) {
+            int J = c->n - j < JK ? (int)(c->n - j) : JK;
+            k_tilek[J](c, i, rows, j, pu, pk);
+        }
+    }
+}
+
+/* ------------------------------------------------------------ entry */
+
+size_t lf_vnni_gemm_tmp(const lf_mm_call *c) {
+    lf_qinfo qi = lf_qinfo_of(c->type);
+    if (qi.is_k)
+        return (size_t)c->k * P + (size_t)(c->k / 256) * sizeof(kpanel);
+    return panel0_bytes(c->k);
+}
+
+void lf_vnni_gemm(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
+    if (lf_qinfo_of(c->type).is_k)
+        gemmk(c, i0, i1, tmp);
+    else
+        gemm0(c, i0, i1, tmp);
+}
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+#endif /* __x86_64__ */
