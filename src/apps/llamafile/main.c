@@ -24,6 +24,7 @@ static void print_version(void) {
     printf("llamafile %s\n", LF_VERSION_STRING);
     printf("build: %s\n", LF_BUILD_INFO);
     printf("CPU features: %s\n", lf_cpu_features());
+    printf("kernels: %s\n", lf_kernel_isa());
     char gpu[512];
     lf_gpu_describe(gpu, sizeof gpu);
     printf("%s\n", gpu);
