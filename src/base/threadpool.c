@@ -5,11 +5,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/error.h"
 
-enum { SPIN_ROUNDS = 1 << 14 };
+/* Workers spin this long for the next job before sleeping: a forward pass
+ * runs hundreds of short jobs per token, and a futex wake-up costs tens of
+ * microseconds. */
+enum { SPIN_NS = 2000000 };
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+static int64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
 
 struct lf_pool {
     int n;
@@ -18,6 +36,7 @@ struct lf_pool {
     pthread_cond_t wake;
     atomic_uint generation; /* bumped for each job */
     atomic_int pending;     /* workers still running the current job */
+    atomic_int sleepers;    /* workers waiting on `wake` */
     atomic_bool stop;
     lf_pool_fn fn;
     void *arg;
@@ -36,15 +55,28 @@ static void *worker_main(void *v) {
     unsigned seen = 0;
     for (;;) {
         unsigned gen;
-        int spins = 0;
-        while ((gen = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen &&
-               !atomic_load(&p->stop)) {
-            if (++spins < SPIN_ROUNDS)
+        int64_t spin_until = 0;
+        for (unsigned spins = 0; (gen = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen &&
+                                 !atomic_load(&p->stop);
+             spins++) {
+            cpu_relax();
+            if (spins % 256)
                 continue;
+            if (!spin_until) {
+                spin_until = now_ns() + SPIN_NS;
+                continue;
+            }
+            if (now_ns() < spin_until)
+                continue;
+            /* sleep; lf_pool_run sees `sleepers` and signals (both sides
+             * are sequentially consistent, so one sees the other) */
             pthread_mutex_lock(&p->mu);
+            atomic_fetch_add(&p->sleepers, 1);
             while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop))
                 pthread_cond_wait(&p->wake, &p->mu);
+            atomic_fetch_sub(&p->sleepers, 1);
             pthread_mutex_unlock(&p->mu);
+            spin_until = 0;
         }
         if (atomic_load(&p->stop))
             return NULL;
@@ -110,13 +142,19 @@ void lf_pool_run(lf_pool *p, lf_pool_fn fn, void *arg) {
     p->fn = fn;
     p->arg = arg;
     atomic_store_explicit(&p->pending, p->n - 1, memory_order_relaxed);
-    pthread_mutex_lock(&p->mu);
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->mu);
+    atomic_fetch_add(&p->generation, 1);
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mu);
+    }
     fn(arg, 0, p->n);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0)
-        sched_yield();
+    for (unsigned spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
+        if (spins < 1u << 16)
+            cpu_relax();
+        else
+            sched_yield();
+    }
 }
 
 int lf_physical_cores(void) {

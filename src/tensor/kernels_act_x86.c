@@ -130,35 +130,23 @@ size_t lf_x86_act_bytes(int type, int64_t k, int64_t n) {
     return type == LF_TYPE_BF16 ? (size_t)(n * padded(k, 32) * 2) : (size_t)(n * padded(k, 16) * 4);
 }
 
-static void a0_natural(lf_qinfo qi, const float *x, int64_t k, lf_a0p *p) {
-    int64_t nb = k / 32;
-    for (int64_t b = 0; b < nb; b++) {
-        lf_a0p *pp = &p[b / 2];
-        int h = (int)(b % 2), sum;
-        float d = q8_block(x + 32 * b, pp->q + 32 * h, &sum), dh = round_half(d);
-        for (int l = 0; l < 8; l++) {
-            pp->d[8 * h + l] = dh;
-            pp->x[8 * h + l] = 0;
+static void a0_natural(lf_qinfo qi, const float *x, int64_t k, char *row) {
+    const int64_t nb = k / 32, nbp = lf_pad16(nb);
+    lf_a0row r = lf_a0_row(row, k);
+    int8_t *q = (int8_t *)r.q;
+    int32_t *xs = (int32_t *)r.x;
+    float *d = (float *)r.d, *s = (float *)r.s;
+    memset(q + k, 0, (size_t)((k + 63) / 64 * 64 - k));
+    for (int64_t b = 0; b < nbp; b++) {
+        if (b >= nb) {
+            xs[b] = 0, d[b] = 0, s[b] = 0;
+            continue;
         }
-        if (qi.has_min) {
-            float s = round_half(d * (float)sum);
-            memcpy(&pp->x[8 * h], &s, 4);
-        } else {
-            pp->x[8 * h] = -sum * qi.o;
-        }
-    }
-    if (nb % 2) { /* the odd block's partner is empty */
-        memset(p[nb / 2].q + 32, 0, 32);
-        memset(p[nb / 2].d + 8, 0, 32);
-        memset(p[nb / 2].x + 8, 0, 32);
-    }
-    float *d = (float *)lf_a0_d(p, nb), *s = (float *)lf_a0_s(p, nb);
-    for (int64_t b = 0; b < lf_pad16(nb); b++) {
-        d[b] = b < nb ? p[b / 2].d[8 * (b % 2)] : 0;
-        if (b < nb && qi.has_min)
-            memcpy(&s[b], &p[b / 2].x[8 * (b % 2)], 4);
-        else
-            s[b] = 0;
+        int sum;
+        float db = q8_block(x + 32 * b, q + 32 * b, &sum);
+        d[b] = round_half(db);
+        s[b] = qi.has_min ? round_half(db * (float)sum) : 0.0f;
+        xs[b] = qi.has_min ? 0 : -sum * qi.o;
     }
 }
 
@@ -205,7 +193,7 @@ void lf_x86_act(int type, const float *x, int64_t k, int64_t n, int64_t j0, int6
         if (qi.is_k)
             ak_natural(qi, x + j * k, k, (lf_akn *)o);
         else if (qi.sub)
-            a0_natural(qi, x + j * k, k, (lf_a0p *)o);
+            a0_natural(qi, x + j * k, k, o);
         else
             float_row(type, x + j * k, k, o);
     }

@@ -50,6 +50,11 @@ INL float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+/* An fp16 field as float (F16C; the same value as lf_fp16_to_fp32). */
+INL float h2f(const uint8_t *p) {
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(lf_rd_u16(p))));
+}
+
 /* ----------------------------------------------------------- decoders */
 
 INL int bytes0(int type) {
@@ -97,26 +102,26 @@ INL __m256i decode1(int type, const uint8_t *p, float *d, float *m) {
     *m = 0;
     switch (type) {
     case LF_TYPE_Q8_0:
-        *d = lf_rd_half(p);
+        *d = h2f(p);
         return _mm256_loadu_si256((const __m256i *)(p + 2));
     case LF_TYPE_Q4_0:
-        *d = lf_rd_half(p);
+        *d = h2f(p);
         return nib32(p + 2);
     case LF_TYPE_Q4_1:
-        *d = lf_rd_half(p);
-        *m = lf_rd_half(p + 2);
+        *d = h2f(p);
+        *m = h2f(p + 2);
         return nib32(p + 4);
     case LF_TYPE_Q5_0:
     case LF_TYPE_Q5_1: {
         const int off = type == LF_TYPE_Q5_0 ? 2 : 4;
-        *d = lf_rd_half(p);
+        *d = h2f(p);
         if (type == LF_TYPE_Q5_1)
-            *m = lf_rd_half(p + 2);
+            *m = h2f(p + 2);
         __m256i hb = _mm256_and_si256(bits32(lf_rd_u32(p + off)), _mm256_set1_epi8(16));
         return _mm256_or_si256(nib32(p + off + 4), hb);
     }
     case LF_TYPE_IQ4_NL: {
-        *d = lf_rd_half(p);
+        *d = h2f(p);
         const __m256i lut = _mm256_broadcastsi128_si256(_mm_setr_epi8(
             -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113));
         return _mm256_shuffle_epi8(lut, nib32(p + 2));
@@ -163,8 +168,8 @@ INL deck decodek(int type, const uint8_t *p) {
         uint64_t mn = (b & 0x3f3f3f3f) | (uint64_t)((c >> 4 & 0x0f0f0f0f) | (b >> 2 & 0x30303030)) << 32;
         memcpy(r.sc, &sc, 8);
         r.m16 = _mm256_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn));
-        r.d = lf_rd_half(p);
-        r.dmin = lf_rd_half(p + 2);
+        r.d = h2f(p);
+        r.dmin = h2f(p + 2);
         const uint8_t *qs = p + (type == LF_TYPE_Q4_K ? 16 : 48);
         UNROLL
         for (int g = 0; g < 4; g++) {
@@ -182,7 +187,7 @@ INL deck decodek(int type, const uint8_t *p) {
         __m128i s8 = _mm_loadu_si128((const __m128i *)(p + 192));
         _mm_storeu_si128((__m128i *)r.sc, s8);
         r.m16 = _mm256_cvtepi8_epi16(s8);
-        r.d = lf_rd_half(p + 208);
+        r.d = h2f(p + 208);
         r.dmin = 0;
         UNROLL
         for (int h = 0; h < 2; h++) {
@@ -209,7 +214,7 @@ INL deck decodek(int type, const uint8_t *p) {
                                  _mm_set1_epi8(32));
         _mm_storeu_si128((__m128i *)r.sc, v);
         r.m16 = _mm256_cvtepi8_epi16(v);
-        r.d = lf_rd_half(p + 108);
+        r.d = h2f(p + 108);
         r.dmin = 0;
         UNROLL
         for (int g = 0; g < 8; g++)
@@ -220,8 +225,8 @@ INL deck decodek(int type, const uint8_t *p) {
         __m128i s8 = _mm_loadu_si128((const __m128i *)p);
         _mm_storeu_si128((__m128i *)r.sc, _mm_and_si128(s8, _mm_set1_epi8(15)));
         r.m16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(15)));
-        r.d = lf_rd_half(p + 80);
-        r.dmin = lf_rd_half(p + 82);
+        r.d = h2f(p + 80);
+        r.dmin = h2f(p + 82);
         UNROLL
         for (int g = 0; g < 8; g++)
             r.u[g] = crumbs(p + 16, g);
@@ -232,7 +237,7 @@ INL deck decodek(int type, const uint8_t *p) {
         for (int ib = 0; ib < 8; ib++)
             r.sc[ib] = (int8_t)(((p[4 + ib / 2] >> (4 * (ib % 2)) & 15) | (sh >> (2 * ib) & 3) << 4) - 32);
         r.m16 = _mm256_setzero_si256();
-        r.d = lf_rd_half(p);
+        r.d = h2f(p);
         r.dmin = 0;
         const __m256i lut = _mm256_broadcastsi128_si256(_mm_setr_epi8(
             -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113));
@@ -301,8 +306,7 @@ INL __m256 block_scales(int type, const uint8_t *w, int n, int field) {
 
 /* Blocks [b, b + nblk) of one weight row: block b feeds chain b % 4 (the
  * lanes of acc), as the matrix-matrix tiles do. */
-INL void gemv0_group(int type, const uint8_t *w, int64_t b, int nblk, int ny, const lf_a0p *const *a,
-                     int64_t nb, __m128 *acc) {
+INL void gemv0_group(int type, const uint8_t *w, int64_t b, int nblk, int ny, const lf_a0row *a, __m128 *acc) {
     const int bs = bytes0(type);
     const int sgn = signed_w(type), has_min = lf_qinfo_of(type).has_min;
     const __m256i ones = _mm256_set1_epi16(1);
@@ -318,36 +322,34 @@ INL void gemv0_group(int type, const uint8_t *w, int64_t b, int nblk, int ny, co
         float dw, mw;
         __m256i u = decode1(type, w + (b + t) * bs, &dw, &mw);
         UNROLL
-        for (int y = 0; y < ny; y++) {
-            const lf_a0p *ap = a[y] + (b + t) / 2;
-            const int h = t % 2;
-            __m256i init = sgn || has_min ? _mm256_setzero_si256()
-                                          : _mm256_load_si256((const __m256i *)(ap->x + 8 * h));
-            v[y][t] = _mm256_add_epi32(init, dot8(sgn, u, _mm256_load_si256((const __m256i *)(ap->q + 32 * h)), ones));
-        }
+        for (int y = 0; y < ny; y++)
+            v[y][t] = dot8(sgn, u, _mm256_load_si256((const __m256i *)(a[y].q + 32 * (b + t))), ones);
     }
     __m256 dw = block_scales(type, w + b * bs, nblk, 0);
     __m256 mw = has_min ? block_scales(type, w + b * bs, nblk, 2) : _mm256_setzero_ps();
     UNROLL
     for (int y = 0; y < ny; y++) {
-        __m256 f = _mm256_cvtepi32_ps(total8y(v[y]));
-        __m256 s = _mm256_mul_ps(_mm256_load_ps(lf_a0_d(a[y], nb) + b), dw);
+        __m256i isum = total8y(v[y]);
+        if (!sgn && !has_min)
+            isum = _mm256_add_epi32(isum, _mm256_load_si256((const __m256i *)(a[y].x + b)));
+        __m256 f = _mm256_cvtepi32_ps(isum);
+        __m256 s = _mm256_mul_ps(_mm256_load_ps(a[y].d + b), dw);
         acc[y] = _mm_fmadd_ps(_mm256_castps256_ps128(f), _mm256_castps256_ps128(s), acc[y]);
         if (has_min)
-            acc[y] = _mm_fmadd_ps(_mm_load_ps(lf_a0_s(a[y], nb) + b), _mm256_castps256_ps128(mw), acc[y]);
+            acc[y] = _mm_fmadd_ps(_mm_load_ps(a[y].s + b), _mm256_castps256_ps128(mw), acc[y]);
         if (nblk > 4) {
             acc[y] = _mm_fmadd_ps(_mm256_extractf128_ps(f, 1), _mm256_extractf128_ps(s, 1), acc[y]);
             if (has_min)
-                acc[y] = _mm_fmadd_ps(_mm_load_ps(lf_a0_s(a[y], nb) + b + 4), _mm256_extractf128_ps(mw, 1), acc[y]);
+                acc[y] = _mm_fmadd_ps(_mm_load_ps(a[y].s + b + 4), _mm256_extractf128_ps(mw, 1), acc[y]);
         }
     }
 }
 
 INL void gemv0(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, int64_t j0) {
     const int64_t nb = c->k / 32;
-    const lf_a0p *a[NY];
+    lf_a0row a[NY];
     for (int y = 0; y < ny; y++)
-        a[y] = (const lf_a0p *)(c->a + (size_t)(j0 + y) * lf_a0_row_bytes(c->k));
+        a[y] = lf_a0_row(c->a + (size_t)(j0 + y) * lf_a0_row_bytes(c->k), c->k);
     for (int64_t i = i0; i < i1; i++) {
         const uint8_t *w = (const uint8_t *)c->w + (size_t)i * c->ldw;
         __m128 acc[NY];
@@ -356,9 +358,9 @@ INL void gemv0(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, in
             acc[y] = _mm_setzero_ps();
         int64_t b = 0;
         for (; b + 8 <= nb; b += 8)
-            gemv0_group(type, w, b, 8, ny, a, nb, acc);
+            gemv0_group(type, w, b, 8, ny, a, acc);
         if (b < nb)
-            gemv0_group(type, w, b, (int)(nb - b), ny, a, nb, acc);
+            gemv0_group(type, w, b, (int)(nb - b), ny, a, acc);
         UNROLL
         for (int y = 0; y < ny; y++) {
             float l[4];
@@ -386,8 +388,9 @@ INL __m256i ksum(int type, const deck *w, const lf_akn *a, __m256i *mins) {
     return s;
 }
 
+/* a·b + c rounded once (a vfmadd: the target has FMA). */
 INL float fma1(float a, float b, float c) {
-    return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+    return __builtin_fmaf(a, b, c);
 }
 
 INL int32_t hsum8i(__m256i v) {
@@ -451,7 +454,7 @@ INL __m256 aload8(int type, const char *a, int64_t e) {
 
 INL float wscalar(int type, const uint8_t *w, int64_t e) {
     if (type == LF_TYPE_F16)
-        return lf_rd_half(w + 2 * e);
+        return h2f(w + 2 * e);
     if (type == LF_TYPE_BF16)
         return lf_bf16_to_fp32(lf_rd_u16(w + 2 * e));
     return lf_rd_f32(w + 4 * e);
@@ -501,6 +504,10 @@ INL void tilef(const lf_mm_call *c, int64_t i, int rm, int64_t j, int rn, int ty
         case 3 * 8 + 3: tilef(c, i, 3, j, 3, LF_TYPE_##T); break;                     \
         case 3 * 8 + 2: tilef(c, i, 3, j, 2, LF_TYPE_##T); break;                     \
         case 3 * 8 + 1: tilef(c, i, 3, j, 1, LF_TYPE_##T); break;                     \
+        case 1 * 8 + 4: tilef(c, i, 1, j, 4, LF_TYPE_##T); break;                     \
+        case 1 * 8 + 3: tilef(c, i, 1, j, 3, LF_TYPE_##T); break;                     \
+        case 1 * 8 + 2: tilef(c, i, 1, j, 2, LF_TYPE_##T); break;                     \
+        case 1 * 8 + 1: tilef(c, i, 1, j, 1, LF_TYPE_##T); break;                     \
         default:                                                                      \
             for (int x = 0; x < rm; x++)                                              \
                 for (int y = 0; y < rn; y++)                                          \
@@ -514,10 +521,23 @@ TILEF_CASES(BF16)
 static void mmf(const lf_mm_call *c, int64_t i0, int64_t i1) {
     void (*tile)(const lf_mm_call *, int64_t, int, int64_t, int) =
         c->type == LF_TYPE_F32 ? tilef_F32 : c->type == LF_TYPE_F16 ? tilef_F16 : tilef_BF16;
-    for (int64_t i = i0; i < i1; i += RMF) {
-        int rm = i1 - i < RMF ? (int)(i1 - i) : RMF;
-        for (int64_t j = 0; j < c->n; j += RNF)
-            tile(c, i, rm, j, c->n - j < RNF ? (int)(c->n - j) : RNF);
+    if (c->n <= RNF) { /* one weight row at a time: a single stream for the prefetcher */
+        for (int64_t i = i0; i < i1; i++)
+            tile(c, i, 1, 0, (int)c->n);
+        return;
+    }
+    /* blocks of activation rows that stay in L2 while the weight rows
+     * sweep them */
+    const size_t arow = lf_x86_act_bytes(c->type, c->k, 1);
+    int64_t jb = (int64_t)((256u << 10) / arow) / RNF * RNF;
+    jb = jb < RNF ? RNF : jb;
+    for (int64_t jb0 = 0; jb0 < c->n; jb0 += jb) {
+        int64_t jb1 = jb0 + jb < c->n ? jb0 + jb : c->n;
+        for (int64_t i = i0; i < i1; i += RMF) {
+            int rm = i1 - i < RMF ? (int)(i1 - i) : RMF;
+            for (int64_t j = jb0; j < jb1; j += RNF)
+                tile(c, i, rm, j, jb1 - j < RNF ? (int)(jb1 - j) : RNF);
+        }
     }
 }
 
@@ -577,9 +597,9 @@ INL void tile0(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, int J, int
     const int64_t nb = c->k / 32;
     const size_t arow = lf_a0_row_bytes(c->k);
     const __m256i ones = _mm256_set1_epi16(1);
-    const lf_a0p *a[J0];
+    lf_a0row a[J0];
     for (int j = 0; j < J; j++)
-        a[j] = (const lf_a0p *)(c->a + (size_t)(j0 + j) * arow);
+        a[j] = lf_a0_row(c->a + (size_t)(j0 + j) * arow, c->k);
     __m256 acc[4][J0];
     UNROLL
     for (int ch = 0; ch < 4; ch++)
@@ -592,27 +612,26 @@ INL void tile0(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, int J, int
             const int64_t b = b0 + ch;
             if (b >= nb)
                 break;
-            const int h = (int)(b % 2);
             __m256i s[J0];
             UNROLL
             for (int j = 0; j < J; j++)
-                s[j] = kind == 0 ? _mm256_set1_epi32(a[j][b / 2].x[8 * h]) : _mm256_setzero_si256();
+                s[j] = kind == 0 ? _mm256_set1_epi32(a[j].x[b]) : _mm256_setzero_si256();
             UNROLL
             for (int t = 0; t < 8; t++) {
                 __m256i wv = _mm256_load_si256((const __m256i *)(pu + (size_t)(8 * b + t) * P * 4));
                 UNROLL
                 for (int j = 0; j < J; j++)
                     s[j] = _mm256_add_epi32(s[j], dot8(kind == 1, wv,
-                                                       _mm256_set1_epi32(rd32((const uint8_t *)a[j][b / 2].q + 32 * h + 4 * t)),
+                                                       _mm256_set1_epi32(rd32((const uint8_t *)a[j].q + 32 * b + 4 * t)),
                                                        ones));
             }
             __m256 dw = _mm256_load_ps(pd + b * P);
             UNROLL
             for (int j = 0; j < J; j++) {
-                __m256 sc = _mm256_mul_ps(_mm256_set1_ps(lf_a0_d(a[j], nb)[b]), dw);
+                __m256 sc = _mm256_mul_ps(_mm256_set1_ps(a[j].d[b]), dw);
                 acc[ch][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[j]), sc, acc[ch][j]);
                 if (kind == 2)
-                    acc[ch][j] = _mm256_fmadd_ps(_mm256_set1_ps(lf_a0_s(a[j], nb)[b]), _mm256_load_ps(pm + b * P),
+                    acc[ch][j] = _mm256_fmadd_ps(_mm256_set1_ps(a[j].s[b]), _mm256_load_ps(pm + b * P),
                                                  acc[ch][j]);
             }
         }

@@ -71,8 +71,8 @@ LF_INLINE __m256 block_scales(int type, const uint8_t *w, int n, int field) {
 }
 
 /* Blocks [b, b + nblk) of one weight row against ny activation rows. */
-LF_INLINE void gemv0_group(int type, const uint8_t *w, int64_t b, int nblk, int ny, const lf_a0p *const *a,
-                           int64_t nb, __m128 *acc) {
+LF_INLINE void gemv0_group(int type, const uint8_t *w, int64_t b, int nblk, int ny, const lf_a0row *a,
+                           __m128 *acc) {
     const int bs = bytes0(type);
     const int has_min = lf_qinfo_of(type).has_min;
     __m512i v[NY][4];
@@ -87,36 +87,35 @@ LF_INLINE void gemv0_group(int type, const uint8_t *w, int64_t b, int nblk, int 
         __m512i u = 2 * p + 1 < nblk ? decode0(type, w + (b + 2 * p) * bs, 1).u
                                      : decode0(type, w + (b + 2 * p) * bs, 0).u;
         LF_UNROLL
-        for (int y = 0; y < ny; y++) {
-            const lf_a0p *ap = a[y] + b / 2 + p;
-            __m512i init = has_min ? _mm512_setzero_si512() : _mm512_load_si512(ap->x);
-            v[y][p] = _mm512_dpbusd_epi32(init, u, _mm512_load_si512(ap->q));
-        }
+        for (int y = 0; y < ny; y++)
+            v[y][p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, _mm512_load_si512(a[y].q + 32 * (b + 2 * p)));
     }
     __m256 dw = block_scales(type, w + b * bs, nblk, 0);
     __m256 mw = has_min ? block_scales(type, w + b * bs, nblk, 2) : _mm256_setzero_ps();
     LF_UNROLL
     for (int y = 0; y < ny; y++) {
-        __m256 f = _mm256_cvtepi32_ps(tree4(v[y]));
-        __m256 s = _mm256_mul_ps(_mm256_load_ps(lf_a0_d(a[y], nb) + b), dw);
+        __m256i isum = tree4(v[y]);
+        if (!has_min) /* the offset: -o·Σa per block (zero past nb) */
+            isum = _mm256_add_epi32(isum, _mm256_load_si256((const __m256i *)(a[y].x + b)));
+        __m256 f = _mm256_cvtepi32_ps(isum);
+        __m256 s = _mm256_mul_ps(_mm256_load_ps(a[y].d + b), dw);
         /* blocks past nb have f = 0, s = 0: they add exact zeros */
         acc[y] = _mm_fmadd_ps(_mm256_castps256_ps128(f), _mm256_castps256_ps128(s), acc[y]);
         if (has_min)
-            acc[y] = _mm_fmadd_ps(_mm_load_ps(lf_a0_s(a[y], nb) + b), _mm256_castps256_ps128(mw), acc[y]);
+            acc[y] = _mm_fmadd_ps(_mm_load_ps(a[y].s + b), _mm256_castps256_ps128(mw), acc[y]);
         if (nblk > 4) {
             acc[y] = _mm_fmadd_ps(_mm256_extractf128_ps(f, 1), _mm256_extractf128_ps(s, 1), acc[y]);
             if (has_min)
-                acc[y] = _mm_fmadd_ps(_mm_load_ps(lf_a0_s(a[y], nb) + b + 4), _mm256_extractf128_ps(mw, 1),
-                                      acc[y]);
+                acc[y] = _mm_fmadd_ps(_mm_load_ps(a[y].s + b + 4), _mm256_extractf128_ps(mw, 1), acc[y]);
         }
     }
 }
 
 LF_INLINE void gemv0(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, int64_t j0) {
     const int64_t nb = c->k / 32;
-    const lf_a0p *a[NY];
+    lf_a0row a[NY];
     for (int y = 0; y < ny; y++)
-        a[y] = (const lf_a0p *)(c->a + (size_t)(j0 + y) * lf_a0_row_bytes(c->k));
+        a[y] = lf_a0_row(c->a + (size_t)(j0 + y) * lf_a0_row_bytes(c->k), c->k);
     for (int64_t i = i0; i < i1; i++) {
         const uint8_t *w = (const uint8_t *)c->w + (size_t)i * c->ldw;
         __m128 acc[NY];
@@ -125,9 +124,9 @@ LF_INLINE void gemv0(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int 
             acc[y] = _mm_setzero_ps();
         int64_t b = 0;
         for (; b + 8 <= nb; b += 8)
-            gemv0_group(type, w, b, 8, ny, a, nb, acc);
+            gemv0_group(type, w, b, 8, ny, a, acc);
         if (b < nb)
-            gemv0_group(type, w, b, (int)(nb - b), ny, a, nb, acc);
+            gemv0_group(type, w, b, (int)(nb - b), ny, a, acc);
         LF_UNROLL
         for (int y = 0; y < ny; y++) {
             float l[4];
@@ -137,11 +136,18 @@ LF_INLINE void gemv0(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int 
     }
 }
 
+/* a·b + c rounded once (a vfmadd: the target has FMA). */
 LF_INLINE float fma1(float a, float b, float c) {
-    return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+    return __builtin_fmaf(a, b, c);
 }
 
 /* ---------------------------------------------------- K-quant types */
+
+LF_INLINE int32_t hsum8i(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1)));
+}
 
 /* The exact integer sums of one super-block against activation a:
  * Σ_k sc_k·Σ u·a (less o·Σ_k sc_k·bs_k for offset types), and for types
@@ -154,7 +160,7 @@ LF_INLINE int32_t ksum(int type, const deck *w, const lf_akn *a, int32_t *mins) 
     if (!qi.has_min)
         s = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(md, qi.log2o)));
     else
-        *mins = _mm512_reduce_add_epi32(_mm512_zextsi256_si512(md));
+        *mins = hsum8i(md);
     LF_UNROLL
     for (int g = 0; g < 4; g++) {
         __m512i i = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w->u[g], _mm512_load_si512(a->q + 64 * g));
@@ -264,6 +270,12 @@ LF_INLINE void tilef(const lf_mm_call *c, int64_t i, int rm, int64_t j, int rn, 
         case 4 * 8 + 3: tilef(c, i, 4, j, 3, LF_TYPE_##T); break;                     \
         case 4 * 8 + 2: tilef(c, i, 4, j, 2, LF_TYPE_##T); break;                     \
         case 4 * 8 + 1: tilef(c, i, 4, j, 1, LF_TYPE_##T); break;                     \
+        case 1 * 8 + 6: tilef(c, i, 1, j, 6, LF_TYPE_##T); break;                     \
+        case 1 * 8 + 5: tilef(c, i, 1, j, 5, LF_TYPE_##T); break;                     \
+        case 1 * 8 + 4: tilef(c, i, 1, j, 4, LF_TYPE_##T); break;                     \
+        case 1 * 8 + 3: tilef(c, i, 1, j, 3, LF_TYPE_##T); break;                     \
+        case 1 * 8 + 2: tilef(c, i, 1, j, 2, LF_TYPE_##T); break;                     \
+        case 1 * 8 + 1: tilef(c, i, 1, j, 1, LF_TYPE_##T); break;                     \
         default:                                                                      \
             for (int x = 0; x < rm; x++)                                              \
                 for (int y = 0; y < rn; y++)                                          \
@@ -274,13 +286,49 @@ TILEF_CASES(F32)
 TILEF_CASES(F16)
 TILEF_CASES(BF16)
 
-static void mmf(const lf_mm_call *c, int64_t i0, int64_t i1) {
+enum { GRF = 16 }; /* weight rows per group in the blocked loop */
+
+static void mmf(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
     void (*tile)(const lf_mm_call *, int64_t, int, int64_t, int) =
         c->type == LF_TYPE_F32 ? tilef_F32 : c->type == LF_TYPE_F16 ? tilef_F16 : tilef_BF16;
-    for (int64_t i = i0; i < i1; i += RMF) {
-        int rm = i1 - i < RMF ? (int)(i1 - i) : RMF;
-        for (int64_t j = 0; j < c->n; j += RNF)
-            tile(c, i, rm, j, c->n - j < RNF ? (int)(c->n - j) : RNF);
+    if (c->n <= RNF) { /* one weight row at a time: a single stream for the prefetcher */
+        for (int64_t i = i0; i < i1; i++)
+            tile(c, i, 1, 0, (int)c->n);
+        return;
+    }
+    /* Groups of GRF weight rows (F16 converted once to F32: the same
+     * values, no conversion in the inner loop) sweep blocks of activation
+     * rows that stay in L2. */
+    const size_t arow = lf_x86_act_bytes(c->type, c->k, 1);
+    int64_t jb = (int64_t)((256u << 10) / arow) / RNF * RNF;
+    jb = jb < RNF ? RNF : jb;
+    for (int64_t ig = i0; ig < i1; ig += GRF) {
+        int64_t ie = ig + GRF < i1 ? ig + GRF : i1;
+        lf_mm_call g = *c;
+        void (*gtile)(const lf_mm_call *, int64_t, int, int64_t, int) = tile;
+        int64_t base = 0;
+        if (c->type == LF_TYPE_F16) {
+            float *f = tmp;
+            for (int64_t i = ig; i < ie; i++) {
+                const uint8_t *w = (const uint8_t *)c->w + (size_t)i * c->ldw;
+                float *o = f + (size_t)(i - ig) * (size_t)c->k;
+                int64_t e = 0;
+                for (; e + 16 <= c->k; e += 16)
+                    _mm512_storeu_ps(o + e, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + 2 * e))));
+                for (; e < c->k; e++)
+                    o[e] = h2f(w + 2 * e);
+            }
+            g.type = LF_TYPE_F32, g.w = tmp, g.ldw = 4 * (size_t)c->k, g.c = c->c + ig;
+            gtile = tilef_F32, base = ig;
+        }
+        for (int64_t jb0 = 0; jb0 < c->n; jb0 += jb) {
+            int64_t jb1 = jb0 + jb < c->n ? jb0 + jb : c->n;
+            for (int64_t i = ig; i < ie; i += RMF) {
+                int rm = ie - i < RMF ? (int)(ie - i) : RMF;
+                for (int64_t j = jb0; j < jb1; j += RNF)
+                    gtile(&g, i - base, rm, j, jb1 - j < RNF ? (int)(jb1 - j) : RNF);
+            }
+        }
     }
 }
 
@@ -330,28 +378,29 @@ static gemv_fn gemv_for(int type) {
     case LF_TYPE_Q5_K: return gemv_Q5_K;
     case LF_TYPE_Q6_K: return gemv_Q6_K;
     case LF_TYPE_IQ4_XS: return gemv_IQ4_XS;
-    case LF_TYPE_F32:
-    case LF_TYPE_F16:
-    case LF_TYPE_BF16: return mmf;
     default: return NULL;
     }
 }
 
 static void mm(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
-    if (c->n >= LF_GEMM_MIN_N && lf_qinfo_of(c->type).sub)
+    if (!lf_qinfo_of(c->type).sub)
+        mmf(c, i0, i1, tmp);
+    else if (c->n >= LF_GEMM_MIN_N)
         lf_vnni_gemm(c, i0, i1, tmp);
     else
         gemv_for(c->type)(c, i0, i1);
 }
 
 static size_t tmp_bytes(const lf_mm_call *c) {
-    return c->n >= LF_GEMM_MIN_N && lf_qinfo_of(c->type).sub ? lf_vnni_gemm_tmp(c) : 0;
+    if (!lf_qinfo_of(c->type).sub)
+        return c->type == LF_TYPE_F16 && c->n > RNF ? (size_t)GRF * (size_t)c->k * 4 : 0;
+    return c->n >= LF_GEMM_MIN_N ? lf_vnni_gemm_tmp(c) : 0;
 }
 
 void lf_kernels_init_avx512vnni(lf_kernel_set *ks) {
     lf_kernels_init_avx512(ks); /* the attention helpers */
     for (int t = 0; t < LF_TYPE_COUNT; t++)
-        if (gemv_for(t))
+        if (gemv_for(t) || t == LF_TYPE_F32 || t == LF_TYPE_F16 || t == LF_TYPE_BF16)
             ks->mm[t] = (lf_mm_kernel){
                 .act_bytes = lf_x86_act_bytes, .act = lf_x86_act, .mm = mm,
                 .tmp_bytes = tmp_bytes, .row_align = LF_VNNI_PANEL,

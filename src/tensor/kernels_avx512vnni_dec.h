@@ -18,6 +18,11 @@
 #endif
 #define LF_INLINE static inline __attribute__((always_inline))
 
+/* An fp16 field as float (F16C; the same value as lf_fp16_to_fp32). */
+LF_INLINE float h2f(const uint8_t *p) {
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(lf_rd_u16(p))));
+}
+
 /* ------------------------------------------------------ 32-element pairs */
 
 typedef struct dec0 {
@@ -198,8 +203,8 @@ LF_INLINE deck decodek(int type, const uint8_t *p, int with_lanes) {
         k4_scales(p + 4, &sc, &mn);
         r.all = _mm512_cvtepu8_epi32(_mm_cvtsi64_si128((long long)sc));
         r.m16 = _mm256_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn));
-        r.d = lf_rd_half(p);
-        r.dmin = lf_rd_half(p + 2);
+        r.d = h2f(p);
+        r.dmin = h2f(p + 2);
         const uint8_t *qs = p + (type == LF_TYPE_Q4_K ? 16 : 48);
         LF_UNROLL
         for (int g = 0; g < 4; g++) {
@@ -214,7 +219,7 @@ LF_INLINE deck decodek(int type, const uint8_t *p, int with_lanes) {
         __m128i s8 = _mm_loadu_si128((const __m128i *)(p + 192));
         r.all = _mm512_cvtepi8_epi32(s8);
         r.m16 = _mm256_cvtepi8_epi16(s8);
-        r.d = lf_rd_half(p + 208);
+        r.d = h2f(p + 208);
         r.dmin = 0;
         LF_UNROLL
         for (int h = 0; h < 2; h++) {
@@ -239,7 +244,7 @@ LF_INLINE deck decodek(int type, const uint8_t *p, int with_lanes) {
         v = _mm_sub_epi8(v, _mm_set1_epi8(32));
         r.all = _mm512_cvtepi8_epi32(v);
         r.m16 = _mm256_cvtepi8_epi16(v);
-        r.d = lf_rd_half(p + 108);
+        r.d = h2f(p + 108);
         r.dmin = 0;
         LF_UNROLL
         for (int g = 0; g < 4; g++)
@@ -253,8 +258,8 @@ LF_INLINE deck decodek(int type, const uint8_t *p, int with_lanes) {
         __m128i hi = _mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(15));
         r.all = _mm512_cvtepu8_epi32(lo);
         r.m16 = _mm256_cvtepu8_epi16(hi);
-        r.d = lf_rd_half(p + 80);
-        r.dmin = lf_rd_half(p + 82);
+        r.d = h2f(p + 80);
+        r.dmin = h2f(p + 82);
         LF_UNROLL
         for (int g = 0; g < 4; g++)
             r.u[g] = crumbs(p + 16, g);
@@ -268,7 +273,7 @@ LF_INLINE deck decodek(int type, const uint8_t *p, int with_lanes) {
         __m128i v = _mm_loadu_si128((const __m128i *)ls);
         r.all = _mm512_cvtepi8_epi32(v);
         r.m16 = _mm256_cvtepi8_epi16(v);
-        r.d = lf_rd_half(p);
+        r.d = h2f(p);
         r.dmin = 0;
         const __m512i lut = _mm512_broadcast_i32x4(_mm_setr_epi8(
             1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15));

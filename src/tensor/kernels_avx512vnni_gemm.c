@@ -109,10 +109,10 @@ LF_INLINE void tile0(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, int 
                      const uint8_t *pu, const float *pd, const float *pm) {
     const int64_t k = c->k, nb = k / 32;
     const size_t arow = lf_a0_row_bytes(k);
-    const lf_a0p *a[8];
+    lf_a0row a[8];
     LF_UNROLL
     for (int j = 0; j < J; j++)
-        a[j] = (const lf_a0p *)(c->a + (size_t)(j0 + j) * arow);
+        a[j] = lf_a0_row(c->a + (size_t)(j0 + j) * arow, k);
     __m512 acc[4][8];
     LF_UNROLL
     for (int ch = 0; ch < 4; ch++)
@@ -125,25 +125,24 @@ LF_INLINE void tile0(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, int 
             const int64_t b = b0 + ch;
             if (b >= nb)
                 break;
-            const int h = (int)(b % 2);
             __m512i s[8];
             LF_UNROLL
             for (int j = 0; j < J; j++)
-                s[j] = has_min ? _mm512_setzero_si512() : _mm512_set1_epi32(a[j][b / 2].x[8 * h]);
+                s[j] = has_min ? _mm512_setzero_si512() : _mm512_set1_epi32(a[j].x[b]);
             LF_UNROLL
             for (int t = 0; t < 8; t++) {
                 __m512i wv = _mm512_load_si512(pu + (size_t)(8 * b + t) * P * 4);
                 LF_UNROLL
                 for (int j = 0; j < J; j++)
-                    s[j] = dpbusd_b(s[j], wv, a[j][b / 2].q + 32 * h + 4 * t);
+                    s[j] = dpbusd_b(s[j], wv, a[j].q + 32 * b + 4 * t);
             }
             __m512 dw = _mm512_load_ps(pd + b * P);
             LF_UNROLL
             for (int j = 0; j < J; j++) {
-                __m512 sc = _mm512_mul_ps(bcastf(lf_a0_d(a[j], nb) + b), dw);
+                __m512 sc = _mm512_mul_ps(bcastf(a[j].d + b), dw);
                 acc[ch][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[j]), sc, acc[ch][j]);
                 if (has_min)
-                    acc[ch][j] = _mm512_fmadd_ps(bcastf(lf_a0_s(a[j], nb) + b), _mm512_load_ps(pm + b * P),
+                    acc[ch][j] = _mm512_fmadd_ps(bcastf(a[j].s + b), _mm512_load_ps(pm + b * P),
                                                  acc[ch][j]);
             }
         }
@@ -179,17 +178,43 @@ static size_t panel0_bytes(int64_t k) {
     return (size_t)(nbp * 32 * P) + 2 * sizeof(float) * (size_t)(nbp * P);
 }
 
+/* Cache blocking: up to PG panels are decoded, then swept by blocks of
+ * activation rows small enough to stay in L2 with them. */
+enum { PG_MAX = 8 };
+
+static int panels_per_group(size_t panel_bytes) {
+    size_t pg = (384u << 10) / panel_bytes;
+    return pg < 1 ? 1 : pg > PG_MAX ? PG_MAX : (int)pg;
+}
+
+static int64_t act_block(size_t arow, int jmult) {
+    int64_t jb = (int64_t)((192u << 10) / arow) / jmult * jmult;
+    return jb < jmult ? jmult : jb;
+}
+
 static void gemm0(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
     const int64_t k = c->k, nbp = (k / 32 + 1) / 2 * 2;
-    uint8_t *pu = tmp;
-    float *pd = (float *)(pu + nbp * 32 * P), *pm = pd + nbp * P;
-    const int has_min = lf_qinfo_of(c->type).has_min;
-    for (int64_t i = i0; i < i1; i += P) {
-        int rows = i1 - i < P ? (int)(i1 - i) : P;
-        panel0(c, i, rows, pu, pd, pm);
-        for (int64_t j = 0; j < c->n; j += J0) {
-            int J = c->n - j < J0 ? (int)(c->n - j) : J0;
-            k_tile0[J](c, i, rows, j, has_min, pu, pd, pm);
+    const size_t pb = panel0_bytes(k);
+    const int pg = panels_per_group(pb), has_min = lf_qinfo_of(c->type).has_min;
+    const int64_t jb = act_block(lf_a0_row_bytes(k), J0);
+    for (int64_t ig = i0; ig < i1; ig += (int64_t)pg * P) {
+        int np = 0;
+        for (int64_t i = ig; i < i1 && np < pg; i += P, np++) {
+            uint8_t *pu = (uint8_t *)tmp + np * pb;
+            float *pd = (float *)(pu + nbp * 32 * P);
+            panel0(c, i, i1 - i < P ? (int)(i1 - i) : P, pu, pd, pd + nbp * P);
+        }
+        for (int64_t jb0 = 0; jb0 < c->n; jb0 += jb) {
+            int64_t jb1 = jb0 + jb < c->n ? jb0 + jb : c->n;
+            for (int p = 0; p < np; p++) {
+                int64_t i = ig + (int64_t)p * P;
+                const uint8_t *pu = (const uint8_t *)tmp + p * pb;
+                const float *pd = (const float *)(pu + nbp * 32 * P);
+                for (int64_t j = jb0; j < jb1; j += J0) {
+                    int J = jb1 - j < J0 ? (int)(jb1 - j) : J0;
+                    k_tile0[J](c, i, i1 - i < P ? (int)(i1 - i) : P, j, has_min, pu, pd, pd + nbp * P);
+                }
+            }
         }
     }
 }
@@ -315,16 +340,31 @@ TILEK(6)
 typedef void (*tilek_fn)(const lf_mm_call *, int64_t, int, int64_t, const uint8_t *, const kpanel *);
 static const tilek_fn k_tilek[JK + 1] = {NULL, tk_1, tk_2, tk_3, tk_4, tk_5, tk_6};
 
+static size_t panelk_bytes(int64_t k) {
+    return (size_t)k * P + (size_t)(k / 256) * sizeof(kpanel);
+}
+
 static void gemmk(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
     const int64_t k = c->k;
-    uint8_t *pu = tmp;
-    kpanel *pk = (kpanel *)(pu + (size_t)k * P);
-    for (int64_t i = i0; i < i1; i += P) {
-        int rows = i1 - i < P ? (int)(i1 - i) : P;
-        panelk(c, i, rows, pu, pk);
-        for (int64_t j = 0; j < c->n; j += JK) {
-            int J = c->n - j < JK ? (int)(c->n - j) : JK;
-            k_tilek[J](c, i, rows, j, pu, pk);
+    const size_t pb = panelk_bytes(k);
+    const int pg = panels_per_group(pb);
+    const int64_t jb = act_block((size_t)(k / 256) * sizeof(lf_akn), JK);
+    for (int64_t ig = i0; ig < i1; ig += (int64_t)pg * P) {
+        int np = 0;
+        for (int64_t i = ig; i < i1 && np < pg; i += P, np++) {
+            uint8_t *pu = (uint8_t *)tmp + np * pb;
+            panelk(c, i, i1 - i < P ? (int)(i1 - i) : P, pu, (kpanel *)(pu + (size_t)k * P));
+        }
+        for (int64_t jb0 = 0; jb0 < c->n; jb0 += jb) {
+            int64_t jb1 = jb0 + jb < c->n ? jb0 + jb : c->n;
+            for (int p = 0; p < np; p++) {
+                int64_t i = ig + (int64_t)p * P;
+                const uint8_t *pu = (const uint8_t *)tmp + p * pb;
+                for (int64_t j = jb0; j < jb1; j += JK) {
+                    int J = jb1 - j < JK ? (int)(jb1 - j) : JK;
+                    k_tilek[J](c, i, i1 - i < P ? (int)(i1 - i) : P, j, pu, (const kpanel *)(pu + (size_t)k * P));
+                }
+            }
         }
     }
 }
@@ -332,10 +372,8 @@ static void gemmk(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
 /* ------------------------------------------------------------ entry */
 
 size_t lf_vnni_gemm_tmp(const lf_mm_call *c) {
-    lf_qinfo qi = lf_qinfo_of(c->type);
-    if (qi.is_k)
-        return (size_t)c->k * P + (size_t)(c->k / 256) * sizeof(kpanel);
-    return panel0_bytes(c->k);
+    size_t pb = lf_qinfo_of(c->type).is_k ? panelk_bytes(c->k) : panel0_bytes(c->k);
+    return pb * (size_t)panels_per_group(pb);
 }
 
 void lf_vnni_gemm(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {

@@ -23,27 +23,27 @@
  * (matrix-matrix kernels); below, each weight row is decoded on the fly. */
 enum { LF_GEMM_MIN_N = 16 };
 
-/* natural, 32-element blocks taken in pairs (64 elements) */
-typedef struct lf_a0p {
-    int8_t q[64];
-    float d[16];     /* lanes 0-7: d of the first block, 8-15: the second */
-    int32_t x[16];   /* lane 0 / 8: -o·Σq (or the float s of Q8_1) of each block */
-} lf_a0p;
+/* A row of a 32-element block type: the codes q[k] (zero-padded to a
+ * multiple of 64), then per block x = -o·Σq (int32; the float s = d·Σq of
+ * Q8_1 for Q4_1/Q5_1 lives in s), the scale d and s, each array padded
+ * with zeros to a multiple of 16 blocks. */
+typedef struct lf_a0row {
+    const int8_t *q;
+    const int32_t *x;
+    const float *d, *s;
+} lf_a0row;
 
-/* A natural row of a 32-element block type: (nb+1)/2 pairs, then the
- * block scales d[nb] and (Q8_1) the sums s[nb] as plain floats. */
 static inline int64_t lf_pad16(int64_t n) {
     return (n + 15) / 16 * 16;
 }
 static inline size_t lf_a0_row_bytes(int64_t k) {
-    int64_t nb = k / 32;
-    return (size_t)((nb + 1) / 2) * sizeof(lf_a0p) + 2 * sizeof(float) * (size_t)lf_pad16(nb);
+    return (size_t)((k + 63) / 64 * 64) + 12 * (size_t)lf_pad16(k / 32);
 }
-static inline const float *lf_a0_d(const lf_a0p *row, int64_t nb) {
-    return (const float *)(row + (nb + 1) / 2);
-}
-static inline const float *lf_a0_s(const lf_a0p *row, int64_t nb) {
-    return lf_a0_d(row, nb) + lf_pad16(nb);
+static inline lf_a0row lf_a0_row(const char *row, int64_t k) {
+    int64_t nbp = lf_pad16(k / 32);
+    const char *t = row + (k + 63) / 64 * 64;
+    return (lf_a0row){(const int8_t *)row, (const int32_t *)t, (const float *)(t + 4 * nbp),
+                      (const float *)(t + 8 * nbp)};
 }
 
 /* natural, 256-element super-blocks */
