@@ -293,6 +293,37 @@ bool lf_ffn_bind(const lf_model *m, lf_ffn_weights *F, int64_t layer, const char
              lf_model_f32(m, &F->down_b, false, E, err, "blk.%lld.ffn_down%s.bias", i, suffix)));
 }
 
+/* The gated activation (element-wise, so any split gives the same
+ * numbers) over the pool: at prompt sizes it is a few percent of a layer. */
+struct gate_job {
+    float *g;
+    const float *u;
+    int64_t n;
+    int act;
+    lf_chunks chunks;
+};
+
+enum { GATE_CHUNK = 1 << 14 };
+
+static void gate_worker(void *arg, int ith, int nth) {
+    struct gate_job *j = arg;
+    (void)ith, (void)nth;
+    long c;
+    while ((c = lf_pool_chunk(&j->chunks)) >= 0) {
+        int64_t i0 = (int64_t)c * GATE_CHUNK, n = j->n - i0 < GATE_CHUNK ? j->n - i0 : GATE_CHUNK;
+        if (j->act == LF_GEGLU)
+            lf_geglu(j->g + i0, j->u + i0, n);
+        else
+            lf_swiglu(j->g + i0, j->u + i0, n);
+    }
+}
+
+static void gate(lf_pool *pool, int act, float *g, const float *u, int64_t n) {
+    struct gate_job j = {g, u, n, act, {0}};
+    lf_pool_chunks_init(&j.chunks, (long)((n + GATE_CHUNK - 1) / GATE_CHUNK));
+    lf_pool_run(n > GATE_CHUNK ? pool : NULL, gate_worker, &j);
+}
+
 size_t lf_ffn_work_floats(int64_t T, int64_t n_ff) {
     size_t sz[2] = {(size_t)(T * n_ff), (size_t)(T * n_ff)};
     return carved_floats(2, sz);
@@ -310,10 +341,7 @@ bool lf_ffn_block(lf_context *c, const lf_ffn_weights *F, int act, const float *
         return false;
     lf_add_rows(g, F->gate_b, T, n_ff);
     lf_add_rows(u, F->up_b, T, n_ff);
-    if (act == LF_GEGLU)
-        lf_geglu(g, u, T * n_ff);
-    else
-        lf_swiglu(g, u, T * n_ff);
+    gate(c->pool, act, g, u, T * n_ff);
     if (!lf_matmul(c->pool, &c->mm, out, &F->down, 0, g, T, err))
         return false;
     lf_add_rows(out, F->down_b, T, F->down.ne[1]);

@@ -266,11 +266,11 @@ LF_INLINE deck decodek(int type, const uint8_t *p, int with_lanes) {
         break;
     }
     default: { /* IQ4_XS */
-        uint16_t sh = lf_rd_u16(p + 2);
-        int8_t ls[16] = {0};
-        for (int ib = 0; ib < 8; ib++)
-            ls[ib] = (int8_t)(((p[4 + ib / 2] >> (4 * (ib % 2)) & 15) | (sh >> (2 * ib) & 3) << 4) - 32);
-        __m128i v = _mm_loadu_si128((const __m128i *)ls);
+        /* sub-block ib: low 4 bits from nibble ib of p[4..7], high 2 bits
+         * from bits 2ib..2ib+1 of the u16 at p + 2, less 32 */
+        uint64_t ls = _pdep_u64(lf_rd_u32(p + 4), 0x0f0f0f0f0f0f0f0full) |
+                      _pdep_u64(lf_rd_u16(p + 2), 0x3030303030303030ull);
+        __m128i v = _mm_move_epi64(_mm_sub_epi8(_mm_cvtsi64_si128((long long)ls), _mm_set1_epi8(32)));
         r.all = _mm512_cvtepi8_epi32(v);
         r.m16 = _mm256_cvtepi8_epi16(v);
         r.d = h2f(p);

@@ -49,12 +49,36 @@ LF_INLINE __m512 bcastf(const float *p) {
     return _mm512_set1_ps(*p);
 }
 
-/* Scatters the 16 dwords of v (elements e .. e+63 of panel row r) to their
- * places [e/4 + q][r]. */
-LF_INLINE void put64(uint8_t *panel, int64_t e, int r, __m512i v) {
-    const __m512i idx = _mm512_setr_epi32(0, 64, 128, 192, 256, 320, 384, 448, 512, 576, 640, 704, 768,
-                                          832, 896, 960);
-    _mm512_i32scatter_epi32(panel + (e / 4 * P + r) * 4, idx, v, 1);
+/* Stores the 16 dwords of v[r] (elements e .. e+63 of panel row r, for
+ * the 16 rows) at their places [e/4 + q][r]: a 16 x 16 dword transpose,
+ * so each 64-byte store is one panel vector (a scatter is far slower). */
+LF_INLINE void put64x16(uint8_t *panel, int64_t e, const __m512i v[16]) {
+    __m512i t[16], x[16];
+    LF_UNROLL
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+    }
+    /* x[4g + w], lane L: dword 4L + w of rows 4g .. 4g+3 */
+    LF_UNROLL
+    for (int g = 0; g < 4; g++) {
+        x[4 * g + 0] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
+        x[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
+        x[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
+        x[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
+    }
+    uint8_t *dst = panel + e / 4 * P * 4;
+    LF_UNROLL
+    for (int w = 0; w < 4; w++) { /* transpose the 4 x 4 lanes of x[w], x[4 + w], ... */
+        __m512i y0 = _mm512_shuffle_i32x4(x[w], x[4 + w], 0x44);
+        __m512i y1 = _mm512_shuffle_i32x4(x[w], x[4 + w], 0xee);
+        __m512i y2 = _mm512_shuffle_i32x4(x[8 + w], x[12 + w], 0x44);
+        __m512i y3 = _mm512_shuffle_i32x4(x[8 + w], x[12 + w], 0xee);
+        _mm512_store_si512(dst + (size_t)(0 + w) * P * 4, _mm512_shuffle_i32x4(y0, y2, 0x88));
+        _mm512_store_si512(dst + (size_t)(4 + w) * P * 4, _mm512_shuffle_i32x4(y0, y2, 0xdd));
+        _mm512_store_si512(dst + (size_t)(8 + w) * P * 4, _mm512_shuffle_i32x4(y1, y3, 0x88));
+        _mm512_store_si512(dst + (size_t)(12 + w) * P * 4, _mm512_shuffle_i32x4(y1, y3, 0xdd));
+    }
 }
 
 /* Output rows [i0, i0 + rows) of activation row j: lanes of v. */
@@ -68,17 +92,18 @@ LF_INLINE void store16(const lf_mm_call *c, int64_t j, int64_t i0, int rows, __m
 static void panel0(const lf_mm_call *c, int64_t i0, int rows, uint8_t *pu, float *pd, float *pm) {
     const int64_t k = c->k, nb = k / 32;
     const int type = c->type;
-    for (int r = 0; r < P; r++) {
-        if (r >= rows) {
-            for (int64_t b = 0; b < nb; b += 2)
-                put64(pu, 32 * b, r, _mm512_setzero_si512());
-            for (int64_t b = 0; b < nb; b++)
+    for (int64_t b = 0; b < nb; b += 2) {
+        const int two = b + 1 < nb;
+        __m512i v[P];
+        for (int r = 0; r < P; r++) {
+            if (r >= rows) {
+                v[r] = _mm512_setzero_si512();
                 pd[b * P + r] = pm[b * P + r] = 0;
-            continue;
-        }
-        const uint8_t *w = (const uint8_t *)c->w + (size_t)(i0 + r) * c->ldw;
-        for (int64_t b = 0; b < nb; b += 2) {
-            const int two = b + 1 < nb;
+                if (two)
+                    pd[(b + 1) * P + r] = pm[(b + 1) * P + r] = 0;
+                continue;
+            }
+            const uint8_t *w = (const uint8_t *)c->w + (size_t)(i0 + r) * c->ldw;
             dec0 x;
             switch (type) { /* constant per case after inlining */
             case LF_TYPE_Q4_0: x = decode0(LF_TYPE_Q4_0, w + b * LF_Q4_0_BYTES, two); break;
@@ -90,17 +115,15 @@ static void panel0(const lf_mm_call *c, int64_t i0, int rows, uint8_t *pu, float
             default: x = decode0(LF_TYPE_MXFP4, w + b * LF_MXFP4_BYTES, two); break;
             }
             /* an odd last block's partner lands in the padding of the panel */
-            put64(pu, 32 * b, r, x.u);
-            float dd[16], mm[16];
-            _mm512_storeu_ps(dd, x.d);
-            _mm512_storeu_ps(mm, x.m);
-            pd[b * P + r] = dd[0];
-            pm[b * P + r] = mm[0];
+            v[r] = x.u;
+            pd[b * P + r] = _mm512_cvtss_f32(x.d);
+            pm[b * P + r] = _mm512_cvtss_f32(x.m);
             if (two) {
-                pd[(b + 1) * P + r] = dd[8];
-                pm[(b + 1) * P + r] = mm[8];
+                pd[(b + 1) * P + r] = _mm256_cvtss_f32(_mm512_extractf32x8_ps(x.d, 1));
+                pm[(b + 1) * P + r] = _mm256_cvtss_f32(_mm512_extractf32x8_ps(x.m, 1));
             }
         }
+        put64x16(pu, 32 * b, v);
     }
 }
 
@@ -231,9 +254,10 @@ typedef struct kpanel {
 
 static void panelk(const lf_mm_call *c, int64_t i0, int rows, uint8_t *pu, kpanel *pk) {
     const int64_t k = c->k, nb = k / 256;
-    for (int r = 0; r < P; r++) {
-        const uint8_t *w = (const uint8_t *)c->w + (size_t)(i0 + (r < rows ? r : 0)) * c->ldw;
-        for (int64_t b = 0; b < nb; b++) {
+    for (int64_t b = 0; b < nb; b++) {
+        __m512i u[4][P];
+        for (int r = 0; r < P; r++) {
+            const uint8_t *w = (const uint8_t *)c->w + (size_t)(i0 + (r < rows ? r : 0)) * c->ldw;
             deck x;
             switch (c->type) {
             case LF_TYPE_Q2_K: x = decodek(LF_TYPE_Q2_K, w + b * LF_Q2_K_BYTES, 0); break;
@@ -248,7 +272,7 @@ static void panelk(const lf_mm_call *c, int64_t i0, int rows, uint8_t *pu, kpane
             }
             LF_UNROLL
             for (int g = 0; g < 4; g++)
-                put64(pu, 256 * b + 64 * g, r, x.u[g]);
+                u[g][r] = x.u[g];
             int32_t sc[16], mp[8];
             _mm512_storeu_si512(sc, x.all);
             _mm256_storeu_si256((__m256i *)mp, x.m16);
@@ -259,6 +283,8 @@ static void panelk(const lf_mm_call *c, int64_t i0, int rows, uint8_t *pu, kpane
             pk[b].d[r] = x.d;
             pk[b].ndmin[r] = -x.dmin;
         }
+        for (int g = 0; g < 4; g++)
+            put64x16(pu, 256 * b + 64 * g, u[g]);
     }
 }
 
