@@ -90,6 +90,14 @@ LF_INLINE void prefetch_rows(const lf_mm_call *c, int64_t i0, int rows) {
         _mm_prefetch(p, _MM_HINT_T1);
 }
 
+/* The rows of the next group of panels (from i, up to i1), into L2 while
+ * this group's tiles compute. */
+LF_INLINE void prefetch_next_group(const lf_mm_call *c, int64_t i, int pg, int64_t i1) {
+    int64_t e = i + (int64_t)pg * P < i1 ? i + (int64_t)pg * P : i1;
+    if (i < e)
+        prefetch_rows(c, i, (int)(e - i));
+}
+
 /* Output rows [i0, i0 + rows) of activation row j: lanes of v. */
 LF_INLINE void store16(const lf_mm_call *c, int64_t j, int64_t i0, int rows, __m512 v) {
     _mm512_mask_storeu_ps(c->c + (size_t)j * c->ldc + (size_t)i0, (__mmask16)((1u << rows) - 1), v);
@@ -237,6 +245,7 @@ static void gemm0(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
             float *pd = (float *)(pu + nbp * 32 * P);
             panel0(c, i, i1 - i < P ? (int)(i1 - i) : P, pu, pd, pd + nbp * P);
         }
+        prefetch_next_group(c, ig + (int64_t)np * P, pg, i1);
         for (int64_t jb0 = 0; jb0 < c->n; jb0 += jb) {
             int64_t jb1 = jb0 + jb < c->n ? jb0 + jb : c->n;
             for (int p = 0; p < np; p++) {
@@ -392,6 +401,7 @@ static void gemmk(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
             uint8_t *pu = (uint8_t *)tmp + np * pb;
             panelk(c, i, i1 - i < P ? (int)(i1 - i) : P, pu, (kpanel *)(pu + (size_t)k * P));
         }
+        prefetch_next_group(c, ig + (int64_t)np * P, pg, i1);
         for (int64_t jb0 = 0; jb0 < c->n; jb0 += jb) {
             int64_t jb1 = jb0 + jb < c->n ? jb0 + jb : c->n;
             for (int p = 0; p < np; p++) {
