@@ -129,6 +129,32 @@ check: all tests $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	@SHARED=$(SHARED) FUZZBIN=o/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
+# make check-aarch64: cross-builds the library, the programs and the tests
+# for aarch64 into o/aarch64/ (Debian's aarch64-linux-gnu-gcc, static) and
+# runs them under qemu-aarch64 -cpu max (NEON with dotprod; test_kernels
+# also forces the plain NEON set). Its packages come from
+# build/setup-aarch64.sh, not from setup. Left out:
+# test_tokenizer_long_runs (slow under qemu, nothing architecture-specific). BIN holds one-line qemu wrappers of
+# the programs for the shell tests.
+AARCH64_CC ?= aarch64-linux-gnu-gcc
+QEMU_AARCH64 ?= qemu-aarch64 -cpu max
+AARCH64_LEFT_OUT := tests/text/test_tokenizer_long_runs
+AARCH64_TEST_BINS := $(filter-out $(AARCH64_LEFT_OUT:%=$(O)/%),$(TEST_BINS))
+AARCH64_SCRIPTS := tests/apps/test_llamafile_cli.sh tests/apps/test_generate_archs.sh
+.PHONY: check-aarch64 check-aarch64-run
+check-aarch64:
+	@build/setup-aarch64.sh
+	@$(MAKE) --no-print-directory MODE=aarch64 CC=$(AARCH64_CC) SANITIZE= check-aarch64-run
+
+check-aarch64-run: all $(AARCH64_TEST_BINS) $(APPS:%=$(O)/qemu/%)
+	@BIN=$(O)/qemu TESTBIN=$(O)/tests SHARED=$(SHARED) RUNNER="$(QEMU_AARCH64)" \
+	  tests/run.sh $(AARCH64_TEST_BINS) $(AARCH64_SCRIPTS)
+
+$(O)/qemu/%: FORCE
+	@mkdir -p $(@D)
+	@printf '#!/bin/sh\nexec $(QEMU_AARCH64) "$$(dirname "$$0")/../llamafile/$*" "$$@"\n' >$@
+	@chmod +x $@
+
 # make bench: a benchmark, not a test. Builds TinyLlama-1.1B-shaped models
 # with random weights once (F16 by llamafile-mkmodel, the rest by
 # llamafile-quantize; ~10 GB, cached in $(BENCH_DIR)) and prints

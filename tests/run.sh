@@ -2,7 +2,8 @@
 # Runs every test program and script given as arguments, then the fuzz
 # targets, and prints one final line: N passed, N failed, N skipped.
 # A test program that exits non-zero without reporting a FAIL (a crash,
-# a sanitizer report) counts as one failure.
+# a sanitizer report) counts as one failure. $RUNNER, if set, prefixes every
+# test program (an emulator: "qemu-aarch64 -cpu max").
 export BIN TESTBIN SHARED FUZZBIN FUZZ_SECONDS
 export TESTS=$(cd "$(dirname "$0")" && pwd)
 passed=0 failed=0 skipped=0
@@ -32,7 +33,7 @@ run_one() {
 for t in "$@"; do
   case "$t" in
     *.sh) run_one "$t" bash "$t" ;;
-    *) run_one "${t#"$TESTBIN"/}" "$t" ;;
+    *) run_one "${t#"$TESTBIN"/}" $RUNNER "$t" ;;
   esac
 done
 if [ -n "$FUZZBIN" ] && [ -x "$TESTS/fuzz/run.sh" ]; then

@@ -14,6 +14,7 @@ enum {
     NEEDS_AVX512 = NEEDS_AVX2 | LF_CPU_AVX512F | LF_CPU_AVX512BW | LF_CPU_AVX512DQ |
                    LF_CPU_AVX512VL,
     NEEDS_VNNI = NEEDS_AVX512 | LF_CPU_AVX512_VNNI | LF_CPU_AVX512_BF16 | LF_CPU_AVX512_VBMI,
+    NEEDS_DOTPROD = LF_CPU_NEON | LF_CPU_DOTPROD,
 };
 
 /* Best first. */
@@ -21,6 +22,8 @@ static lf_kernel_set g_sets[] = {
     {.name = "avx512vnni", .needs = NEEDS_VNNI, .init = lf_kernels_init_avx512vnni},
     {.name = "avx512", .needs = NEEDS_AVX512, .init = lf_kernels_init_avx512},
     {.name = "avx2", .needs = NEEDS_AVX2, .init = lf_kernels_init_avx2},
+    {.name = "neon+dotprod", .needs = NEEDS_DOTPROD, .init = lf_kernels_init_neon_dotprod},
+    {.name = "neon", .needs = LF_CPU_NEON, .init = lf_kernels_init_neon},
     {.name = "generic", .needs = 0, .init = lf_kernels_init_generic},
 };
 enum { N_SETS = sizeof g_sets / sizeof g_sets[0] };
@@ -29,7 +32,7 @@ static const lf_kernel_set *g_chosen;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static bool runnable(const lf_kernel_set *ks) {
-#if defined(__x86_64__)
+#if defined(__x86_64__) || defined(__aarch64__)
     return (lf_cpu_flags() & ks->needs) == ks->needs;
 #else
     return ks->needs == 0;

@@ -1,6 +1,6 @@
 /* kernels.h — the matrix-product kernels, one set per instruction-set level
- * (generic C, AVX2, AVX-512, AVX-512 VNNI/BF16), picked once at start-up
- * from cpuid. lf_matmul (matmul.c) converts the activations with the set's
+ * (generic C, AVX2, AVX-512, AVX-512 VNNI/BF16; NEON, NEON with dotprod on
+ * aarch64), picked once at start-up from cpuid (hwcaps on aarch64). lf_matmul (matmul.c) converts the activations with the set's
  * `act` function for the weight type, then hands row ranges of the output to
  * `mm` on every thread.
  *
@@ -75,7 +75,7 @@ typedef struct lf_kernel_set {
 
 /* The set in use: the best the CPU runs, or the one named by the
  * environment variable LLAMAFILE_KERNELS (generic, avx2, avx512,
- * avx512vnni) when the CPU runs it. */
+ * avx512vnni; on aarch64 neon, neon+dotprod) when the CPU runs it. */
 const lf_kernel_set *lf_kernels(void);
 /* The named set if this CPU can run it (NULL otherwise); for tests. */
 const lf_kernel_set *lf_kernels_named(const char *name);
@@ -89,5 +89,7 @@ void lf_kernels_init_generic(lf_kernel_set *ks);
 void lf_kernels_init_avx2(lf_kernel_set *ks);
 void lf_kernels_init_avx512(lf_kernel_set *ks);
 void lf_kernels_init_avx512vnni(lf_kernel_set *ks);
+void lf_kernels_init_neon(lf_kernel_set *ks);
+void lf_kernels_init_neon_dotprod(lf_kernel_set *ks);
 
 #endif

@@ -6,6 +6,7 @@
 #include "../harness.h"
 #include "llamafile.h"
 
+#if defined(__x86_64__)
 /* Our names and the /proc/cpuinfo flags they must match. */
 static const struct {
     const char *ours, *kernel;
@@ -25,6 +26,7 @@ static bool has_word(const char *list, const char *word) {
             return true;
     return false;
 }
+#endif
 
 static void test_cpu(void) {
 #if defined(__x86_64__)

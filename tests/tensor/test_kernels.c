@@ -1,5 +1,6 @@
 /* test_kernels.c — every SIMD kernel set this CPU runs (forced, so the
- * AVX2 and AVX-512 sets are tested on an AVX-512 VNNI machine too) against
+ * AVX2 and AVX-512 sets are tested on an AVX-512 VNNI machine too, and plain
+ * NEON on a CPU with dotprod) against
  * the generic set (the scalar reference dot products), for every weight
  * type, on seeded random data: matrix-vector and matrix-matrix sizes, rows
  * not a multiple of the tile, activation rows not a multiple of 16, k not a
@@ -378,7 +379,11 @@ int main(void) {
     TEST_END();
     if (!pool2)
         return test_summary();
+#if defined(__aarch64__)
+    static const char *const sets[] = {"neon+dotprod", "neon"};
+#else
     static const char *const sets[] = {"avx512vnni", "avx512", "avx2"};
+#endif
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
         test_set(sets[i], pool2);
     printf("# worst |error| / scale: %.3g\n", g_worst);
