@@ -1,9 +1,11 @@
 #!/bin/sh
-# Installs the Debian packages that building and testing llamafile need.
+# Installs the Debian packages that building and testing llamafile need
+# (or the packages named as arguments: build/setup-aarch64.sh).
 # Idempotent and silent when everything is already there.
 set -e
 PACKAGES="make gcc clang libclang-rt-14-dev libc6-dev libjansson-dev libpcre2-dev
 libmicrohttpd-dev zip unzip strace jq"
+[ $# -gt 0 ] && PACKAGES="$*"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "llamafile.h"
 #include "tensor/fp16.h"
 
 #define QK32 32  /* legacy blocks, IQ4_NL, MXFP4 */
@@ -44,6 +45,27 @@ enum {
     LF_IQ4_XS_BYTES = 136,
     LF_MXFP4_BYTES = 17,
 };
+
+/* Bytes per block of a block-quantized weight type (0 for others); a
+ * constant once inlined with a constant type. */
+static inline int lf_block_bytes(int type) {
+    switch (type) {
+    case LF_TYPE_Q4_0: return LF_Q4_0_BYTES;
+    case LF_TYPE_Q4_1: return LF_Q4_1_BYTES;
+    case LF_TYPE_Q5_0: return LF_Q5_0_BYTES;
+    case LF_TYPE_Q5_1: return LF_Q5_1_BYTES;
+    case LF_TYPE_Q8_0: return LF_Q8_0_BYTES;
+    case LF_TYPE_IQ4_NL: return LF_IQ4_NL_BYTES;
+    case LF_TYPE_MXFP4: return LF_MXFP4_BYTES;
+    case LF_TYPE_Q2_K: return LF_Q2_K_BYTES;
+    case LF_TYPE_Q3_K: return LF_Q3_K_BYTES;
+    case LF_TYPE_Q4_K: return LF_Q4_K_BYTES;
+    case LF_TYPE_Q5_K: return LF_Q5_K_BYTES;
+    case LF_TYPE_Q6_K: return LF_Q6_K_BYTES;
+    case LF_TYPE_IQ4_XS: return LF_IQ4_XS_BYTES;
+    default: return 0;
+    }
+}
 
 static inline uint16_t lf_rd_u16(const uint8_t *p) {
     return (uint16_t)(p[0] | p[1] << 8);

@@ -58,26 +58,11 @@ INL float h2f(const uint8_t *p) {
 /* ----------------------------------------------------------- decoders */
 
 INL int bytes0(int type) {
-    switch (type) {
-    case LF_TYPE_Q4_0: return LF_Q4_0_BYTES;
-    case LF_TYPE_Q4_1: return LF_Q4_1_BYTES;
-    case LF_TYPE_Q5_0: return LF_Q5_0_BYTES;
-    case LF_TYPE_Q5_1: return LF_Q5_1_BYTES;
-    case LF_TYPE_Q8_0: return LF_Q8_0_BYTES;
-    case LF_TYPE_IQ4_NL: return LF_IQ4_NL_BYTES;
-    default: return LF_MXFP4_BYTES;
-    }
+    return lf_block_bytes(type);
 }
 
 INL int bytesk(int type) {
-    switch (type) {
-    case LF_TYPE_Q2_K: return LF_Q2_K_BYTES;
-    case LF_TYPE_Q3_K: return LF_Q3_K_BYTES;
-    case LF_TYPE_Q4_K: return LF_Q4_K_BYTES;
-    case LF_TYPE_Q5_K: return LF_Q5_K_BYTES;
-    case LF_TYPE_Q6_K: return LF_Q6_K_BYTES;
-    default: return LF_IQ4_XS_BYTES;
-    }
+    return lf_block_bytes(type);
 }
 
 /* 16 bytes of Q4_0-order nibbles: the 32 codes in element order. */

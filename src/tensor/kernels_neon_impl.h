@@ -159,15 +159,7 @@ INL int32x4_t idot(int8x16_t w0, int8x16_t w1, int8x16_t a0, int8x16_t a1) {
 }
 
 INL int block_bytes(int type) {
-    switch (type) {
-    case LF_TYPE_Q4_0: return LF_Q4_0_BYTES;
-    case LF_TYPE_Q4_1: return LF_Q4_1_BYTES;
-    case LF_TYPE_Q5_0: return LF_Q5_0_BYTES;
-    case LF_TYPE_Q5_1: return LF_Q5_1_BYTES;
-    case LF_TYPE_Q8_0: return LF_Q8_0_BYTES;
-    case LF_TYPE_IQ4_NL: return LF_IQ4_NL_BYTES;
-    default: return LF_MXFP4_BYTES;
-    }
+    return lf_block_bytes(type);
 }
 
 /* Bits 16h .. 16h+15 of a Q5 high-bit word as bytes 16 / 0. */

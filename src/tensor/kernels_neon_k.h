@@ -24,14 +24,7 @@ INL bool k_sub16(int type) {
 }
 
 INL int kblock_bytes(int type) {
-    switch (type) {
-    case LF_TYPE_Q2_K: return LF_Q2_K_BYTES;
-    case LF_TYPE_Q3_K: return LF_Q3_K_BYTES;
-    case LF_TYPE_Q4_K: return LF_Q4_K_BYTES;
-    case LF_TYPE_Q5_K: return LF_Q5_K_BYTES;
-    case LF_TYPE_Q6_K: return LF_Q6_K_BYTES;
-    default: return LF_IQ4_XS_BYTES;
-    }
+    return lf_block_bytes(type);
 }
 
 /* One weight row's super-block: sub-block scales, mins per 16 elements
