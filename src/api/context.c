@@ -80,6 +80,7 @@ void lf_context_free(lf_context *c) {
     lf_kvcache_free(&c->kv);
     lf_scratch_free(&c->mm);
     lf_scratch_free(&c->work);
+    lf_scratch_free(&c->attn);
     free(c->logits);
     free(c->out_row);
     free(c);

@@ -37,6 +37,14 @@ static inline long lf_pool_chunk(lf_chunks *c) {
     return i < c->n ? i : -1;
 }
 
+/* The pool, or NULL (run on the calling thread) for a job of `work`
+ * multiply-adds or so: below LF_POOL_MIN_WORK waking the workers costs more
+ * than it saves. */
+enum { LF_POOL_MIN_WORK = 1 << 18 };
+static inline lf_pool *lf_pool_for(lf_pool *p, double work) {
+    return work < LF_POOL_MIN_WORK ? NULL : p;
+}
+
 /* Number of physical cores (falls back to logical CPUs). */
 int lf_physical_cores(void);
 

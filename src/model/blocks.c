@@ -271,7 +271,7 @@ bool lf_attn_block(lf_context *c, const lf_ubatch *b, const lf_attn_weights *A,
                              kt, v + t * V);
     }
     lf_attn_kv kv = lf_kvcache_view(&c->kv, own_kv ? o->layer : o->kv_layer);
-    lf_attention(c->pool, a, q, T, b->pos, b->seq, &kv, ap);
+    lf_attention(c->pool, &c->attn, a, q, T, b->pos, b->seq, &kv, ap);
     if (!lf_matmul(c->pool, &c->mm, out, &A->wo, 0, a, T, err))
         return false;
     lf_add_rows(out, A->bo, T, hp->n_embd);

@@ -69,6 +69,7 @@ struct lf_context {
     lf_kvcache kv;
     lf_scratch mm;          /* matmul activation copies */
     lf_scratch work;        /* the forward pass's float buffers */
+    lf_scratch attn;        /* attention work space */
     float *logits;          /* [n_out][n_vocab] of the last decode */
     int32_t *out_row;       /* batch index -> logits row (-1: none) */
     int32_t n_out, out_cap, batch_cap;

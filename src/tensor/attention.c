@@ -15,7 +15,6 @@
 #include "tensor/attention.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,43 +262,6 @@ static void attend_task(const struct attn_job *j, int kvh, int64_t t0, char *mem
         }
 }
 
-/* The calling thread's scratch, kept between calls (an allocation per call
- * would cost page faults on every layer of every token). */
-struct cache {
-    void *p;
-    size_t cap;
-};
-
-static pthread_key_t g_key;
-static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
-
-static void cache_free(void *v) {
-    struct cache *c = v;
-    free(c->p);
-    free(c);
-}
-
-static void make_key(void) {
-    pthread_key_create(&g_key, cache_free);
-}
-
-static void *scratch_get(size_t bytes) {
-    pthread_once(&g_key_once, make_key);
-    struct cache *c = pthread_getspecific(g_key);
-    if (!c) {
-        if (!(c = calloc(1, sizeof *c)) || pthread_setspecific(g_key, c)) {
-            free(c);
-            return NULL;
-        }
-    }
-    if (c->cap < bytes) {
-        free(c->p);
-        c->p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-        c->cap = c->p ? bytes : 0;
-    }
-    return c->p;
-}
-
 static void attention_worker(void *arg, int ith, int nth) {
     struct attn_job *j = arg;
     (void)nth;
@@ -311,7 +273,7 @@ static void attention_worker(void *arg, int ith, int nth) {
     }
 }
 
-void lf_attention(lf_pool *pool, float *out, const float *q, int64_t n, const int32_t *pos,
+void lf_attention(lf_pool *pool, lf_scratch *scratch, float *out, const float *q, int64_t n, const int32_t *pos,
                   const int32_t *seq, const lf_attn_kv *kv, const lf_attn_params *ap) {
     static lf_kernel_set portable = {
         .name = "portable", .attn_qk = qk_c, .attn_kt = kt_c, .attn_pv = pv_c, .attn_exp = exp_c,
@@ -325,12 +287,11 @@ void lf_attention(lf_pool *pool, float *out, const float *q, int64_t n, const in
     if (qb > n)
         qb = n;
     struct attn_job j = {out, q, n, pos, seq, kv, ap, ks, group, 0, qb, NULL, 0, {0}};
-    if ((double)n * ap->n_head * (double)kv->n_cells * (ap->head_dim_k + ap->head_dim_v) < (1 << 18))
-        pool = NULL; /* too little work to wake threads for */
+    pool = lf_pool_for(pool, (double)n * ap->n_head * (double)kv->n_cells * (ap->head_dim_k + ap->head_dim_v));
     int nth = lf_pool_threads(pool);
     j.cells = (kv->n_cells + CT - 1) / CT * CT;
     j.scratch_bytes = (scratch_bytes(ap, qb, group, j.cells) + 63) & ~(size_t)63;
-    j.scratch = scratch_get(j.scratch_bytes * (size_t)nth);
+    j.scratch = lf_scratch_get(scratch, j.scratch_bytes * (size_t)nth);
     if (!j.scratch) { /* out of memory (a few hundred KB): no result rather than a crash */
         memset(out, 0, sizeof(float) * (size_t)(n * ap->n_head * ap->head_dim_v));
         return;

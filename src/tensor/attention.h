@@ -5,6 +5,7 @@
 
 #include "base/threadpool.h"
 #include "llamafile.h"
+#include "tensor/ops.h"
 
 typedef struct lf_attn_params {
     int n_head, n_head_kv;   /* query head h reads KV head h / (n_head / n_head_kv) */
@@ -24,8 +25,9 @@ typedef struct lf_attn_kv {
 
 /* out[t] (n_head * head_dim_v floats) for each of n queries q[t]
  * (n_head * head_dim_k floats) at position pos[t] in sequence seq[t]:
- * causal over the cells of the same sequence. */
-void lf_attention(lf_pool *pool, float *out, const float *q, int64_t n, const int32_t *pos,
+ * causal over the cells of the same sequence. scratch holds the per-thread
+ * work space between calls. */
+void lf_attention(lf_pool *pool, lf_scratch *scratch, float *out, const float *q, int64_t n, const int32_t *pos,
                   const int32_t *seq, const lf_attn_kv *kv, const lf_attn_params *ap);
 
 #endif

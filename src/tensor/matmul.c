@@ -10,10 +10,7 @@
 #include "base/error.h"
 #include "tensor/types.h"
 
-enum {
-    ACT_GROUP = 16,       /* activation rows are handed out in groups of 16 */
-    SERIAL_MACS = 1 << 18 /* below this much work, waking threads costs more */
-};
+enum { ACT_GROUP = 16 }; /* activation rows are handed out in groups of 16 */
 
 struct mm_job {
     const lf_mm_kernel *kr;
@@ -80,8 +77,7 @@ bool lf_matmul_with(const lf_kernel_set *ks, lf_pool *pool, lf_scratch *scratch,
                        lf_type_name(W->type) ? lf_type_name(W->type) : "?");
     if (n_rows <= 0)
         return true;
-    if ((double)W->ne[0] * (double)W->ne[1] * (double)n_rows < SERIAL_MACS)
-        pool = NULL;
+    pool = lf_pool_for(pool, (double)W->ne[0] * (double)W->ne[1] * (double)n_rows);
     int nth = lf_pool_threads(pool);
     struct mm_job j = {
         .kr = kr,

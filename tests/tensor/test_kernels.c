@@ -1,10 +1,9 @@
 /* test_kernels.c — every SIMD kernel set this CPU runs (forced, so the
  * AVX2 and AVX-512 sets are tested on an AVX-512 VNNI machine too, and plain
- * NEON on a CPU with dotprod) against
- * the generic set (the scalar reference dot products), for every weight
- * type, on seeded random data: matrix-vector and matrix-matrix sizes, rows
- * not a multiple of the tile, activation rows not a multiple of 16, k not a
- * multiple of the unroll. Also: results do not depend on the thread count. */
+ * NEON on a CPU with dotprod) against the generic set (the scalar reference
+ * dot products), for every weight type, on seeded random data:
+ * matrix-vector and matrix-matrix sizes, rows not a multiple of the tile,
+ * activation rows not a multiple of 16, k not a multiple of the unroll. Also: results do not depend on the thread count. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -319,7 +318,8 @@ static void test_attention(int kv_type, int n_swa, bool sinks, lf_pool *pool) {
         snk[h] = normal();
     lf_attn_kv kv = {kv_type, k, v, row, row, cpos, cseq, CELLS};
     lf_attn_params ap = {H, HKV, D, D, 1.0f / sqrtf((float)D), n_swa, sinks ? snk : NULL};
-    lf_attention(pool, out, q, NQ, qpos, qseq, &kv, &ap);
+    lf_scratch sc = {0};
+    lf_attention(pool, &sc, out, q, NQ, qpos, qseq, &kv, &ap);
     for (int t = 0; t < NQ; t++)
         for (int h = 0; h < H; h++) {
             int kvh = h / (H / HKV);
@@ -362,11 +362,12 @@ static void test_attention(int kv_type, int n_swa, bool sinks, lf_pool *pool) {
             }
         }
     for (int t = 0; t < NQ; t += 7) {
-        lf_attention(pool, one, q + t * H * D, 1, qpos + t, qseq + t, &kv, &ap);
+        lf_attention(pool, &sc, one, q + t * H * D, 1, qpos + t, qseq + t, &kv, &ap);
         EXPECT(memcmp(one, out + t * H * D, sizeof(float) * H * D) == 0, "token %d alone differs from the batch", t);
     }
     TEST_END();
     free(k), free(v), free(q), free(out), free(one);
+    lf_scratch_free(&sc);
 }
 
 int main(void) {
