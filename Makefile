@@ -133,9 +133,9 @@ fuzz: $(FUZZ_BINS)
 # for aarch64 into o/aarch64/ (Debian's aarch64-linux-gnu-gcc, static) and
 # runs them under qemu-aarch64 -cpu max (NEON with dotprod; test_kernels
 # also forces the plain NEON set). Its packages come from
-# build/setup-aarch64.sh, not from setup. Left out:
-# test_tokenizer_long_runs (slow under qemu, nothing architecture-specific). BIN holds one-line qemu wrappers of
-# the programs for the shell tests.
+# build/setup-aarch64.sh, not from setup. Left out: test_tokenizer_long_runs
+# (slow under qemu, nothing architecture-specific). BIN holds one-line qemu
+# wrappers of the programs for the shell tests.
 AARCH64_CC ?= aarch64-linux-gnu-gcc
 QEMU_AARCH64 ?= qemu-aarch64 -cpu max
 AARCH64_LEFT_OUT := tests/text/test_tokenizer_long_runs

@@ -1,8 +1,9 @@
 /* kernels.h — the matrix-product kernels, one set per instruction-set level
  * (generic C, AVX2, AVX-512, AVX-512 VNNI/BF16; NEON, NEON with dotprod on
- * aarch64), picked once at start-up from cpuid (hwcaps on aarch64). lf_matmul (matmul.c) converts the activations with the set's
- * `act` function for the weight type, then hands row ranges of the output to
- * `mm` on every thread.
+ * aarch64), picked once at start-up from cpuid (hwcaps on aarch64).
+ * lf_matmul (matmul.c) converts the activations with the set's `act`
+ * function for the weight type, then hands row ranges of the output to `mm`
+ * on every thread.
  *
  * Each set owns the activation layout of each weight type (the generic set
  * uses ggml's partner formats: Q8_0, Q8_1, Q8_K, F16, BF16, F32); the SIMD

@@ -306,9 +306,7 @@ static void mmf(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
         int64_t ie = ig + GRF < i1 ? ig + GRF : i1;
         /* the next group's rows, into L2 while this group computes (the
          * hardware prefetcher has stopped by the time they are read) */
-        const char *pf = c->w + (size_t)ie * c->ldw;
-        for (const char *pe = c->w + (size_t)(ie + GRF < i1 ? ie + GRF : i1) * c->ldw; pf < pe; pf += 64)
-            _mm_prefetch(pf, _MM_HINT_T1);
+        prefetch_l2(c->w + (size_t)ie * c->ldw, c->w + (size_t)(ie + GRF < i1 ? ie + GRF : i1) * c->ldw);
         lf_mm_call g = *c;
         void (*gtile)(const lf_mm_call *, int64_t, int, int64_t, int) = tile;
         int64_t base = 0;

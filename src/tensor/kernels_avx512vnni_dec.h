@@ -18,6 +18,13 @@
 #endif
 #define LF_INLINE static inline __attribute__((always_inline))
 
+/* Asks for the bytes [p, end) to be brought into L2 (weight rows read
+ * later, or in a pattern the hardware prefetcher does not follow). */
+LF_INLINE void prefetch_l2(const char *p, const char *end) {
+    for (; p < end; p += 64)
+        _mm_prefetch(p, _MM_HINT_T1);
+}
+
 /* An fp16 field as float (F16C; the same value as lf_fp16_to_fp32). */
 LF_INLINE float h2f(const uint8_t *p) {
     return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(lf_rd_u16(p))));

@@ -85,9 +85,7 @@ LF_INLINE void put64x16(uint8_t *panel, int64_t e, const __m512i v[16]) {
  * reads them 16 rows abreast, a pattern the hardware prefetcher does not
  * follow, so without this it waits on memory for every line. */
 LF_INLINE void prefetch_rows(const lf_mm_call *c, int64_t i0, int rows) {
-    const char *p = c->w + (size_t)i0 * c->ldw, *end = p + (size_t)rows * c->ldw;
-    for (; p < end; p += 64)
-        _mm_prefetch(p, _MM_HINT_T1);
+    prefetch_l2(c->w + (size_t)i0 * c->ldw, c->w + (size_t)(i0 + rows) * c->ldw);
 }
 
 /* The rows of the next group of panels (from i, up to i1), into L2 while

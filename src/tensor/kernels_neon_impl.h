@@ -403,27 +403,49 @@ INL void tile_f(int type, int rn, const lf_mm_call *c, int64_t i, int64_t i1, in
         }
 }
 
-INL void mm_f(int type, const lf_mm_call *c, int64_t i0, int64_t i1) {
+/* ------------------------------------------ float and super-block sweep */
+
+/* One tile of RM weight rows x (wide ? RN or RNK : 1) activation rows. */
+INL void tile_fk(int type, bool wide, const lf_mm_call *c, int64_t i, int64_t i1, int64_t j) {
+    if (is_k(type) && wide)
+        tile_k(type, RNK, c, i, i1, j);
+    else if (is_k(type))
+        tile_k(type, 1, c, i, i1, j);
+    else if (wide)
+        tile_f(type, RN, c, i, i1, j);
+    else
+        tile_f(type, 1, c, i, i1, j);
+}
+
+/* Row chunk [i0, i1) against every activation row, JB rows per pass. */
+INL void mm_sweep(int type, const lf_mm_call *c, int64_t i0, int64_t i1) {
+    const int rn = is_k(type) ? RNK : RN;
     for (int64_t jb = 0; jb < c->n; jb += JB) {
         const int64_t je = min64(jb + JB, c->n);
         for (int64_t i = i0; i < i1; i += RM) {
             int64_t j = jb;
-            for (; j + RN <= je; j += RN)
-                tile_f(type, RN, c, i, i1, j);
+            for (; j + rn <= je; j += rn)
+                tile_fk(type, true, c, i, i1, j);
             for (; j < je; j++)
-                tile_f(type, 1, c, i, i1, j);
+                tile_fk(type, false, c, i, i1, j);
         }
     }
 }
 
-#define MM_F(T, NAME)                                                                     \
+#define MM_SWEEP(T, NAME)                                                                 \
     static void NAME(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {            \
         (void)tmp;                                                                        \
-        mm_f(T, c, i0, i1);                                                               \
+        mm_sweep(T, c, i0, i1);                                                           \
     }
-MM_F(LF_TYPE_F32, mm_f32)
-MM_F(LF_TYPE_F16, mm_f16)
-MM_F(LF_TYPE_BF16, mm_bf16)
+MM_SWEEP(LF_TYPE_F32, mm_f32)
+MM_SWEEP(LF_TYPE_F16, mm_f16)
+MM_SWEEP(LF_TYPE_BF16, mm_bf16)
+MM_SWEEP(LF_TYPE_Q2_K, mm_q2_k)
+MM_SWEEP(LF_TYPE_Q3_K, mm_q3_k)
+MM_SWEEP(LF_TYPE_Q4_K, mm_q4_k)
+MM_SWEEP(LF_TYPE_Q5_K, mm_q5_k)
+MM_SWEEP(LF_TYPE_Q6_K, mm_q6_k)
+MM_SWEEP(LF_TYPE_IQ4_XS, mm_iq4_xs)
 
 void LF_NEON_INIT(lf_kernel_set *ks) {
     static const struct {

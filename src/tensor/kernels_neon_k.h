@@ -236,27 +236,3 @@ INL void tile_k(int type, int rn, const lf_mm_call *c, int64_t i, int64_t i1, in
                 c->c[(size_t)(j + t) * c->ldc + (size_t)(i + r)] = vaddvq_f32(acc[r][t]);
 }
 
-INL void mm_k(int type, const lf_mm_call *c, int64_t i0, int64_t i1) {
-    for (int64_t jb = 0; jb < c->n; jb += JB) {
-        const int64_t je = min64(jb + JB, c->n);
-        for (int64_t i = i0; i < i1; i += RM) {
-            int64_t j = jb;
-            for (; j + RNK <= je; j += RNK)
-                tile_k(type, RNK, c, i, i1, j);
-            for (; j < je; j++)
-                tile_k(type, 1, c, i, i1, j);
-        }
-    }
-}
-
-#define MM_K(T, NAME)                                                                     \
-    static void NAME(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {            \
-        (void)tmp;                                                                        \
-        mm_k(T, c, i0, i1);                                                               \
-    }
-MM_K(LF_TYPE_Q2_K, mm_q2_k)
-MM_K(LF_TYPE_Q3_K, mm_q3_k)
-MM_K(LF_TYPE_Q4_K, mm_q4_k)
-MM_K(LF_TYPE_Q5_K, mm_q5_k)
-MM_K(LF_TYPE_Q6_K, mm_q6_k)
-MM_K(LF_TYPE_IQ4_XS, mm_iq4_xs)
