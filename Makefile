@@ -40,13 +40,23 @@ CFLAGS += $(BASE_CFLAGS) $(OPT) -MMD -MP
 LDLIBS := -lpcre2-8 -lm -pthread
 TEST_LIBS := -ljansson
 
+# Programs that dlopen (GPU detection loads the CUDA driver) link the C
+# library dynamically, because dlopen from a static glibc needs that very
+# glibc at run time (the linker warns so); their other libraries stay static.
+LIBC_DYNAMIC := llamafile platform/test_sysinfo
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
+link_mode = $(2) $(LDLIBS)
+else ifeq ($(MODE),aarch64)
+# qemu-user runs static binaries without an aarch64 sysroot.
+LDFLAGS += -static
+link_mode = $(2) $(LDLIBS)
 else
 # Static where Debian's static libraries allow: the binaries run on any
-# x86-64 Linux.
-LDFLAGS += -static
+# x86-64 Linux (the LIBC_DYNAMIC ones on any with glibc 2.36 or later).
+LIBC_DYNAMIC_LIBS = -static-libgcc -Wl,-Bstatic $(1) -lpcre2-8 -Wl,-Bdynamic -lm -pthread
+link_mode = $(if $(filter $(LIBC_DYNAMIC),$(1)),$(call LIBC_DYNAMIC_LIBS,$(2)),-static $(2) $(LDLIBS))
 endif
 
 SHARED ?= ../shared
@@ -104,13 +114,13 @@ APP_LIBS_gguf-dump := -ljansson
 define APP_RULE
 $(O)/llamafile/$(1): $(patsubst %.c,$(O)/obj/%.o,$(wildcard src/apps/$(1)/*.c)) $(LIB)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) $$^ $$(APP_LIBS_$(1)) $$(LDLIBS) -o $$@
+	$$(CC) $$(LDFLAGS) $$^ $$(call link_mode,$(1),$$(APP_LIBS_$(1))) -o $$@
 endef
 $(foreach app,$(APPS),$(eval $(call APP_RULE,$(app))))
 
 $(O)/tests/%: $(O)/obj/tests/%.o $(TEST_SUPPORT_OBJS) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ $(TEST_LIBS) $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $^ $(call link_mode,$*,$(TEST_LIBS)) -o $@
 
 tests: $(TEST_BINS)
 

@@ -307,9 +307,11 @@ lf_gguf *lf_gguf_open_any(const char *spec, lf_error *err);
 bool lf_args_merge(const char *text, size_t len, int argc, char **argv,
                    int *out_argc, char ***out_argv, lf_error *err);
 /* The same with the running executable's .args member; without one, the
- * result is a copy of argv. */
+ * result is a copy of argv. *user_first (if not NULL) is the index where
+ * argv[1..] landed, so the arguments outside [*user_first, *user_first +
+ * argc - 1) came from .args. */
 bool lf_args_load_self(int argc, char **argv, int *out_argc, char ***out_argv,
-                       lf_error *err);
+                       int *user_first, lf_error *err);
 void lf_args_free(char **argv);
 
 /* ------------------------------------------------------------- the system */
@@ -329,6 +331,19 @@ const char *lf_kernel_isa(void);
  * queries the driver in a child process so a faulty driver cannot crash
  * the caller. */
 int lf_gpu_describe(char *buf, size_t n);
+
+/* A file (or standard input when path is NULL) read whole, NUL-terminated,
+ * its length in *len; pipes are fine. More than max bytes is an error
+ * ("PATH: larger than the N MiB limit for text input"). Free the result. */
+char *lf_read_text(const char *path, size_t max, size_t *len, lf_error *err);
+#define LF_TEXT_MAX ((size_t)256 << 20) /* the limit the programs use */
+/* fflush(stdout) that remembers why the first failure happened, for
+ * lf_stdout_close's message; false if stdout has failed. */
+bool lf_stdout_flush(void);
+/* Flushes and closes stdout; false, with "cannot write output: REASON", if
+ * anything written to it was lost (a full disk, a closed pipe). Programs
+ * call it last, so their exit status tells whether the output is whole. */
+bool lf_stdout_close(lf_error *err);
 
 /* ------------------------------------------------------------------ models */
 
@@ -377,6 +392,10 @@ bool lf_add_bos(const lf_model *m);
  * INT64_MIN when out of memory. */
 int64_t lf_tokenize(const lf_model *m, const char *text, size_t len, int32_t *out,
                     int64_t n_max, bool add_special, bool parse_special);
+/* The same into a malloc'ed array sized to fit (with room for one more
+ * token) stored in *out; returns the count, or -1 when out of memory. */
+int64_t lf_tokenize_alloc(const lf_model *m, const char *text, size_t len, int32_t **out,
+                          bool add_special, bool parse_special);
 /* The bytes of one token; control tokens give "" unless special. Returns
  * the length, or minus the length needed when cap is too small. */
 int64_t lf_token_to_piece(const lf_model *m, int32_t token, char *buf, size_t cap,
@@ -444,7 +463,10 @@ typedef struct lf_sampler lf_sampler;
 lf_sampler_params lf_sampler_default_params(void);
 lf_sampler *lf_sampler_new(const lf_sampler_params *p, int32_t n_vocab, lf_error *err);
 void lf_sampler_free(lf_sampler *s);
-/* Picks a token from logits (n_vocab floats). */
+/* Picks a token from logits (n_vocab floats). Returns LF_SAMPLE_NONFINITE
+ * when a logit is NaN or +Inf, or every logit is -Inf: a broken model, not
+ * something to sample from. */
+#define LF_SAMPLE_NONFINITE (-1)
 int32_t lf_sampler_sample(lf_sampler *s, const float *logits);
 /* Records a token of the context (prompt or generated) for the penalties. */
 void lf_sampler_accept(lf_sampler *s, int32_t token);

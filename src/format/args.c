@@ -277,8 +277,8 @@ void lf_args_free(char **argv) {
     free(argv);
 }
 
-bool lf_args_merge(const char *text, size_t len, int argc, char **argv, int *out_argc,
-                   char ***out_argv, lf_error *err) {
+static bool merge(const char *text, size_t len, int argc, char **argv, int *out_argc,
+                  char ***out_argv, int *user_first, lf_error *err) {
     vec a = {0};
     buf w = {0};
     lexer lx = {text ? text : "", text ? len : 0, 0, 1, err};
@@ -297,14 +297,18 @@ bool lf_args_merge(const char *text, size_t len, int argc, char **argv, int *out
         if (!ok || !got)
             break;
         if (dots) {
+            if (!placed)
+                *user_first = a.n;
             ok = placed || add_user_args(&a, argc, argv, err);
             placed = true;
         } else {
             ok = vec_add(&a, w.p, err);
         }
     }
-    if (ok && !placed)
+    if (ok && !placed) {
+        *user_first = a.n;
         ok = add_user_args(&a, argc, argv, err);
+    }
     free(w.p);
     if (!ok) {
         lf_args_free(a.v);
@@ -315,8 +319,14 @@ bool lf_args_merge(const char *text, size_t len, int argc, char **argv, int *out
     return true;
 }
 
+bool lf_args_merge(const char *text, size_t len, int argc, char **argv, int *out_argc,
+                   char ***out_argv, lf_error *err) {
+    int user_first;
+    return merge(text, len, argc, argv, out_argc, out_argv, &user_first, err);
+}
+
 bool lf_args_load_self(int argc, char **argv, int *out_argc, char ***out_argv,
-                       lf_error *err) {
+                       int *user_first, lf_error *err) {
     lf_zip *z = lf_zip_open_self(err);
     if (!z)
         return false;
@@ -325,7 +335,10 @@ bool lf_args_load_self(int argc, char **argv, int *out_argc, char ***out_argv,
     size_t len = 0;
     bool ok = !e || lf_zip_read_member(z, e, &text, &len, err);
     lf_zip_close(z);
-    ok = ok && lf_args_merge(text, len, argc, argv, out_argc, out_argv, err);
+    int first;
+    ok = ok && merge(text, len, argc, argv, out_argc, out_argv, &first, err);
+    if (ok && user_first)
+        *user_first = first;
     free(text);
     return ok;
 }

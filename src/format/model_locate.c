@@ -12,6 +12,7 @@
 
 #include "base/error.h"
 #include "format/zip.h"
+#include "platform/mapfile.h"
 
 #define SELF_PREFIX "/zip/"
 
@@ -94,16 +95,12 @@ static int self_member(const char *member, const char *display, lf_model_source 
 
 /* An existing file: a GGUF, or an archive holding one .gguf. */
 static int from_file(const char *path, lf_model_source *src, lf_error *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = lf_open_regular(path, err);
     if (fd < 0)
-        return lf_fail(err, "%s: cannot open: %s", path, strerror(errno)), -1;
+        return -1;
     char magic[4] = {0};
-    struct stat st;
-    bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-    ssize_t got = regular ? pread(fd, magic, 4, 0) : -1;
+    ssize_t got = pread(fd, magic, 4, 0);
     close(fd);
-    if (!regular)
-        return lf_fail(err, "%s: not a regular file", path), -1;
     if (got == 4 && !memcmp(magic, "GGUF", 4)) {
         src->path = strdup(path);
         src->name = strdup(path);

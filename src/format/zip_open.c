@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "format/zip.h"
+#include "platform/mapfile.h"
 #include "platform/self_exe.h"
 
 lf_zip *lf_zip_new_empty(const char *name, lf_error *err) {
@@ -56,7 +57,12 @@ static lf_zip *open_owned_fd(int fd, const char *name, bool allow_none, lf_error
     lf_zip_src src = {NULL, fd, (uint64_t)st.st_size};
     lf_zip *z;
     int r = lf_zip_parse(&src, name, &z, err);
-    if (r == 0 && allow_none) {
+    uint64_t image = r == 0 && allow_none ? lf_elf_image_end(fd) : 0;
+    if (image && image < src.size) {
+        lf_fail(err, "%s: the zip archive appended to this program is damaged: %llu bytes "
+                "follow the program but no end of central directory record ends them",
+                name, (unsigned long long)(src.size - image));
+    } else if (r == 0 && allow_none) {
         z = lf_zip_new_empty(name, err);
         if (z)
             z->src = src;
@@ -70,12 +76,8 @@ static lf_zip *open_owned_fd(int fd, const char *name, bool allow_none, lf_error
 }
 
 lf_zip *lf_zip_open(const char *path, lf_error *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        lf_fail(err, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    return open_owned_fd(fd, path, false, err);
+    int fd = lf_open_regular(path, err);
+    return fd < 0 ? NULL : open_owned_fd(fd, path, false, err);
 }
 
 lf_zip *lf_zip_open_fd(int fd, const char *name, lf_error *err) {

@@ -1,10 +1,10 @@
 /* gpu_detect.c — CUDA devices, found through the driver library
  * (libcuda.so.1) loaded at run time, so the binary never depends on it.
  *
- * The query runs in a child process: our binaries are linked statically,
- * and a static glibc's dlopen loads a second C library for the driver,
- * which may not work with every driver. Whatever happens in the child
- * (a crash, a hang), the caller gets a line. */
+ * The query runs in a child process: a driver may crash or hang while
+ * initialising, and whatever happens in the child, the caller gets a line.
+ * Programs that call this link glibc dynamically (LIBC_DYNAMIC in the
+ * Makefile): dlopen from a static glibc would need that same glibc. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>

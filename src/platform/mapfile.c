@@ -38,17 +38,39 @@ bool lf_map_range(lf_map *m, int fd, uint64_t offset, uint64_t size,
     return true;
 }
 
+/* O_NONBLOCK keeps open() from waiting for a writer when path is a FIFO;
+ * it is cleared again once the file is known to be regular. */
+int lf_open_regular(const char *path, lf_error *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return lf_fail(err, "%s: cannot open: %s", path, strerror(errno)), -1;
+    struct stat st;
+    const char *why = NULL;
+    if (fstat(fd, &st) != 0)
+        why = strerror(errno);
+    else if (S_ISDIR(st.st_mode))
+        why = "is a directory";
+    else if (!S_ISREG(st.st_mode))
+        why = S_ISFIFO(st.st_mode) ? "is a pipe, not a regular file"
+                                   : "is a device or socket, not a regular file";
+    else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+        why = strerror(errno);
+    if (why) {
+        close(fd);
+        return lf_fail(err, "%s: %s", path, why), -1;
+    }
+    return fd;
+}
+
 bool lf_map_file(lf_map *m, const char *path, lf_error *err) {
     memset(m, 0, sizeof(*m));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = lf_open_regular(path, err);
     if (fd < 0)
-        return lf_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        return false;
     struct stat st;
     bool ok;
     if (fstat(fd, &st) != 0)
         ok = lf_fail(err, "%s: cannot stat: %s", path, strerror(errno));
-    else if (S_ISDIR(st.st_mode))
-        ok = lf_fail(err, "%s: is a directory", path);
     else
         ok = lf_map_range(m, fd, 0, (uint64_t)st.st_size, path, err);
     close(fd);

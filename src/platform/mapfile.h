@@ -11,6 +11,9 @@ typedef struct lf_map {
     size_t base_size;
 } lf_map;
 
+/* Opens a regular file for reading, without blocking on a FIFO; anything
+ * else (a directory, pipe, device, socket) is an error naming it. */
+int lf_open_regular(const char *path, lf_error *err);
 /* Maps a whole file. An empty file gives data == NULL, size == 0. */
 bool lf_map_file(lf_map *m, const char *path, lf_error *err);
 /* Maps [offset, offset+size) of an open file; fails if it is past the end. */

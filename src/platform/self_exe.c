@@ -3,6 +3,7 @@
  * was asked to execute (AT_EXECFN). */
 #include "platform/self_exe.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -38,4 +39,30 @@ int lf_self_exe_open(char *name, size_t n, lf_error *err) {
     if (fd < 0)
         lf_fail(err, "%s: cannot open the running executable: %s", name, strerror(errno));
     return fd;
+}
+
+/* The end of the ELF image is the furthest of its program headers, section
+ * contents and section header table; zipalign appends after it. */
+uint64_t lf_elf_image_end(int fd) {
+    Elf64_Ehdr eh;
+    if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+        eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+        (eh.e_shnum && eh.e_shentsize != sizeof(Elf64_Shdr)))
+        return 0;
+    uint64_t end = eh.e_shoff + (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr);
+    for (int i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * sizeof ph)) != sizeof ph)
+            return 0;
+        if (ph.p_offset + ph.p_filesz > end)
+            end = ph.p_offset + ph.p_filesz;
+    }
+    for (int i = 0; i < eh.e_shnum; i++) {
+        Elf64_Shdr sh;
+        if (pread(fd, &sh, sizeof sh, (off_t)(eh.e_shoff + (uint64_t)i * sizeof sh)) != sizeof sh)
+            return 0;
+        if (sh.sh_type != SHT_NOBITS && sh.sh_offset + sh.sh_size > end)
+            end = sh.sh_offset + sh.sh_size;
+    }
+    return end;
 }

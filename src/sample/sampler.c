@@ -1,6 +1,9 @@
 /* sampler.c — the sampler chain, in llama.cpp's default order:
  * penalties → top-k → top-p → min-p → temperature → a seeded random draw.
- * top-p and min-p see the logits before temperature, as in llama.cpp. */
+ * top-p and min-p see the logits before temperature, as in llama.cpp.
+ * Logits holding NaN or +Inf (a broken model) are refused before any stage
+ * runs: every comparison below relies on the values being ordered. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,14 +162,35 @@ static void select_top(candidate *c, int32_t n, int32_t k) {
     }
 }
 
+/* Penalties with extreme parameters can overflow a finite logit; NaN sinks
+ * to -Inf and +Inf becomes the largest finite value, so the order holds. */
+static void keep_ordered(candidate *c, int32_t n) {
+    for (int32_t i = 0; i < n; i++) {
+        if (isnan(c[i].logit))
+            c[i].logit = -INFINITY;
+        else if (c[i].logit > FLT_MAX)
+            c[i].logit = FLT_MAX;
+    }
+}
+
 int32_t lf_sampler_sample(lf_sampler *s, const float *logits) {
     const lf_sampler_params *p = &s->p;
     candidate *c = s->cand;
     int32_t n = s->n_vocab;
-    for (int32_t i = 0; i < n; i++)
-        c[i] = (candidate){i, logits[i]};
-    if (penalties_active(p))
+    bool any_finite = false;
+    for (int32_t i = 0; i < n; i++) {
+        float l = logits[i];
+        if (isnan(l) || l > FLT_MAX)
+            return LF_SAMPLE_NONFINITE;
+        any_finite |= l > -INFINITY;
+        c[i] = (candidate){i, l};
+    }
+    if (!any_finite)
+        return LF_SAMPLE_NONFINITE;
+    if (penalties_active(p)) {
         apply_penalties(s, c);
+        keep_ordered(c, n);
+    }
 
     if (p->temp <= 0) { /* greedy: the first of the largest */
         int32_t best = 0;

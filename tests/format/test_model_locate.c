@@ -108,7 +108,15 @@ static void test_locate(void) {
     expect_error(in_dir("none.zip"), "holds no .gguf member (members: 'notes.txt')");
     expect_error(in_dir("notes.txt"), "neither a GGUF file (no GGUF magic) nor a llamafile or zip");
     expect_error(in_dir("missing.gguf"), "missing.gguf: cannot open: No such file or directory");
-    expect_error(g_dir, "not a regular file");
+    expect_error(g_dir, "is a directory");
+    /* A FIFO would block open() until a writer came: refused at once. */
+    EXPECT(mkfifo(in_dir("fifo.gguf"), 0600) == 0, "mkfifo");
+    expect_error(in_dir("fifo.gguf"), "fifo.gguf: is a pipe, not a regular file");
+    lf_error ferr;
+    EXPECT(!lf_gguf_open(in_dir("fifo.gguf"), &ferr) && strstr(ferr.msg, "is a pipe"),
+           "lf_gguf_open on a FIFO: %s", ferr.msg);
+    EXPECT(!lf_zip_open(in_dir("fifo.gguf"), &ferr) && strstr(ferr.msg, "is a pipe"),
+           "lf_zip_open on a FIFO: %s", ferr.msg);
     expect_error("/zip/model.gguf", "holds no member 'model.gguf' (members: none)");
 
     gb b = {0};
@@ -123,7 +131,7 @@ static void test_locate(void) {
            "NULL spec: %s", err.msg);
     int argc = 0;
     char **argv = NULL, *in[] = {"prog", "x", NULL};
-    EXPECT(lf_args_load_self(2, in, &argc, &argv, &err) && argc == 2 &&
+    EXPECT(lf_args_load_self(2, in, &argc, &argv, NULL, &err) && argc == 2 &&
            !strcmp(argv[1], "x"), "no .args: %s", err.msg);
     lf_args_free(argv);
     char path[4096];
@@ -138,7 +146,7 @@ static int self_probe(int argc, char **argv) {
     lf_error err = {{0}};
     int n;
     char **args;
-    if (!lf_args_load_self(argc - 1, argv + 1, &n, &args, &err)) {
+    if (!lf_args_load_self(argc - 1, argv + 1, &n, &args, NULL, &err)) {
         printf("args error: %s\n", err.msg);
         return 1;
     }

@@ -22,10 +22,20 @@ static const char k_usage[] =
     "  --full     print long arrays and strings in full (default: the first\n"
     "             items and the count)\n"
     "  --json     print the same information as one JSON object\n"
+    "  --version  print the version and exit\n"
     "  -h, --help show this help\n"
     "\n"
     "Exit status: 0 on success, 1 if the file cannot be read or is not a\n"
-    "valid GGUF (the reason is printed on stderr), 2 on bad usage.\n";
+    "valid GGUF (the reason is printed on stderr) or the output cannot be\n"
+    "written, 2 on bad usage.\n";
+
+static int finish(int rc) {
+    lf_error err;
+    if (lf_stdout_close(&err))
+        return rc;
+    fprintf(stderr, "gguf-dump: %s\n", err.msg);
+    return 1;
+}
 
 int main(int argc, char **argv) {
     const char *path = NULL;
@@ -36,9 +46,9 @@ int main(int argc, char **argv) {
             opt.full = true;
         } else if (!strcmp(a, "--json")) {
             opt.json = true;
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(k_usage, stdout);
-            return 0;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "--version")) {
+            fputs(strcmp(a, "--version") ? k_usage : "gguf-dump " LF_VERSION_STRING "\n", stdout);
+            return finish(0);
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "gguf-dump: unknown option '%s' (see --help)\n", a);
             return 2;
@@ -61,9 +71,5 @@ int main(int argc, char **argv) {
     }
     int rc = opt.json ? dump_json(g, path, &opt) : dump_text(g, path, &opt);
     lf_gguf_close(g);
-    if (fflush(stdout) || ferror(stdout)) {
-        fprintf(stderr, "gguf-dump: error writing output\n");
-        return 1;
-    }
-    return rc;
+    return finish(rc);
 }

@@ -16,6 +16,7 @@ static const char k_usage[] =
     "\n"
     "options:\n"
     "  -h, --help\n"
+    "  --version                   print the version and exit\n"
     "  -m, --model FILE            model: a GGUF or a llamafile; repeat or\n"
     "                              separate with commas for several\n"
     "  -p, --n-prompt N            prompt tokens (default: 512)\n"
@@ -40,7 +41,9 @@ static const char k_usage[] =
     "N values may be lists: 128,256 or ranges first-last, first-last+step,\n"
     "first-last*mult; each combination is a test. Every run starts from an\n"
     "empty KV cache; the first token of a prompt is BOS when the model adds\n"
-    "one. t/s is (prompt + generated tokens) / time, mean ± sample stddev.\n";
+    "one. t/s is (prompt + generated tokens) / time, mean ± sample stddev.\n"
+    "Exit status 1: bad arguments, a model that cannot be loaded, or output\n"
+    "that cannot be written.\n";
 
 static bool fail(const char *fmt, const char *a) {
     fprintf(stderr, "llamafile-bench: ");
@@ -182,9 +185,11 @@ bool bench_parse_args(int argc, char **argv, bench_params *p) {
         const char *a = argv[i];
         bool neg;
         int_list *l;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(k_usage, stdout);
-            exit(0);
+        if (!strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "--version")) {
+            fputs(strcmp(a, "--version") ? k_usage : "llamafile-bench " LF_VERSION_STRING "\n",
+                  stdout);
+            p->done = true;
+            return true;
         } else if (!strcmp(a, "--progress")) {
             p->progress = true;
         } else if (!strcmp(a, "--no-warmup")) {

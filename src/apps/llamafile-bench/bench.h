@@ -26,6 +26,7 @@ typedef struct bench_params {
     int reps, delay;
     enum bench_format fmt, fmt_err;
     bool progress, no_warmup, verbose;
+    bool done; /* --help or --version printed: exit 0 */
 } bench_params;
 
 /* One row of results: a test on a model with its settings and timings. */

@@ -28,7 +28,12 @@ int main(int argc, char **argv) {
         bench_params_free(&p);
         return 1;
     }
-    int rc = bench_run(&p);
+    int rc = p.done ? 0 : bench_run(&p);
     bench_params_free(&p);
+    lf_error err;
+    if (!lf_stdout_close(&err)) {
+        fprintf(stderr, "llamafile-bench: %s\n", err.msg);
+        return 1;
+    }
     return rc;
 }

@@ -311,7 +311,7 @@ void bench_print_header(bench_printer *pr) {
     case FMT_JSON: fputs("[\n", pr->f); break;
     default: break;
     }
-    fflush(pr->f);
+    pr->f == stdout ? (void)lf_stdout_flush() : (void)fflush(pr->f);
 }
 
 void bench_print_test(bench_printer *pr, const bench_test *t) {
@@ -348,11 +348,11 @@ void bench_print_test(bench_printer *pr, const bench_test *t) {
     default: break;
     }
     pr->first = false;
-    fflush(pr->f);
+    pr->f == stdout ? (void)lf_stdout_flush() : (void)fflush(pr->f);
 }
 
 void bench_print_footer(bench_printer *pr) {
     if (pr->fmt == FMT_JSON)
         fputs("\n]\n", pr->f);
-    fflush(pr->f);
+    pr->f == stdout ? (void)lf_stdout_flush() : (void)fflush(pr->f);
 }

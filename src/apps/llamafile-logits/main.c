@@ -19,9 +19,11 @@ static const char k_usage[] =
     "  -o, --output FILE    where to write the logits\n"
     "  --sequential         decode one token at a time (default: one batch)\n"
     "  -t, --threads N      threads (default: physical cores)\n"
-    "  -c, --ctx-size N     context size (default: 256)\n"
+    "  -c, --ctx-size N     context size; fewer than the tokens given is an error\n"
+    "                       (default: 256, or the number of tokens if more)\n"
     "  -b, --batch-size N   tokens per forward pass (default: 512)\n"
     "  -ctk TYPE            KV cache type f16 (default) or f32\n"
+    "  --version            print the version and exit\n"
     "  -h, --help           this help\n";
 
 static int die(const char *fmt, const char *arg) {
@@ -29,6 +31,20 @@ static int die(const char *fmt, const char *arg) {
     fprintf(stderr, fmt, arg);
     fputc('\n', stderr);
     return 1;
+}
+
+static int die2(const char *fmt, const char *a, const char *b) {
+    fprintf(stderr, "llamafile-logits: ");
+    fprintf(stderr, fmt, a, b);
+    fputc('\n', stderr);
+    return 1;
+}
+
+static int finish(int rc) {
+    lf_error err;
+    if (lf_stdout_close(&err))
+        return rc;
+    return die("%s", err.msg);
 }
 
 static int parse_tokens(const char *s, int32_t **out) {
@@ -55,11 +71,11 @@ static int parse_tokens(const char *s, int32_t **out) {
     return k;
 }
 
-static bool parse_int(const char *s, int *out) {
+static bool parse_int(const char *s, int max, int *out) {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 0 || v > (1 << 24))
+    if (errno || end == s || *end || v < 0 || v > max)
         return false;
     *out = (int)v;
     return true;
@@ -67,14 +83,15 @@ static bool parse_int(const char *s, int *out) {
 
 int main(int argc, char **argv) {
     const char *model = NULL, *tokens = NULL, *output = NULL;
-    bool sequential = false;
+    bool sequential = false, ctx_given = false;
     lf_context_params cp = lf_context_default_params();
     cp.n_ctx = 256;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(k_usage, stdout);
-            return 0;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "--version")) {
+            fputs(strcmp(a, "--version") ? k_usage : "llamafile-logits " LF_VERSION_STRING "\n",
+                  stdout);
+            return finish(0);
         }
         if (!strcmp(a, "--sequential")) {
             sequential = true;
@@ -86,9 +103,9 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--tokens")) tokens = v;
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) output = v;
-        else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) { if (!parse_int(v, &cp.n_threads)) return die("invalid value '%s' for -t", v); }
-        else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) { if (!parse_int(v, &cp.n_ctx)) return die("invalid value '%s' for -c", v); }
-        else if (!strcmp(a, "-b") || !strcmp(a, "--batch-size")) { if (!parse_int(v, &cp.n_batch) || !cp.n_batch) return die("invalid value '%s' for -b", v); }
+        else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) { if (!parse_int(v, 512, &cp.n_threads)) return die("invalid value '%s' for -t (expected an integer from 0 to 512)", v); }
+        else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) { if (!parse_int(v, 1 << 24, &cp.n_ctx)) return die("invalid value '%s' for -c (expected an integer from 0 to 16777216)", v); ctx_given = true; }
+        else if (!strcmp(a, "-b") || !strcmp(a, "--batch-size")) { if (!parse_int(v, 1 << 20, &cp.n_batch) || !cp.n_batch) return die("invalid value '%s' for -b (expected an integer from 1 to 1048576)", v); }
         else if (!strcmp(a, "-ctk")) {
             cp.kv_type = lf_type_from_name(v);
             if (cp.kv_type != LF_TYPE_F16 && cp.kv_type != LF_TYPE_F32)
@@ -109,6 +126,13 @@ int main(int argc, char **argv) {
         free(toks);
         return die("%s", err.msg);
     }
+    if (ctx_given && cp.n_ctx < n) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%d tokens do not fit the context of %d", n, cp.n_ctx);
+        free(toks);
+        lf_model_free(m);
+        return die("%s (raise -c)", msg);
+    }
     if (cp.n_ctx < n)
         cp.n_ctx = n;
     lf_context *ctx = lf_context_new(m, &cp, &err);
@@ -117,7 +141,7 @@ int main(int argc, char **argv) {
     if (!ctx)
         rc = die("%s", err.msg);
     else if (!f)
-        rc = die("cannot create '%s'", output);
+        rc = die2("cannot create '%s': %s", output, strerror(errno));
     size_t nv = (size_t)lf_model_n_vocab(m);
     int32_t *pos = malloc(sizeof(int32_t) * (size_t)n), *seq = calloc((size_t)n, sizeof(int32_t));
     int8_t *want = malloc((size_t)n);
@@ -130,12 +154,12 @@ int main(int argc, char **argv) {
             rc = die("%s", err.msg);
             break;
         }
-        for (int i = 0; i < step; i++)
+        for (int i = 0; !rc && i < step; i++)
             if (fwrite(lf_get_logits_ith(ctx, i), sizeof(float), nv, f) != nv)
-                rc = die("cannot write '%s'", output);
+                rc = die2("cannot write '%s': %s", output, strerror(errno));
     }
     if (f && fclose(f) && !rc)
-        rc = die("cannot write '%s'", output);
+        rc = die2("cannot write '%s': %s", output, strerror(errno));
     free(pos);
     free(seq);
     free(want);

@@ -43,6 +43,7 @@ static const char k_usage[] =
     "  --seed N             weight seed (default: 1)\n"
     "  --n-layer N, --n-embd N, --n-ff N, --n-head N, --n-head-kv N,\n"
     "  --n-vocab N, --n-ctx N   override the preset\n"
+    "  --version            print the version and exit\n"
     "  -h, --help           this help\n";
 
 static int die(const char *fmt, const char *arg) {
@@ -396,9 +397,11 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int k;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(k_usage, stdout);
-            return 0;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "--version")) {
+            fputs(strcmp(a, "--version") ? k_usage : "llamafile-mkmodel " LF_VERSION_STRING "\n",
+                  stdout);
+            lf_error err;
+            return lf_stdout_close(&err) ? 0 : die("%s", err.msg);
         }
         if (a[0] != '-') {
             if (out)

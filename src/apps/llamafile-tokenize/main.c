@@ -15,13 +15,14 @@ static const char k_usage[] =
     "\n"
     "  -m, --model FILE      GGUF model (its vocabulary is enough)\n"
     "  -p, --prompt TEXT     text to tokenize\n"
-    "  -f, --file FILE       tokenize the contents of FILE\n"
+    "  -f, --file FILE       tokenize the contents of FILE (up to 256 MiB)\n"
     "  --stdin               tokenize standard input\n"
     "  --ids                 print only the ids, as [1, 2, 3]\n"
     "  --no-bos              do not add the BOS/EOS tokens the model asks for\n"
     "  --no-parse-special    treat the text of special tokens as plain text\n"
     "  --show-count          print the number of tokens at the end\n"
     "  --log-disable         accepted for compatibility (nothing is logged)\n"
+    "  --version             print the version and exit\n"
     "  -h, --help            this help\n";
 
 static int die(const char *fmt, const char *arg) {
@@ -31,24 +32,11 @@ static int die(const char *fmt, const char *arg) {
     return 1;
 }
 
-static char *read_all(FILE *f, size_t *len) {
-    size_t cap = 1 << 16, n = 0, r;
-    char *buf = malloc(cap);
-    while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap) {
-            char *b2 = realloc(buf, cap *= 2);
-            if (!b2)
-                free(buf);
-            buf = b2;
-        }
-    }
-    if (buf && ferror(f)) {
-        free(buf);
-        buf = NULL;
-    }
-    *len = n;
-    return buf;
+static int finish(int rc) {
+    lf_error err;
+    if (lf_stdout_close(&err))
+        return rc;
+    return die("%s", err.msg);
 }
 
 /* Prints a piece with control bytes escaped, so one token stays on one line. */
@@ -68,7 +56,8 @@ int main(int argc, char **argv) {
     bool use_stdin = false, ids = false, bos = true, parse_special = true, show_count = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(k_usage, stdout); return 0; }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(k_usage, stdout); return finish(0); }
+        else if (!strcmp(a, "--version")) { puts("llamafile-tokenize " LF_VERSION_STRING); return finish(0); }
         else if (!strcmp(a, "--stdin")) use_stdin = true;
         else if (!strcmp(a, "--ids")) ids = true;
         else if (!strcmp(a, "--no-bos")) bos = false;
@@ -87,30 +76,23 @@ int main(int argc, char **argv) {
         return die("%s", "give exactly one of -p TEXT, -f FILE or --stdin");
     size_t len = 0;
     char *text = NULL;
+    lf_error err;
     if (prompt) {
         text = strdup(prompt);
         len = strlen(prompt);
     } else {
-        FILE *f = use_stdin ? stdin : fopen(file, "rb");
-        if (!f)
-            return die("cannot open '%s'", file);
-        text = read_all(f, &len);
-        if (f != stdin)
-            fclose(f);
+        text = lf_read_text(use_stdin ? NULL : file, LF_TEXT_MAX, &len, &err);
         if (!text)
-            return die("cannot read '%s'", use_stdin ? "stdin" : file);
+            return die("%s", err.msg);
     }
-    lf_error err;
     lf_model *m = lf_model_load_vocab(model, &err);
     if (!m) {
         free(text);
         return die("%s", err.msg);
     }
-    int64_t cap = (int64_t)len + 8;
-    int32_t *toks = malloc(sizeof(int32_t) * (size_t)cap);
-    int64_t n = toks ? lf_tokenize(m, text, len, toks, cap, bos, parse_special) : -1;
+    int32_t *toks;
+    int64_t n = lf_tokenize_alloc(m, text, len, &toks, bos, parse_special);
     if (n < 0) {
-        free(toks);
         free(text);
         lf_model_free(m);
         return die("%s", "out of memory");
@@ -134,5 +116,5 @@ int main(int argc, char **argv) {
     free(toks);
     free(text);
     lf_model_free(m);
-    return fflush(stdout) ? 1 : 0;
+    return finish(0);
 }

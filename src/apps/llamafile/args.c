@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char k_help[] =
-    "usage: llamafile [options] [-m MODEL] -p PROMPT\n"
+    "usage: llamafile [options] [-m MODEL] [-p PROMPT | -f FILE]\n"
     "\n"
     "Runs a GGUF language model on the CPU and prints the prompt and its\n"
     "continuation on stdout (diagnostics go to stderr).\n"
@@ -19,25 +19,32 @@ static const char k_help[] =
     "                             .gguf, ARCHIVE@MEMBER, or /zip/NAME inside this\n"
     "                             executable (default: the .gguf inside it)\n"
     "  -p,  --prompt TEXT         prompt to start generation with\n"
-    "  -f,  --file FILE           read the prompt from FILE\n"
+    "  -f,  --file FILE           read the prompt from FILE (a file or a pipe, up to\n"
+    "                             256 MiB of text without NUL bytes)\n"
     "  -e,  --escape              process \\n \\r \\t \\' \\\" \\\\ in the prompt (default)\n"
     "       --no-escape           take the prompt literally\n"
     "       --no-display-prompt   do not print the prompt before the generated text\n"
     "\n"
     "generation:\n"
     "  -n,  --n-predict N         tokens to generate (default: -1, until end of text\n"
-    "                             or a full context)\n"
+    "                             or a full context; -2: the same)\n"
     "       --ignore-eos          keep generating past end-of-text tokens\n"
-    "  -c,  --ctx-size N          context size in tokens (default: 4096; 0 = the\n"
-    "                             model's training context)\n"
+    "  -c,  --ctx-size N          context size in tokens, up to 16777216 (default:\n"
+    "                             the model's training context, at most 4096; 0 = the\n"
+    "                             training context; more than it is allowed, with a\n"
+    "                             warning)\n"
     "  -b,  --batch-size N        prompt tokens per forward pass (default: 512)\n"
-    "  -t,  --threads N           threads (default: the number of physical cores)\n"
+    "  -t,  --threads N           threads, up to 512 (default, or -1 or 0: the number\n"
+    "                             of physical cores)\n"
     "  -ctk, --cache-type-k TYPE  KV cache type: f16 (default) or f32\n"
-    "  -ngl, --gpu-layers N       layers to offload to a GPU (accepted; this build runs\n"
+    "  -ctv, --cache-type-v TYPE  the same (keys and values share one type)\n"
+    "  -ngl, --gpu-layers, --n-gpu-layers N\n"
+    "                             layers to offload to a GPU (accepted; this build runs\n"
     "                             on the CPU)\n"
     "\n"
     "sampling:\n"
-    "  -s,  --seed N              random seed (default: -1, a random seed)\n"
+    "  -s,  --seed N              random seed, 0 to 4294967295 (default: -1, a random\n"
+    "                             seed)\n"
     "       --temp T              temperature; 0 = greedy (default: 0.8)\n"
     "       --top-k N             keep the N most likely tokens; 0 = off (default: 40)\n"
     "       --top-p P             keep the most likely tokens up to probability P;\n"
@@ -59,16 +66,21 @@ static const char k_help[] =
     "\n"
     "A .args member inside the executable supplies default arguments: they\n"
     "come first, and the first \"...\" in it is replaced by the arguments\n"
-    "given here (without one, these go at the end), so yours win.\n"
+    "given here (without one, these go at the end), so yours win. An error\n"
+    "in an argument from .args says \"in .args\".\n"
     "\n"
     "Ctrl-C stops generation: what was generated so far stays printed and the\n"
     "exit status is 130. Exit status 1: bad arguments, a missing or invalid\n"
-    "model, or a failure while running.\n";
+    "model, output that could not be written, or a failure while running\n"
+    "(e.g. the model produced NaN or infinite logits).\n";
 
 void cli_print_help(FILE *f) { fputs(k_help, f); }
 
+/* "in .args: " while parsing an argument that came from the .args member. */
+static const char *g_where = "";
+
 static bool fail(const char *fmt, const char *a, const char *b) {
-    fprintf(stderr, "llamafile: ");
+    fprintf(stderr, "llamafile: %s", g_where);
     fprintf(stderr, fmt, a, b);
     fputc('\n', stderr);
     return false;
@@ -78,8 +90,13 @@ static bool parse_long(const char *flag, const char *s, long lo, long hi, long *
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return fail("invalid value '%s' for %s (expected an integer)", s, flag);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        char range[96];
+        snprintf(range, sizeof range, "an integer from %ld to %ld", lo, hi);
+        fprintf(stderr, "llamafile: %sinvalid value '%s' for %s (expected %s)\n", g_where, s,
+                flag, range);
+        return false;
+    }
     *out = v;
     return true;
 }
@@ -94,36 +111,20 @@ static bool parse_float(const char *flag, const char *s, float *out) {
     return true;
 }
 
+/* A prompt is a C string, so a NUL byte would silently end it: refused. */
 static bool read_file(const char *path, char **out) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "llamafile: cannot open prompt file '%s': %s\n", path, strerror(errno));
-        return false;
-    }
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    size_t n;
-    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (cap - len - 1 == 0) {
-            char *b2 = realloc(buf, cap * 2);
-            if (!b2) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = b2;
-            cap *= 2;
-        }
-    }
-    bool err = ferror(f);
-    fclose(f);
-    if (!buf || err) {
+    lf_error err;
+    size_t len;
+    char *buf = lf_read_text(path, LF_TEXT_MAX, &len, &err);
+    if (!buf)
+        return fail("prompt file %s%s", err.msg, "");
+    const char *nul = memchr(buf, 0, len);
+    if (nul) {
+        char at[32];
+        snprintf(at, sizeof at, "%zu", (size_t)(nul - buf));
         free(buf);
-        fprintf(stderr, "llamafile: cannot read prompt file '%s'\n", path);
-        return false;
+        return fail("prompt file %s: a NUL byte at offset %s (a prompt is text)", path, at);
     }
-    buf[len] = 0;
     free(*out);
     *out = buf;
     return true;
@@ -169,7 +170,7 @@ static bool is(const char *a, const char *s1, const char *s2) {
     return !strcmp(a, s1) || (s2 && !strcmp(a, s2));
 }
 
-bool cli_parse(int argc, char **argv, cli_options *o) {
+bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options *o) {
     memset(o, 0, sizeof(*o));
     o->n_predict = -1;
     o->n_ctx = 4096;
@@ -181,6 +182,7 @@ bool cli_parse(int argc, char **argv, cli_options *o) {
     long v;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        g_where = i < user_first || i >= user_end ? "in .args: " : "";
         /* flags without a value */
         if (is(a, "-h", "--help")) { o->help = true; continue; }
         if (is(a, "--version", NULL)) { o->version = true; continue; }
@@ -197,14 +199,15 @@ bool cli_parse(int argc, char **argv, cli_options *o) {
         if (i + 1 >= argc)
             return fail("option %s needs a value%s", a, "");
         const char *val = argv[++i];
+        g_where = i < user_first || i >= user_end ? "in .args: " : "";
         if (is(a, "-m", "--model")) o->model = val;
         else if (is(a, "-p", "--prompt")) { free(o->prompt); o->prompt = strdup(val); }
         else if (is(a, "-f", "--file")) { if (!read_file(val, &o->prompt)) return false; }
-        else if (is(a, "-n", "--n-predict")) { if (!parse_long(a, val, -1, INT_MAX, &v)) return false; o->n_predict = (int)v; }
-        else if (is(a, "-c", "--ctx-size")) { if (!parse_long(a, val, 0, 1 << 24, &v)) return false; o->n_ctx = (int)v; }
+        else if (is(a, "-n", "--n-predict")) { if (!parse_long(a, val, -2, INT_MAX, &v)) return false; o->n_predict = v < 0 ? -1 : (int)v; }
+        else if (is(a, "-c", "--ctx-size")) { if (!parse_long(a, val, 0, 1 << 24, &v)) return false; o->n_ctx = (int)v; o->ctx_given = true; }
         else if (is(a, "-b", "--batch-size")) { if (!parse_long(a, val, 1, 1 << 20, &v)) return false; o->n_batch = (int)v; }
-        else if (is(a, "-t", "--threads")) { if (!parse_long(a, val, 1, 512, &v)) return false; o->n_threads = (int)v; }
-        else if (is(a, "-s", "--seed")) { if (!parse_long(a, val, -1, LONG_MAX, &v)) return false; o->sampling.seed = v < 0 ? UINT64_MAX : (uint64_t)v; }
+        else if (is(a, "-t", "--threads")) { if (!parse_long(a, val, -1, 512, &v)) return false; o->n_threads = v > 0 ? (int)v : 0; }
+        else if (is(a, "-s", "--seed")) { if (!parse_long(a, val, -1, UINT32_MAX, &v)) return false; o->sampling.seed = v < 0 ? UINT64_MAX : (uint64_t)v; }
         else if (is(a, "--temp", NULL)) { if (!parse_float(a, val, &o->sampling.temp)) return false; }
         else if (is(a, "--top-k", NULL)) { if (!parse_long(a, val, INT_MIN, INT_MAX, &v)) return false; o->sampling.top_k = (int)v; }
         else if (is(a, "--top-p", NULL)) { if (!parse_float(a, val, &o->sampling.top_p)) return false; }
@@ -221,6 +224,7 @@ bool cli_parse(int argc, char **argv, cli_options *o) {
             o->kv_type = t;
         }
     }
+    g_where = "";
     if (o->prompt && o->escape)
         process_escapes(o->prompt);
     if (o->sampling.top_p > 1.0f || o->sampling.top_p <= 0.0f)

@@ -10,12 +10,14 @@ typedef struct cli_options {
     const char *model;
     char *prompt;
     int n_predict, n_ctx, n_batch, n_threads, n_gpu_layers, kv_type;
-    bool ngl_given, escape, display_prompt, ignore_eos, verbose, quiet, help, version;
+    bool ngl_given, ctx_given, escape, display_prompt, ignore_eos, verbose, quiet, help, version;
     lf_sampler_params sampling;
 } cli_options;
 
-/* Parses argv; on a bad argument prints one line on stderr, returns false. */
-bool cli_parse(int argc, char **argv, cli_options *o);
+/* Parses argv, where argv[user_first..user_end) are the user's own and the
+ * rest came from .args; on a bad argument prints one line on stderr (saying
+ * "in .args" for those) and returns false. */
+bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options *o);
 void cli_free(cli_options *o);
 void cli_print_help(FILE *f);
 

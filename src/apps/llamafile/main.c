@@ -37,8 +37,7 @@ static bool put_token(const lf_model *m, int32_t tok) {
     if (n < 0)
         return true; /* pieces are short; a longer one is not printable text */
     fwrite(small, 1, (size_t)n, stdout);
-    fflush(stdout);
-    return !ferror(stdout);
+    return lf_stdout_flush();
 }
 
 struct run_stats {
@@ -49,13 +48,10 @@ struct run_stats {
 static int generate(lf_model *m, lf_context *ctx, const cli_options *o, struct run_stats *st) {
     lf_error err;
     const char *prompt = o->prompt ? o->prompt : "";
-    size_t plen = strlen(prompt);
-    int64_t cap = (int64_t)plen + 8;
-    int32_t *toks = malloc(sizeof(int32_t) * (size_t)cap);
-    int64_t n = toks ? lf_tokenize(m, prompt, plen, toks, cap, true, true) : 0;
-    if (!toks || n < 0) {
+    int32_t *toks;
+    int64_t n = lf_tokenize_alloc(m, prompt, strlen(prompt), &toks, true, true);
+    if (n < 0) {
         fprintf(stderr, "llamafile: out of memory tokenizing the prompt\n");
-        free(toks);
         return 1;
     }
     if (n == 0) { /* nothing to condition on: start from BOS like llama.cpp */
@@ -70,7 +66,7 @@ static int generate(lf_model *m, lf_context *ctx, const cli_options *o, struct r
     }
     if (o->display_prompt) {
         fputs(prompt, stdout);
-        fflush(stdout);
+        lf_stdout_flush();
     }
     lf_sampler *smp = lf_sampler_new(&o->sampling, lf_model_n_vocab(m), &err);
     int32_t *pos = malloc(sizeof(int32_t) * (size_t)n), *seq = calloc((size_t)n, sizeof(int32_t));
@@ -103,6 +99,12 @@ static int generate(lf_model *m, lf_context *ctx, const cli_options *o, struct r
             break;
         }
         int32_t tok = lf_sampler_sample(smp, lf_get_logits_ith(ctx, -1));
+        if (tok == LF_SAMPLE_NONFINITE) {
+            fflush(stdout);
+            fprintf(stderr, "\nllamafile: the model produced non-finite logits at token %d\n", p);
+            rc = 1;
+            break;
+        }
         if (lf_token_is_eog(m, tok) && !o->ignore_eos)
             break;
         if (!put_token(m, tok)) {
@@ -154,7 +156,7 @@ static lf_model *load_model(const cli_options *o, lf_error *err) {
     lf_model_source src;
     int found = lf_model_locate(o->model, &src, err);
     if (found == 0) {
-        fputs("usage: llamafile [options] -m MODEL -p PROMPT (see --help)\n", stderr);
+        fputs("usage: llamafile [options] [-m MODEL] [-p PROMPT | -f FILE] (see --help)\n", stderr);
         return NULL;
     }
     if (found < 0) {
@@ -169,9 +171,9 @@ static lf_model *load_model(const cli_options *o, lf_error *err) {
     return m;
 }
 
-static int run(int argc, char **argv) {
+static int run(int argc, char **argv, int user_first, int user_end) {
     cli_options o;
-    if (!cli_parse(argc, argv, &o)) {
+    if (!cli_parse(argc, argv, user_first, user_end, &o)) {
         cli_free(&o);
         return 1;
     }
@@ -180,6 +182,7 @@ static int run(int argc, char **argv) {
         cli_free(&o);
         return 0;
     }
+
     if (o.ngl_given && o.n_gpu_layers != 0 && !o.quiet)
         fprintf(stderr, "llamafile: no GPU support in this build; running on the CPU\n");
 
@@ -191,6 +194,12 @@ static int run(int argc, char **argv) {
         cli_free(&o);
         return 1;
     }
+    int n_train = lf_model_n_ctx_train(m);
+    if (!o.ctx_given) /* llama.cpp's default: the training context, here at most 4096 */
+        o.n_ctx = n_train > 0 && n_train < o.n_ctx ? n_train : o.n_ctx;
+    else if (n_train > 0 && o.n_ctx > n_train && !o.quiet)
+        fprintf(stderr, "llamafile: warning: -c %d is more than the %d tokens the model was "
+                "trained on; output past that may degrade\n", o.n_ctx, n_train);
     lf_context_params cp = lf_context_default_params();
     cp.n_ctx = o.n_ctx;
     cp.n_batch = o.n_batch;
@@ -215,7 +224,6 @@ static int run(int argc, char **argv) {
     int rc = generate(m, ctx, &o, &st);
     if (rc != 1) /* llama.cpp ends its output with a blank line; so do we */
         fputs("\n\n", stdout);
-    fflush(stdout);
     if (o.verbose)
         print_stats(&st);
     lf_context_free(ctx);
@@ -228,13 +236,17 @@ static int run(int argc, char **argv) {
  * user's (or in place of its "..."), so the user's flags win. */
 int main(int argc, char **argv) {
     lf_error err;
-    int n;
+    int n, user_first;
     char **args;
-    if (!lf_args_load_self(argc, argv, &n, &args, &err)) {
+    if (!lf_args_load_self(argc, argv, &n, &args, &user_first, &err)) {
         fprintf(stderr, "llamafile: %s\n", err.msg);
         return 1;
     }
-    int rc = run(n, args);
+    int rc = run(n, args, user_first, user_first + (argc > 0 ? argc - 1 : 0));
     lf_args_free(args);
+    if (!lf_stdout_close(&err)) {
+        fprintf(stderr, "llamafile: %s\n", err.msg);
+        return 1;
+    }
     return rc;
 }
