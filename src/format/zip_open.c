@@ -59,9 +59,9 @@ static lf_zip *open_owned_fd(int fd, const char *name, bool allow_none, lf_error
     int r = lf_zip_parse(&src, name, &z, err);
     uint64_t image = r == 0 && allow_none ? lf_elf_image_end(fd) : 0;
     if (image && image < src.size) {
-        lf_fail(err, "%s: the zip archive appended to this program is damaged: %llu bytes "
-                "follow the program but no end of central directory record ends them",
-                name, (unsigned long long)(src.size - image));
+        lf_fail(err, "%s: the zip archive appended to this program (bytes %llu to %llu) is "
+                "damaged: it has no end of central directory record", name,
+                (unsigned long long)image, (unsigned long long)src.size);
     } else if (r == 0 && allow_none) {
         z = lf_zip_new_empty(name, err);
         if (z)

@@ -129,7 +129,7 @@ cp "$TMP/good.llamafile" "$TMP/bad.llamafile"
 eocd=$(LC_ALL=C grep -boa $'PK\x05\x06' "$TMP/bad.llamafile" | tail -n 1 | cut -d: -f1)
 printf '\0' | dd of="$TMP/bad.llamafile" bs=1 seek=$((eocd + 2)) conv=notrunc status=none
 expect "damaged llamafile says its archive is damaged" 1 \
-  "the zip archive appended to this program is damaged" "$TMP/bad.llamafile" -p "Once"
+  "the zip archive appended to this program (bytes " "$TMP/bad.llamafile" -p "Once"
 cp "$LF" "$TMP/args.llamafile"
 printf -- '-n\n4\n--bogus\n...\n' >"$TMP/.args"
 "$BIN/zipalign" -j0 "$TMP/args.llamafile" "$M" "$TMP/.args" >/dev/null 2>&1
