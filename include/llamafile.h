@@ -203,7 +203,9 @@ bool lf_gguf_set_arr_str(lf_gguf_writer *w, const char *key,
 bool lf_gguf_add_tensor(lf_gguf_writer *w, const char *name, int type,
                         int n_dims, const int64_t *ne, const void *data,
                         lf_error *err);
-/* Write to a file (atomically: a temp file renamed into place). */
+/* Write to a file atomically: a temp file beside it, renamed into place.
+ * An existing path must be a regular file or a symbolic link to one (the
+ * file it leads to is replaced, the link kept); anything else is refused. */
 bool lf_gguf_writer_write(lf_gguf_writer *w, const char *path, lf_error *err);
 /* Write to a malloc'd buffer the caller frees. */
 bool lf_gguf_writer_to_memory(lf_gguf_writer *w, void **out, size_t *out_size,

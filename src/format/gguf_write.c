@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/error.h"
 #include "format/gguf.h"
+#include "platform/replace_file.h"
 
 typedef struct wbuf {
     uint8_t *p;
@@ -407,35 +407,28 @@ bool lf_gguf_writer_write(lf_gguf_writer *w, const char *path, lf_error *err) {
         free(head.p);
         return false;
     }
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    if (!tmp) {
+    lf_replace r;
+    if (!lf_replace_begin(&r, path, err)) {
         free(head.p);
-        return lf_fail(err, "%s: out of memory", path);
+        return false;
     }
-    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    bool ok = fd >= 0;
+    sink s = {.f = fdopen(r.fd, "wb")};
+    bool ok = s.f != NULL;
     if (!ok)
-        lf_fail(err, "%s: cannot create a temporary file: %s", path, strerror(errno));
-    sink s = {.f = ok ? fdopen(fd, "wb") : NULL};
-    if (ok && !s.f) {
-        ok = lf_fail(err, "%s: cannot open: %s", tmp, strerror(errno));
-        close(fd);
-    }
+        lf_fail(err, "%s: cannot open: %s", r.tmp, strerror(errno));
+    else
+        r.fd = -1; /* s.f owns it now */
     if (ok) {
-        (void)fchmod(fd, 0644);
-        ok = emit_all(w, &head, &s) && fflush(s.f) == 0 && fsync(fd) == 0;
+        ok = emit_all(w, &head, &s) && fflush(s.f) == 0 && fsync(fileno(s.f)) == 0;
         if (!ok)
             lf_fail(err, "%s: cannot write: %s", path, strerror(errno));
         if (fclose(s.f) != 0 && ok)
             ok = lf_fail(err, "%s: cannot write: %s", path, strerror(errno));
-        if (ok && rename(tmp, path) != 0)
-            ok = lf_fail(err, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
-        if (!ok)
-            unlink(tmp);
     }
-    free(tmp);
+    if (ok)
+        ok = lf_replace_commit(&r, err);
+    else
+        lf_replace_abort(&r);
     free(head.p);
     return ok;
 }

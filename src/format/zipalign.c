@@ -5,7 +5,15 @@
  * truncates the file back to its old size. Termination signals are held
  * while the file is longer than it was, and checked between chunks, so an
  * interrupted run also rolls back before the signal takes effect. Holes
- * in sparse inputs stay holes in the archive. */
+ * in sparse inputs stay holes in the archive.
+ *
+ * A file without an end record at its end is taken as a fresh archive (an
+ * executable about to get its first members) unless its last bytes hold
+ * zip records that agree with each other: then it is a zip whose end is
+ * damaged, and writing a directory of only the new members would lose the
+ * old ones, so it is refused. Inputs and the archive must be regular files
+ * (a FIFO would block, a device would be written), and member names may
+ * not lead out of the folder an unzip tool extracts into. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -19,11 +27,15 @@
 #include "base/crc32.h"
 #include "base/error.h"
 #include "format/zip.h"
+#include "platform/replace_file.h"
 
 #define DEFAULT_ALIGNMENT 65536
 #define MAX_ALIGNMENT (1ull << 30)
 #define FIXED_TIME 1700000000 /* the date members get without -N */
 #define CHUNK (4u << 20)
+/* How much of a file's end is searched for the records of a damaged zip:
+ * an end record with the longest comment, ZIP64 records and more. */
+#define PROBE_TAIL (128u << 10)
 
 typedef struct input {
     const char *path;
@@ -47,24 +59,42 @@ typedef struct job {
     lf_error *err;
 } job;
 
+/* A name with a ".." component would let an unzip tool write outside the
+ * folder it extracts into ('\\' counts as a separator, as on Windows). */
+static bool has_dot_dot(const char *name) {
+    for (const char *c = name; *c;) {
+        size_t n = strcspn(c, "/\\");
+        if (n == 2 && c[0] == '.' && c[1] == '.')
+            return true;
+        c += n + (c[n] != 0);
+    }
+    return false;
+}
+
 /* The member name for a path: its base name with -j, else the path less
- * any leading "/" and "./". */
-static char *member_name(const char *path, bool junk) {
+ * any leading "./". Absolute paths and ".." components are refused. */
+static bool member_name(const char *path, bool junk, char **out, lf_error *err) {
     const char *s = path;
     if (junk) {
         const char *slash = strrchr(path, '/');
         s = slash ? slash + 1 : path;
     } else {
-        for (;;) {
-            if (s[0] == '/')
+        if (s[0] == '/')
+            return lf_fail(err, "%s: absolute path: not stored as a member name "
+                           "(unzip tools would write outside their folder; -j stores "
+                           "the base name)", path);
+        while (s[0] == '.' && s[1] == '/') {
+            s += 2;
+            while (*s == '/')
                 s++;
-            else if (s[0] == '.' && s[1] == '/')
-                s += 2;
-            else
-                break;
         }
     }
-    return strdup(s);
+    if (has_dot_dot(s))
+        return lf_fail(err, "%s: a '..' in the member name is not allowed (unzip tools "
+                       "would write outside their folder; -j stores the base name)", path);
+    if (!(*out = strdup(s)))
+        return lf_fail(err, "out of memory");
+    return true;
 }
 
 static void dos_time(time_t t, bool local, uint16_t *tm_out, uint16_t *date_out) {
@@ -80,6 +110,10 @@ static void dos_time(time_t t, bool local, uint16_t *tm_out, uint16_t *date_out)
     *date_out = (uint16_t)((b.tm_year - 80) << 9 | (b.tm_mon + 1) << 5 | b.tm_mday);
 }
 
+static bool not_regular(job *j, const char *path, mode_t mode) {
+    return lf_fail(j->err, "%s: not a regular file (%s)", path, lf_file_kind(mode));
+}
+
 /* Names, open inputs and their records; all checked before anything is
  * written. */
 static bool prepare_inputs(job *j, const char *const *files) {
@@ -87,8 +121,8 @@ static bool prepare_inputs(job *j, const char *const *files) {
         input *in = &j->in[i];
         in->path = files[i];
         in->fd = -1;
-        if (!(in->name = member_name(files[i], j->opt->junk_paths)))
-            return lf_fail(j->err, "out of memory");
+        if (!member_name(files[i], j->opt->junk_paths, &in->name, j->err))
+            return false;
         size_t len = strlen(in->name);
         if (len == 0)
             return lf_fail(j->err, "%s: no file name to store it under", in->path);
@@ -98,13 +132,19 @@ static bool prepare_inputs(job *j, const char *const *files) {
             if (!strcmp(j->in[k].name, in->name))
                 return lf_fail(j->err, "%s: member name '%s' given twice (also by %s)",
                                in->path, in->name, j->in[k].path);
-        in->fd = open(in->path, O_RDONLY | O_CLOEXEC);
+        /* checked before opening, and opened without blocking: opening
+         * a FIFO waits for a writer */
+        if (stat(in->path, &in->st) != 0)
+            return lf_fail(j->err, "%s: cannot open: %s", in->path, strerror(errno));
+        if (!S_ISREG(in->st.st_mode))
+            return not_regular(j, in->path, in->st.st_mode);
+        in->fd = open(in->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (in->fd < 0)
             return lf_fail(j->err, "%s: cannot open: %s", in->path, strerror(errno));
         if (fstat(in->fd, &in->st) != 0)
             return lf_fail(j->err, "%s: cannot stat: %s", in->path, strerror(errno));
         if (!S_ISREG(in->st.st_mode))
-            return lf_fail(j->err, "%s: not a regular file", in->path);
+            return not_regular(j, in->path, in->st.st_mode);
         lf_zip_rec *r = &in->rec;
         r->e.name = in->name;
         r->e.name_len = len;
@@ -122,8 +162,115 @@ static bool prepare_inputs(job *j, const char *const *files) {
     return true;
 }
 
+/* The signature at off, or 0 where there is none to read. */
+static uint32_t sig_at(const job *j, uint64_t off) {
+    uint8_t b[4];
+    if (off > j->orig_size || j->orig_size - off < 4 ||
+        pread(j->fd, b, 4, (off_t)off) != 4)
+        return 0;
+    return lf_get32(b);
+}
+
+static bool damaged(job *j, uint64_t at, const char *what) {
+    return lf_fail(j->err, "%s: offset %llu: a damaged zip archive (%s, and no valid end "
+                   "record ends the file); refused, as adding to it would drop its members",
+                   j->archive, (unsigned long long)at, what);
+}
+
+/* An end record at at (buf holds the file's bytes from base): damaged if
+ * it is cut short or sits right at the end, or if its fields agree with
+ * each other and with a central directory or ZIP64 locator before it. */
+static bool check_end(job *j, const uint8_t *buf, uint64_t base, uint64_t at) {
+    uint64_t size = j->orig_size;
+    if (size - at <= LF_ZIP_END_SIZE)
+        return damaged(j, at, size - at < LF_ZIP_END_SIZE
+                                  ? "an end of central directory record cut short"
+                                  : "an end of central directory record with a wrong "
+                                    "comment length");
+    const uint8_t *e = buf + (at - base);
+    uint64_t n = lf_get16(e + 10), cd_size = lf_get32(e + 12), cd_off = lf_get32(e + 16);
+    if (lf_get16(e + 4) != lf_get16(e + 6) || lf_get16(e + 8) != n)
+        return true;
+    if ((n == 0 && cd_size == 0) ||
+        (cd_size <= at && sig_at(j, at - cd_size) == LF_ZIP_CENTRAL_SIG) ||
+        sig_at(j, cd_off) == LF_ZIP_CENTRAL_SIG ||
+        (at >= LF_ZIP64_LOCATOR_SIZE &&
+         sig_at(j, at - LF_ZIP64_LOCATOR_SIZE) == LF_ZIP64_LOCATOR_SIG))
+        return damaged(j, at, "an end of central directory record that does not end "
+                       "the file: a wrong comment length, or bytes after it");
+    return true;
+}
+
+/* A ZIP64 locator: damaged if it is cut short or its end record is there. */
+static bool check_locator(job *j, const uint8_t *buf, uint64_t base, uint64_t at) {
+    if (j->orig_size - at < LF_ZIP64_LOCATOR_SIZE)
+        return damaged(j, at, "a ZIP64 end locator cut short");
+    uint64_t z64 = lf_get64(buf + (at - base) + 8);
+    if ((at >= LF_ZIP64_END_SIZE && sig_at(j, at - LF_ZIP64_END_SIZE) == LF_ZIP64_END_SIG) ||
+        sig_at(j, z64) == LF_ZIP64_END_SIG)
+        return damaged(j, at, "a ZIP64 end locator and its ZIP64 end record here");
+    return true;
+}
+
+/* A central directory record: damaged if another record or an end record
+ * follows it exactly, or its local header is where it says. */
+static bool check_central(job *j, const uint8_t *buf, uint64_t base, uint64_t at,
+                          uint64_t have) {
+    if (at + LF_ZIP_CENTRAL_SIZE > base + have)
+        return true;
+    const uint8_t *c = buf + (at - base);
+    uint16_t nlen = lf_get16(c + 28);
+    uint64_t next = at + LF_ZIP_CENTRAL_SIZE + nlen + lf_get16(c + 30) + lf_get16(c + 32);
+    uint32_t s = sig_at(j, next);
+    if (s == LF_ZIP_CENTRAL_SIG || s == LF_ZIP_END_SIG || s == LF_ZIP64_END_SIG)
+        return damaged(j, at, "central directory records here");
+    uint64_t lho = lf_get32(c + 42);
+    uint8_t h[LF_ZIP_LOCAL_SIZE + 64];
+    size_t cmp = nlen < 64 ? nlen : 64;
+    if (nlen == 0 || at + LF_ZIP_CENTRAL_SIZE + cmp > base + have || lho >= at ||
+        at - lho < LF_ZIP_LOCAL_SIZE + cmp ||
+        pread(j->fd, h, LF_ZIP_LOCAL_SIZE + cmp, (off_t)lho) != (ssize_t)(LF_ZIP_LOCAL_SIZE + cmp))
+        return true;
+    if (lf_get32(h) == LF_ZIP_LOCAL_SIG && lf_get16(h + 26) == nlen &&
+        !memcmp(h + LF_ZIP_LOCAL_SIZE, c + LF_ZIP_CENTRAL_SIZE, cmp))
+        return damaged(j, at, "a central directory record and its member's local header "
+                       "here");
+    return true;
+}
+
+/* For a file without an end record at its end: false (err set) when its
+ * last bytes hold the records of a zip whose end is damaged. */
+static bool check_not_damaged(job *j) {
+    uint64_t size = j->orig_size, have = size < PROBE_TAIL ? size : PROBE_TAIL;
+    uint64_t base = size - have;
+    if (have < 4)
+        return true;
+    uint8_t *buf = malloc((size_t)have);
+    if (!buf)
+        return lf_fail(j->err, "out of memory");
+    lf_zip_src src = {NULL, j->fd, size};
+    bool ok = lf_zip_src_read(&src, base, buf, (size_t)have, j->archive, j->err);
+    for (uint64_t i = have - 4 + 1; ok && i-- > 0;) {
+        uint32_t s = lf_get32(buf + i);
+        if (s == LF_ZIP_END_SIG)
+            ok = check_end(j, buf, base, base + i);
+        else if (s == LF_ZIP64_LOCATOR_SIG)
+            ok = check_locator(j, buf, base, base + i);
+        else if (s == LF_ZIP_CENTRAL_SIG)
+            ok = check_central(j, buf, base, base + i, have);
+    }
+    free(buf);
+    return ok;
+}
+
 static bool open_archive(job *j) {
-    j->fd = open(j->archive, O_RDWR | O_CLOEXEC);
+    struct stat st;
+    if (stat(j->archive, &st) == 0 && !S_ISREG(st.st_mode))
+        return not_regular(j, j->archive, st.st_mode);
+    if (lstat(j->archive, &st) == 0 && S_ISLNK(st.st_mode) && stat(j->archive, &st) != 0)
+        return lf_fail(j->err, "%s: cannot follow the symbolic link: %s", j->archive,
+                       strerror(errno));
+    j->fd = open(j->archive, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (j->fd < 0 && errno == ENOENT) {
         j->fd = open(j->archive, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         j->created = j->fd >= 0;
@@ -131,17 +278,21 @@ static bool open_archive(job *j) {
     if (j->fd < 0)
         return lf_fail(j->err, "%s: cannot open for writing: %s", j->archive,
                        strerror(errno));
-    struct stat st;
     if (fstat(j->fd, &st) != 0)
         return lf_fail(j->err, "%s: cannot stat: %s", j->archive, strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return lf_fail(j->err, "%s: not a regular file", j->archive);
+        return not_regular(j, j->archive, st.st_mode);
+    int fl = fcntl(j->fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(j->fd, F_SETFL, fl & ~O_NONBLOCK);
     for (int i = 0; i < j->n_in; i++)
         if (j->in[i].st.st_dev == st.st_dev && j->in[i].st.st_ino == st.st_ino)
             return lf_fail(j->err, "%s: is the archive itself", j->in[i].path);
     j->orig_size = (uint64_t)st.st_size;
     lf_zip_src src = {NULL, j->fd, j->orig_size};
     int r = lf_zip_parse(&src, j->archive, &j->old, j->err);
+    if (r == 0 && !check_not_damaged(j))
+        return false;
     if (r == 0)
         j->old = lf_zip_new_empty(j->archive, j->err);
     return r >= 0 && j->old;
@@ -163,14 +314,17 @@ static bool write_all(job *j, const void *buf, size_t n, uint64_t off) {
     return true;
 }
 
-/* True (with err set) when a termination signal is waiting. */
+/* True (with err set) when a termination signal that is not ignored is
+ * waiting. */
 static bool interrupted(job *j) {
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
     sigset_t pending;
     if (sigpending(&pending) != 0)
         return false;
+    struct sigaction sa;
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        if (sigismember(&pending, sigs[i])) {
+        if (sigismember(&pending, sigs[i]) && /* ignored (nohup): no reason to stop */
+            !(sigaction(sigs[i], NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)) {
             lf_fail(j->err, "%s: interrupted by signal %d", j->archive, sigs[i]);
             return true;
         }

@@ -5,19 +5,25 @@
  * Memory stays small whatever the model size: the output's layout is
  * written first (metadata, tensor table, zeroed data), then each tensor is
  * converted a chunk of rows at a time, in parallel, and written in place;
- * the file is renamed into place once complete. */
+ * all of it in a temporary file beside the output, renamed over it once
+ * complete (platform/replace_file.h says what may be replaced). Termination
+ * signals are held meanwhile and checked between tensors, so that an
+ * interrupted run removes the temporary file before the signal acts. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/error.h"
 #include "base/threadpool.h"
 #include "format/gguf.h"
 #include "model/quantize.h"
+#include "platform/replace_file.h"
 #include "tensor/types.h"
 
 /* ------------------------------------------------------------- metadata */
@@ -252,8 +258,29 @@ static bool check_plan(const lf_gguf *g, const lf_quantize_plan *plan,
     return true;
 }
 
+/* SIGXFSZ last: held so that a file size limit fails a write (EFBIG)
+ * instead of killing the process, but not a reason to stop. */
+static const int k_held_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGXFSZ};
+
+/* True (with err set) when a termination signal that is not ignored is
+ * waiting. */
+static bool interrupted(lf_error *err) {
+    sigset_t pending;
+    if (sigpending(&pending) != 0)
+        return false;
+    struct sigaction sa;
+    for (size_t i = 0; i + 1 < sizeof k_held_signals / sizeof *k_held_signals; i++)
+        if (sigismember(&pending, k_held_signals[i]) &&
+            !(sigaction(k_held_signals[i], NULL, &sa) == 0 && sa.sa_handler == SIG_IGN))
+            return lf_fail(err, "interrupted by signal %d", k_held_signals[i]), true;
+    return false;
+}
+
+/* Fills the temporary file tmp (whose layout is written) with the tensors;
+ * messages name out. */
 static bool write_tensors(const lf_gguf *g, const lf_quantize_plan *plan,
-                          const lf_quantize_params *p, const char *tmp, lf_error *err) {
+                          const lf_quantize_params *p, const char *tmp, const char *out,
+                          lf_error *err) {
     lf_gguf *layout = lf_gguf_open(tmp, err);
     if (!layout)
         return false;
@@ -267,7 +294,7 @@ static bool write_tensors(const lf_gguf *g, const lf_quantize_plan *plan,
         offsets[i] = lf_gguf_tensor_at(layout, i)->file_offset;
     lf_gguf_close(layout);
 
-    writer_state s = {.fd = -1, .path = tmp};
+    writer_state s = {.fd = -1, .path = out};
     int nth = p->n_threads > 0 ? p->n_threads : lf_physical_cores();
     int64_t max_ne0 = 1;
     for (int64_t i = 0; i < plan->n; i++) {
@@ -285,6 +312,10 @@ static bool write_tensors(const lf_gguf *g, const lf_quantize_plan *plan,
         ok = lf_fail(err, "%s: cannot open: %s", tmp, strerror(errno));
     for (int64_t i = 0; ok && i < plan->n; i++) {
         const lf_gguf_tensor *t = lf_gguf_tensor_at(g, plan->order[i]);
+        if (interrupted(err)) {
+            ok = false;
+            break;
+        }
         ok = convert_tensor(&s, t, plan->type[i], offsets[i], err);
         drop_pages(t);
         if (ok && p->progress) {
@@ -298,15 +329,46 @@ static bool write_tensors(const lf_gguf *g, const lf_quantize_plan *plan,
         }
     }
     if (ok && fsync(s.fd) != 0)
-        ok = lf_fail(err, "%s: cannot write: %s", tmp, strerror(errno));
+        ok = lf_fail(err, "%s: cannot write: %s", out, strerror(errno));
     if (s.fd >= 0 && close(s.fd) != 0 && ok)
-        ok = lf_fail(err, "%s: cannot write: %s", tmp, strerror(errno));
+        ok = lf_fail(err, "%s: cannot write: %s", out, strerror(errno));
     for (int i = 0; s.scratch && s.pool && i < lf_pool_threads(s.pool); i++)
         free(s.scratch[i]);
     free(s.scratch);
     lf_pool_free(s.pool);
     free(s.out);
     free(offsets);
+    return ok;
+}
+
+/* Writes the output through a temporary file; signals are held (see the
+ * top of this file). */
+static bool write_output(const lf_gguf *g, const lf_quantize_plan *plan,
+                         const lf_quantize_params *p, lf_gguf_writer *w, const char *out,
+                         lf_error *err) {
+    sigset_t held, old;
+    sigemptyset(&held);
+    for (size_t i = 0; i < sizeof k_held_signals / sizeof *k_held_signals; i++)
+        sigaddset(&held, k_held_signals[i]);
+    pthread_sigmask(SIG_BLOCK, &held, &old);
+    lf_replace r;
+    bool ok = lf_replace_begin(&r, out, err);
+    if (ok) {
+        close(r.fd); /* the writer replaces the empty file; then written in place */
+        r.fd = -1;
+        /* the layout with zeroed data, then the data in place */
+        ok = lf_gguf_writer_write(w, r.tmp, err) && write_tensors(g, plan, p, r.tmp, out, err);
+        ok = ok ? lf_replace_commit(&r, err) : (lf_replace_abort(&r), false);
+    }
+    /* past a file size limit the write failed with EFBIG; the signal is
+     * dropped rather than left to kill the process */
+    sigset_t xfsz;
+    sigemptyset(&xfsz);
+    sigaddset(&xfsz, SIGXFSZ);
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&xfsz, NULL, &zero) == SIGXFSZ) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return ok;
 }
 
@@ -317,7 +379,6 @@ bool lf_model_quantize(const char *in, const char *out, const lf_quantize_params
         return false;
     lf_quantize_plan plan;
     lf_gguf_writer *w = NULL;
-    char *tmp = NULL;
     bool ok = lf_quantize_plan_make(g, p, &plan, err);
     if (!ok) {
         lf_gguf_close(g);
@@ -326,19 +387,9 @@ bool lf_model_quantize(const char *in, const char *out, const lf_quantize_params
     ok = check_plan(g, &plan, p, err);
     if (ok && !(w = lf_gguf_writer_new()))
         ok = lf_fail(err, "out of memory");
-    ok = ok && build_writer(w, g, &plan, p->ftype, err);
-    if (ok && (!(tmp = malloc(strlen(out) + 16)) || !sprintf(tmp, "%s.partial", out)))
-        ok = lf_fail(err, "out of memory");
-    /* the layout with zeroed data, then the data in place */
-    ok = ok && lf_gguf_writer_write(w, tmp, err);
+    ok = ok && build_writer(w, g, &plan, p->ftype, err) &&
+         write_output(g, &plan, p, w, out, err);
     lf_gguf_writer_free(w);
-    bool created = ok;
-    ok = ok && write_tensors(g, &plan, p, tmp, err);
-    if (ok && rename(tmp, out) != 0)
-        ok = lf_fail(err, "%s: cannot rename %s into place: %s", out, tmp, strerror(errno));
-    if (!ok && created)
-        unlink(tmp);
-    free(tmp);
     lf_quantize_plan_free(&plan);
     lf_gguf_close(g);
     return ok;

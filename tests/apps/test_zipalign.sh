@@ -51,6 +51,16 @@ cp "$BIN/gguf-dump" test.llamafile
 
 "$ZA" --help | grep -q '^usage: zipalign \[-j\] \[-0\] \[-a ALIGN\] \[-N\]' \
   && pass "--help prints the usage" || fail "--help" "no usage line"
+"$ZA" --help | grep -q -- '--version' && "$ZA" --help | grep -qi 'symbolic link' \
+  && pass "--help documents --version and symbolic links" || fail "--help" "no --version or link line"
+out=$("$ZA" --version 2>&1); rc=$?
+[ $rc = 0 ] && [ "$out" = "zipalign 0.1.0" ] && pass "--version" || fail "--version" "rc=$rc '$out'"
+# stdout on a full disk: an error, not a silent exit 0
+for a in --help --version; do
+  out=$("$ZA" $a 2>&1 >/dev/full); rc=$?
+  [ $rc = 1 ] && [ "$out" = "zipalign: cannot write output: No space left on device" ] \
+    && pass "$a >/dev/full fails" || fail "$a >/dev/full" "rc=$rc '$out'"
+done
 
 # The issue's command: basename, stored.
 check "zipalign -j0 test.llamafile model.gguf .args" "$ZA" -j0 test.llamafile model.gguf .args
@@ -78,9 +88,9 @@ cmp -s -n "$(stat -c %s before-replace)" before-replace test.llamafile \
 # Paths, other alignments, -N.
 mkdir -p dir/sub && echo "nested" >dir/sub/f.txt && touch -d '2020-02-03 04:05:06' dir/sub/f.txt
 cp "$BIN/gguf-dump" paths.zip
-check "paths kept without -j (leading ./ and / dropped)" "$ZA" -a 4096 -N paths.zip ./dir/sub/f.txt "$TMP/model.gguf"
+check "paths kept without -j (leading ./ dropped)" "$ZA" -a 4096 -N paths.zip ./dir/sub/f.txt .//model.gguf
 names=$(unzip -Z1 paths.zip | tr '\n' ' ')
-want="dir/sub/f.txt ${TMP#/}/model.gguf "
+want="dir/sub/f.txt model.gguf "
 [ "$names" = "$want" ] && pass "stored names" || fail "stored names" "got '$names', want '$want'"
 check "-a 4096 aligns to 4096" check_aligned paths.zip 4096
 unzip -l paths.zip | grep -q '2020-02-03 04:05 *dir/sub/f.txt' \
@@ -138,6 +148,80 @@ out=$("$ZA" damaged model.gguf 2>&1); rc=$?
 [ $rc = 1 ] && cmp -s damaged saved2 && grep -q "central directory" <<<"$out" \
   && pass "damaged archive refused, unchanged" || fail "damaged archive" "rc=$rc $out"
 rm -f damaged saved2 new2.zip
+
+# Damaged end records: refused, unchanged (not taken for a plain file, which
+# would write a directory of only the new member). One-member archives too,
+# and a truncated copy.
+cp "$BIN/gguf-dump" one.zip && "$ZA" -j one.zip dir/sub/f.txt 2>/dev/null
+damage_refused() {
+  local name=$1 file=$2 out rc
+  cp "$file" damaged.bak
+  out=$(timeout 20 "$ZA" -j "$file" big.bin 2>&1); rc=$?
+  if [ $rc != 1 ]; then fail "$name" "exit status $rc: $out"
+  elif ! cmp -s "$file" damaged.bak; then fail "$name" "archive changed"
+  elif ! grep -q "damaged zip archive" <<<"$out" || [ "$(wc -l <<<"$out")" != 1 ]; then
+    fail "$name" "message: $out"
+  else pass "$name: refused, unchanged"; fi
+  rm -f "$file" damaged.bak
+}
+for src in saved one.zip; do
+  size=$(stat -c %s $src)
+  cp $src d && echo junk >>d && damage_refused "$src: bytes after the end record" d
+  cp $src d && printf '\007' | dd of=d bs=1 seek=$((size - 2)) conv=notrunc status=none \
+    && damage_refused "$src: wrong comment length" d
+  cp $src d && truncate -s $((size - 5)) d && damage_refused "$src: end record cut short" d
+  cp $src d && truncate -s $((size - 22)) d && damage_refused "$src: end record cut off" d
+  cp $src d && printf 'XX' | dd of=d bs=1 seek=$((size - 22)) conv=notrunc status=none \
+    && damage_refused "$src: end record signature damaged" d
+done
+# A ZIP64 locator and end record with the end record after them gone.
+cp saved d && size=$(stat -c %s d) && python3 - d <<'PY' && damage_refused "ZIP64 records without an end record" d
+import struct, sys
+f = open(sys.argv[1], "r+b"); d = f.read()
+e = d.rfind(b"PK\x05\x06"); n, cds, cdo = struct.unpack("<HII", d[e + 10:e + 20])
+z = struct.pack("<IQHHIIQQQQ", 0x06064b50, 44, 45, 45, 0, 0, n, n, cds, cdo)
+loc = struct.pack("<IIQI", 0x07064b50, 0, e, 1)
+f.seek(e); f.write(z + loc); f.truncate()
+PY
+# Not a zip at all: every program of ours, copied, is a fresh archive.
+for prog in "$BIN"/*; do
+  cp "$prog" fresh.bin
+  out=$("$ZA" -j fresh.bin dir/sub/f.txt 2>&1) && [ "$(unzip -Z1 fresh.bin 2>/dev/null)" = f.txt ] \
+    || { fail "a copy of $(basename "$prog") is a fresh archive" "$out"; continue; }
+  pass "a copy of $(basename "$prog") is a fresh archive"
+done
+rm -f fresh.bin one.zip
+
+# Names that would extract outside the folder: refused without -j.
+cp saved test.llamafile
+mkdir -p up/in && echo up >up/x
+expect_unchanged "absolute path" 1 "$TMP/model.gguf: absolute path" "$ZA" test.llamafile "$TMP/model.gguf"
+expect_unchanged "'..' component" 1 "up/in/../x: a '..' in the member name" "$ZA" test.llamafile up/in/../x
+expect_unchanged "leading '..'" 1 "../$(basename "$TMP")/up/x: a '..'" "$ZA" test.llamafile "../$(basename "$TMP")/up/x"
+check "-j stores the base name of such paths" "$ZA" -j test.llamafile up/in/../x
+[ "$(unzip -Z1 test.llamafile | tail -n 1)" = x ] && pass "-j: stored as 'x'" || fail "-j ..: name" "$(unzip -Z1 test.llamafile)"
+cp saved test.llamafile
+
+# FIFOs, directories and devices: refused at once, never opened for I/O.
+mkfifo fifo && mkdir -p adir
+expect_unchanged "FIFO input" 1 "fifo: not a regular file (a FIFO)" timeout 20 "$ZA" test.llamafile fifo
+expect_unchanged "device input" 1 "/dev/null: not a regular file (a character device)" timeout 20 "$ZA" -j test.llamafile /dev/null
+for a in fifo adir; do
+  out=$(timeout 20 "$ZA" -j $a dir/sub/f.txt 2>&1); rc=$?
+  [ $rc = 1 ] && grep -q "^zipalign: $a: not a regular file" <<<"$out" && [ -p fifo ] && [ -d adir ] \
+    && pass "ARCHIVE $a refused" || fail "ARCHIVE $a" "rc=$rc $out"
+done
+# An ARCHIVE that is a symbolic link: the file it leads to is appended to.
+ln -s test.llamafile link.llamafile
+check "ARCHIVE a symbolic link" "$ZA" -j link.llamafile up/x
+[ -L link.llamafile ] && unzip -Z1 test.llamafile | grep -qx x \
+  && pass "symbolic link kept, its target appended to" || fail "ARCHIVE link" "$(ls -l link.llamafile)"
+rm -f link.llamafile fifo && cp saved test.llamafile
+# -v writes to stderr; stdout (empty) on a full disk is no error.
+cp saved v.zip
+out=$("$ZA" -v -j v.zip up/x 2>&1 >/dev/full); rc=$?
+[ $rc = 0 ] && [ "$out" = "up/x -> x" ] && pass "-v >/dev/full: names on stderr, exit 0" || fail "-v >/dev/full" "rc=$rc $out"
+rm -f v.zip
 out=$("$ZA" new2.zip dir/sub/f.txt nope 2>&1)
 [ ! -e new2.zip ] && pass "failed run leaves no new archive" || fail "new archive on failure" "$out"
 

@@ -1,9 +1,11 @@
 /* test_gguf_roundtrip.c — writer → reader round trips: every value type,
- * arrays, tensors, alignment, atomic file writes, a GGUF embedded in a
- * bigger file, and split models. */
+ * arrays, tensors, alignment, atomic file writes (through a symbolic link;
+ * never over a FIFO or a directory), a GGUF embedded in a bigger file, and
+ * split models. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../harness.h"
@@ -326,6 +328,59 @@ static void test_write_file_and_range(void) {
     TEST_END();
 }
 
+static void test_write_special_paths(void) {
+    TEST_BEGIN("gguf writer: writes through a symbolic link, refuses FIFOs, directories, "
+               "dangling links; leaves no temporary files");
+    char target[512], link[512], fifo[512], dir[512], dangling[512], dirlink[512];
+    snprintf(target, sizeof(target), "%s/target.bin", tmpdir);
+    snprintf(link, sizeof(link), "%s/link.gguf", tmpdir);
+    snprintf(fifo, sizeof(fifo), "%s/fifo.gguf", tmpdir);
+    snprintf(dir, sizeof(dir), "%s/dir.gguf", tmpdir);
+    snprintf(dangling, sizeof(dangling), "%s/dangling.gguf", tmpdir);
+    snprintf(dirlink, sizeof(dirlink), "%s/dirlink.gguf", tmpdir);
+    int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+    EXPECT(fd >= 0 && write(fd, "old", 3) == 3 && fchmod(fd, 0640) == 0, "make target");
+    close(fd);
+    EXPECT(symlink("target.bin", link) == 0 && mkfifo(fifo, 0644) == 0 && mkdir(dir, 0755) == 0 &&
+           symlink("missing.bin", dangling) == 0 && symlink("dir.gguf", dirlink) == 0, "setup");
+    int before = count_files();
+    lf_gguf_writer *w = lf_gguf_writer_new();
+    lf_gguf_set_str(w, "general.architecture", "llama", &err);
+    add_tensors(w, "x");
+
+    EXPECT(lf_gguf_writer_write(w, link, &err), "write through the link: %s", err.msg);
+    struct stat st;
+    EXPECT(lstat(link, &st) == 0 && S_ISLNK(st.st_mode), "the link was replaced");
+    EXPECT(stat(target, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 3 &&
+           (st.st_mode & 0777) == 0640, "target not rewritten with its mode (size %lld, mode %o)",
+           (long long)st.st_size, (unsigned)(st.st_mode & 0777));
+    lf_gguf *g = lf_gguf_open(target, &err);
+    EXPECT(g, "target does not read back: %s", err.msg);
+    lf_gguf_close(g);
+
+    EXPECT(!lf_gguf_writer_write(w, fifo, &err) && strstr(err.msg, "a FIFO") &&
+           strstr(err.msg, fifo), "FIFO: %s", err.msg);
+    EXPECT(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode), "the FIFO was replaced");
+    EXPECT(!lf_gguf_writer_write(w, dir, &err) && strstr(err.msg, "a directory"),
+           "directory: %s", err.msg);
+    EXPECT(!lf_gguf_writer_write(w, dirlink, &err) && strstr(err.msg, "a directory"),
+           "link to a directory: %s", err.msg);
+    EXPECT(lstat(dirlink, &st) == 0 && S_ISLNK(st.st_mode), "the link to a directory was replaced");
+    EXPECT(!lf_gguf_writer_write(w, dangling, &err) && strstr(err.msg, "missing file"),
+           "dangling link: %s", err.msg);
+    EXPECT(lstat(dangling, &st) == 0 && S_ISLNK(st.st_mode), "the dangling link was replaced");
+    EXPECT(count_files() == before, "%d files, want %d (temporary files left?)", count_files(),
+           before);
+    lf_gguf_writer_free(w);
+    unlink(link);
+    unlink(target);
+    unlink(fifo);
+    unlink(dangling);
+    unlink(dirlink);
+    rmdir(dir);
+    TEST_END();
+}
+
 /* Writes shard k (0-based) of n with the given tensor names. */
 static bool write_shard(const char *prefix, int k, int n, int no, int total,
                         const char *const *names, int n_names) {
@@ -419,6 +474,7 @@ int main(void) {
         return test_summary();
     }
     test_write_file_and_range();
+    test_write_special_paths();
     test_split();
     remove_tmpdir();
     return test_summary();

@@ -18,12 +18,20 @@ static void usage(FILE *f) {
           "tensor is Q6_K; norms stay F32), with the same bytes as llama-quantize\n"
           "without an importance matrix.\n"
           "\n"
+          "OUT.gguf is written as a temporary file beside it and renamed into\n"
+          "place when complete, so an existing OUT.gguf stays intact on any\n"
+          "failure. An existing OUT.gguf must be a regular file; a symbolic link\n"
+          "is written through (the file it leads to is replaced and the link\n"
+          "kept, as cp does); a directory, FIFO, device or dangling link is\n"
+          "refused.\n"
+          "\n"
           "options:\n"
           "  --pure               every quantizable tensor in TYPE's base type\n"
           "  --allow-requantize   accept already-quantized input tensors\n"
           "  -t, --threads N      threads (default: physical cores)\n"
           "  -q, --quiet          no progress lines\n"
           "  -h, --help           this help\n"
+          "      --version        print the version and exit\n"
           "\n"
           "TYPE is one of:",
           f);
@@ -36,6 +44,17 @@ static int die(const char *fmt, const char *arg) {
     fprintf(stderr, "llamafile-quantize: ");
     fprintf(stderr, fmt, arg);
     fputc('\n', stderr);
+    return 1;
+}
+
+/* Flushes and closes stdout: an error writing it (a full disk) fails the
+ * run instead of going unreported. */
+static int finish(int rc) {
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout) && fclose(stdout) == 0)
+        return rc;
+    fprintf(stderr, "llamafile-quantize: cannot write output: %s\n",
+            errno ? strerror(errno) : "I/O error");
     return 1;
 }
 
@@ -86,7 +105,10 @@ int main(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
-            return 0;
+            return finish(0);
+        } else if (!strcmp(a, "--version")) {
+            printf("llamafile-quantize %s\n", LF_VERSION_STRING);
+            return finish(0);
         } else if (!strcmp(a, "--pure")) {
             p.pure = true;
         } else if (!strcmp(a, "--allow-requantize")) {
@@ -134,5 +156,5 @@ int main(int argc, char **argv) {
                         "the block size)\n", tot.n_fallback);
     fprintf(stderr, "quantize time = %.2f s\n",
             (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9);
-    return 0;
+    return finish(0);
 }

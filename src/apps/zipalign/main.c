@@ -1,5 +1,6 @@
 /* zipalign — appends files to a llamafile (or any file) as stored zip
  * members whose data is aligned for mapping in place. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,15 @@ static const char k_usage[] =
     "as it was. The old directory stays behind as unused bytes, so add all\n"
     "files in one call.\n"
     "\n"
+    "ARCHIVE and each FILE must be regular files; a symbolic link is\n"
+    "followed (the file it leads to is appended to, and the link kept).\n"
+    "A FIFO, directory or device is refused. An ARCHIVE with no zip at its\n"
+    "end (a plain executable) gets a new one; an ARCHIVE whose zip end\n"
+    "records are damaged is refused, since its members would be lost.\n"
+    "\n"
     "  -j        store each FILE under its base name (default: its path,\n"
-    "            less any leading / and ./)\n"
+    "            less any leading ./; an absolute path, or one with a ..\n"
+    "            component, is refused without -j)\n"
     "  -0        store without compression (the default and the only mode:\n"
     "            llamafile maps members in place)\n"
     "  -a ALIGN  alignment of each member's data: a power of two from 1 to\n"
@@ -28,6 +36,7 @@ static const char k_usage[] =
     "            fixed date, 2023-11-14 22:13:20 UTC, so builds reproduce)\n"
     "  -v        print FILE -> NAME for each member\n"
     "  -h, --help  show this help\n"
+    "  --version   print the version and exit\n"
     "\n"
     "Example: cp o//llamafile/llamafile m.llamafile &&\n"
     "         zipalign -j0 m.llamafile model.gguf .args\n"
@@ -40,6 +49,17 @@ static int usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, fmt, arg);
     fputs(" (see --help)\n", stderr);
     return 2;
+}
+
+/* Flushes and closes stdout: an error writing it (a full disk) fails the
+ * run instead of going unreported. */
+static int finish(int rc) {
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout) && fclose(stdout) == 0)
+        return rc;
+    fprintf(stderr, "zipalign: cannot write output: %s\n",
+            errno ? strerror(errno) : "I/O error");
+    return 1;
 }
 
 /* A decimal power of two from 1 to 2^30, or 0. */
@@ -58,11 +78,16 @@ static uint64_t parse_alignment(const char *s) {
 int main(int argc, char **argv) {
     lf_zipalign_options opt = {0};
     int i = 1;
-    for (int k = 1; k < argc; k++)
+    for (int k = 1; k < argc && strcmp(argv[k], "--"); k++) {
         if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
             fputs(k_usage, stdout);
-            return 0;
+            return finish(0);
         }
+        if (!strcmp(argv[k], "--version")) {
+            printf("zipalign %s\n", LF_VERSION_STRING);
+            return finish(0);
+        }
+    }
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--")) {
@@ -101,7 +126,7 @@ int main(int argc, char **argv) {
     lf_error err = {{0}};
     if (!lf_zipalign(argv[i], (const char *const *)argv + i + 1, argc - i - 1, &opt, &err)) {
         fprintf(stderr, "zipalign: %s\n", err.msg);
-        return 1;
+        return finish(1);
     }
-    return 0;
+    return finish(0);
 }
