@@ -54,11 +54,10 @@ static int usage_error(const char *fmt, const char *arg) {
 /* Flushes and closes stdout: an error writing it (a full disk) fails the
  * run instead of going unreported. */
 static int finish(int rc) {
-    errno = 0;
-    if (fflush(stdout) == 0 && !ferror(stdout) && fclose(stdout) == 0)
+    lf_error err;
+    if (lf_stdout_close(&err))
         return rc;
-    fprintf(stderr, "zipalign: cannot write output: %s\n",
-            errno ? strerror(errno) : "I/O error");
+    fprintf(stderr, "zipalign: %s\n", err.msg);
     return 1;
 }
 
