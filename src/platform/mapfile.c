@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "platform/replace_file.h"
 
 bool lf_map_range(lf_map *m, int fd, uint64_t offset, uint64_t size,
                   const char *name, lf_error *err) {
@@ -45,19 +46,18 @@ int lf_open_regular(const char *path, lf_error *err) {
     if (fd < 0)
         return lf_fail(err, "%s: cannot open: %s", path, strerror(errno)), -1;
     struct stat st;
-    const char *why = NULL;
+    bool ok = false;
     if (fstat(fd, &st) != 0)
-        why = strerror(errno);
-    else if (S_ISDIR(st.st_mode))
-        why = "is a directory";
+        lf_fail(err, "%s: cannot stat: %s", path, strerror(errno));
     else if (!S_ISREG(st.st_mode))
-        why = S_ISFIFO(st.st_mode) ? "is a pipe, not a regular file"
-                                   : "is a device or socket, not a regular file";
+        lf_fail(err, "%s: not a regular file (%s)", path, lf_file_kind(st.st_mode));
     else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
-        why = strerror(errno);
-    if (why) {
+        lf_fail(err, "%s: %s", path, strerror(errno));
+    else
+        ok = true;
+    if (!ok) {
         close(fd);
-        return lf_fail(err, "%s: %s", path, why), -1;
+        return -1;
     }
     return fd;
 }

@@ -38,15 +38,15 @@ done
 
 # 6. Files that are not regular files are refused at once, never waited on.
 mkfifo "$TMP/fifo"
-expect "llamafile -m FIFO refused" 1 "is a pipe, not a regular file" "$LF" -m "$TMP/fifo" -p x
-expect "gguf-dump FIFO refused" 1 "is a pipe, not a regular file" "$BIN/gguf-dump" "$TMP/fifo"
-expect "llamafile-tokenize -m FIFO refused" 1 "is a pipe, not a regular file" \
+expect "llamafile -m FIFO refused" 1 "not a regular file (a FIFO)" "$LF" -m "$TMP/fifo" -p x
+expect "gguf-dump FIFO refused" 1 "not a regular file (a FIFO)" "$BIN/gguf-dump" "$TMP/fifo"
+expect "llamafile-tokenize -m FIFO refused" 1 "not a regular file (a FIFO)" \
   "$BIN/llamafile-tokenize" -m "$TMP/fifo" -p x
-expect "llamafile-logits -m FIFO refused" 1 "is a pipe, not a regular file" \
+expect "llamafile-logits -m FIFO refused" 1 "not a regular file (a FIFO)" \
   "$BIN/llamafile-logits" -m "$TMP/fifo" --tokens 1 -o "$TMP/x.f32"
-expect "llamafile-bench -m FIFO refused" 1 "is a pipe, not a regular file" \
+expect "llamafile-bench -m FIFO refused" 1 "not a regular file (a FIFO)" \
   "$BIN/llamafile-bench" -m "$TMP/fifo" -p 1 -n 0 -r 1
-expect "llamafile -m DIRECTORY refused" 1 "is a directory" "$LF" -m "$TMP" -p x
+expect "llamafile -m DIRECTORY refused" 1 "not a regular file (a directory)" "$LF" -m "$TMP" -p x
 expect "-f /dev/zero stops at the cap" 1 "larger than the 256 MiB limit for text input" \
   "$LF" -m "$M" -f /dev/zero -n 1
 expect "llamafile-tokenize -f /dev/zero stops at the cap" 1 "larger than the 256 MiB limit" \

@@ -108,14 +108,14 @@ static void test_locate(void) {
     expect_error(in_dir("none.zip"), "holds no .gguf member (members: 'notes.txt')");
     expect_error(in_dir("notes.txt"), "neither a GGUF file (no GGUF magic) nor a llamafile or zip");
     expect_error(in_dir("missing.gguf"), "missing.gguf: cannot open: No such file or directory");
-    expect_error(g_dir, "is a directory");
+    expect_error(g_dir, "not a regular file (a directory)");
     /* A FIFO would block open() until a writer came: refused at once. */
     EXPECT(mkfifo(in_dir("fifo.gguf"), 0600) == 0, "mkfifo");
-    expect_error(in_dir("fifo.gguf"), "fifo.gguf: is a pipe, not a regular file");
+    expect_error(in_dir("fifo.gguf"), "fifo.gguf: not a regular file (a FIFO)");
     lf_error ferr;
-    EXPECT(!lf_gguf_open(in_dir("fifo.gguf"), &ferr) && strstr(ferr.msg, "is a pipe"),
+    EXPECT(!lf_gguf_open(in_dir("fifo.gguf"), &ferr) && strstr(ferr.msg, "not a regular file (a FIFO)"),
            "lf_gguf_open on a FIFO: %s", ferr.msg);
-    EXPECT(!lf_zip_open(in_dir("fifo.gguf"), &ferr) && strstr(ferr.msg, "is a pipe"),
+    EXPECT(!lf_zip_open(in_dir("fifo.gguf"), &ferr) && strstr(ferr.msg, "not a regular file (a FIFO)"),
            "lf_zip_open on a FIFO: %s", ferr.msg);
     expect_error("/zip/model.gguf", "holds no member 'model.gguf' (members: none)");
 

@@ -152,7 +152,7 @@ static void test_files(void) {
     EXPECT(!z && !strcmp(e1.msg, e2.msg), "file '%s' vs memory '%s'", e1.msg, e2.msg);
     lf_zip_close(z);
 
-    EXPECT(!lf_zip_open(g_dir, &err) && strstr(err.msg, "is a directory"), "%s", err.msg);
+    EXPECT(!lf_zip_open(g_dir, &err) && strstr(err.msg, "not a regular file"), "%s", err.msg);
     snprintf(path, sizeof(path), "%s/missing", g_dir);
     EXPECT(!lf_zip_open(path, &err) && strstr(err.msg, "cannot open: No such file"), "%s", err.msg);
     free(b.p);
