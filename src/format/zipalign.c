@@ -497,12 +497,7 @@ static bool run(job *j, const char *const *files) {
     bool ok = append(j);
     if (!ok)
         roll_back(j);
-    sigset_t xfsz;
-    sigemptyset(&xfsz);
-    sigaddset(&xfsz, SIGXFSZ);
-    struct timespec zero = {0, 0};
-    while (sigtimedwait(&xfsz, NULL, &zero) == SIGXFSZ) {
-    }
+    lf_drop_pending_xfsz();
     sigprocmask(SIG_SETMASK, &old, NULL);
     return ok;
 }

@@ -362,12 +362,7 @@ static bool write_output(const lf_gguf *g, const lf_quantize_plan *plan,
     }
     /* past a file size limit the write failed with EFBIG; the signal is
      * dropped rather than left to kill the process */
-    sigset_t xfsz;
-    sigemptyset(&xfsz);
-    sigaddset(&xfsz, SIGXFSZ);
-    struct timespec zero = {0, 0};
-    while (sigtimedwait(&xfsz, NULL, &zero) == SIGXFSZ) {
-    }
+    lf_drop_pending_xfsz();
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return ok;
 }

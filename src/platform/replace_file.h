@@ -36,4 +36,9 @@ void lf_replace_abort(lf_replace *r);
  * regular one. */
 const char *lf_file_kind(mode_t mode);
 
+/* Discards a pending SIGXFSZ (blocked while writing): past a file size limit
+ * the write already failed with EFBIG, and the signal must not then kill
+ * the process. */
+void lf_drop_pending_xfsz(void);
+
 #endif
