@@ -132,12 +132,35 @@ o/fuzz/%: o/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ $(LDLIBS) -o $@
 
-check: all tests $(FUZZ_BINS)
+# The programs again, from the fuzz targets' ASan/UBSan objects (the ASan
+# runtime supplies the coverage callbacks), for the hostile sweep
+# (tests/hostile/test_hostile_sweep.sh): a sanitized sweep even in a plain
+# make check.
+FUZZ_LIB := o/fuzz/lib/libllamafile.a
+FUZZ_APP_BINS := $(APPS:%=o/fuzz/apps/%)
+$(FUZZ_LIB): $(FUZZ_LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+o/fuzz/obj/src/apps/llamafile/main.o: $(O)/gen/build_info.h
+o/fuzz/obj/src/apps/llamafile/main.o: FUZZ_CFLAGS += -include $(O)/gen/build_info.h
+define FUZZ_APP_RULE
+o/fuzz/apps/$(1): $(patsubst %.c,o/fuzz/obj/%.o,$(wildcard src/apps/$(1)/*.c)) $(FUZZ_LIB)
+	@mkdir -p $$(@D)
+	$$(FUZZ_CC) -fsanitize=address,undefined $$^ $$(APP_LIBS_$(1)) $$(LDLIBS) -o $$@
+endef
+$(foreach app,$(APPS),$(eval $(call FUZZ_APP_RULE,$(app))))
+
+check: all tests $(FUZZ_BINS) $(FUZZ_APP_BINS)
 	@BIN=$(O)/llamafile TESTBIN=$(O)/tests SHARED=$(SHARED) FUZZBIN=o/fuzz \
 	  FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh $(TEST_BINS) $(TEST_SCRIPTS)
 
-fuzz: $(FUZZ_BINS)
-	@SHARED=$(SHARED) FUZZBIN=o/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+# make fuzz: every fuzz target for FUZZ_SECONDS, then the hostile sweep
+# with HOSTILE_MUTANTS mutants.
+HOSTILE_MUTANTS ?= 3000
+fuzz: $(FUZZ_BINS) $(FUZZ_APP_BINS) $(APP_BINS)
+	@SHARED=$(SHARED) FUZZBIN=o/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh; rc=$$?; \
+	  SHARED=$(SHARED) BIN=$(O)/llamafile SANBIN=o/fuzz/apps MUTANTS=$(HOSTILE_MUTANTS) \
+	  bash tests/hostile/test_hostile_sweep.sh && exit $$rc
 
 # make check-aarch64: cross-builds the library, the programs and the tests
 # for aarch64 into o/aarch64/ (Debian's aarch64-linux-gnu-gcc, static) and
