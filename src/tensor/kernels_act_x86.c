@@ -146,7 +146,9 @@ static void a0_natural(lf_qinfo qi, const float *x, int64_t k, char *row) {
         float db = q8_block(x + 32 * b, q + 32 * b, &sum);
         d[b] = round_half(db);
         s[b] = qi.has_min ? round_half(db * (float)sum) : 0.0f;
-        xs[b] = qi.has_min ? 0 : -sum * qi.o;
+        /* NaN activations make sum INT_MIN: widened, so the product is
+         * garbage (the logits are NaN anyway) but never overflows */
+        xs[b] = qi.has_min ? 0 : (int32_t)(-(int64_t)sum * qi.o);
     }
 }
 
