@@ -61,7 +61,9 @@ lf_context *lf_context_new(lf_model *m, const lf_context_params *p, lf_error *er
     free(window);
     if (!ok)
         goto fail;
-    if (!(c->pool = lf_pool_new(c->params.n_threads, err)))
+    /* threads beyond the CPUs available only take turns on them */
+    int cpus = lf_available_cpus();
+    if (!(c->pool = lf_pool_new(c->params.n_threads < cpus ? c->params.n_threads : cpus, err)))
         goto fail;
     if (m->arch->ctx_init && !m->arch->ctx_init(c, err))
         goto fail;

@@ -10,10 +10,23 @@
 
 #include "base/error.h"
 
-/* Workers spin this long for the next job before sleeping: a forward pass
- * runs hundreds of short jobs per token, and a futex wake-up costs tens of
- * microseconds. */
-enum { SPIN_NS = 2000000 };
+/* Workers spin this long for the next job before sleeping, and the caller as
+ * long for the last worker to finish: a forward pass runs hundreds of short
+ * jobs per token, and a futex wake-up costs tens of microseconds.
+ *
+ * Spinning only pays while every thread has a CPU of its own. A spinning
+ * thread that has to share one holds it while the thread it waits for is
+ * queued behind it, and the scheduler, seeing a CPU hog, queues the spinner
+ * itself behind others just when its job arrives: each job then costs
+ * milliseconds. So a pool with more threads than CPUs never spins, and one
+ * whose spinners find they were descheduled (a gap between two clock reads far
+ * longer than the pauses between them: other processes want these CPUs) stops
+ * spinning for BACKOFF_NS, then tries again. */
+enum {
+    SPIN_NS = 2000000,
+    PREEMPTED_NS = 200000, /* 256 pauses take a few microseconds */
+    BACKOFF_NS = 50000000,
+};
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -31,16 +44,50 @@ static int64_t now_ns(void) {
 
 struct lf_pool {
     int n;
+    bool spin; /* n <= the CPUs available */
     pthread_t *threads;
     pthread_mutex_t mu;
-    pthread_cond_t wake;
-    atomic_uint generation; /* bumped for each job */
-    atomic_int pending;     /* workers still running the current job */
-    atomic_int sleepers;    /* workers waiting on `wake` */
+    pthread_cond_t wake;         /* workers: a job or stop */
+    pthread_cond_t done;         /* the caller: pending reached 0 */
+    atomic_uint generation;      /* bumped for each job */
+    atomic_int pending;          /* workers still running the current job */
+    atomic_int sleepers;         /* workers waiting on `wake` */
+    atomic_bool caller_waits;    /* the caller waits on `done` */
+    atomic_llong no_spin_before; /* now_ns() until which nobody spins */
     atomic_bool stop;
     lf_pool_fn fn;
     void *arg;
 };
+
+struct spin {
+    unsigned n;
+    int64_t until, last;
+};
+
+/* Whether to spin before sleeping; starts the budget. */
+static bool spin_start(lf_pool *p, struct spin *s) {
+    if (!p->spin)
+        return false;
+    int64_t t = now_ns();
+    if (t < atomic_load_explicit(&p->no_spin_before, memory_order_relaxed))
+        return false;
+    *s = (struct spin){0, t + SPIN_NS, t};
+    return true;
+}
+
+/* One pause; false when the budget is spent or the thread was descheduled. */
+static bool spin_on(lf_pool *p, struct spin *s) {
+    cpu_relax();
+    if (++s->n % 256)
+        return true;
+    int64_t t = now_ns();
+    if (t - s->last > PREEMPTED_NS) {
+        atomic_store_explicit(&p->no_spin_before, t + BACKOFF_NS, memory_order_relaxed);
+        return false;
+    }
+    s->last = t;
+    return t < s->until;
+}
 
 struct worker_start {
     lf_pool *p;
@@ -54,19 +101,12 @@ static void *worker_main(void *v) {
     free(ws);
     unsigned seen = 0;
     for (;;) {
+        struct spin s = {0};
+        bool spinning = spin_start(p, &s);
         unsigned gen;
-        int64_t spin_until = 0;
-        for (unsigned spins = 0; (gen = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen &&
-                                 !atomic_load(&p->stop);
-             spins++) {
-            cpu_relax();
-            if (spins % 256)
-                continue;
-            if (!spin_until) {
-                spin_until = now_ns() + SPIN_NS;
-                continue;
-            }
-            if (now_ns() < spin_until)
+        while ((gen = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen &&
+               !atomic_load(&p->stop)) {
+            if (spinning && spin_on(p, &s))
                 continue;
             /* sleep; lf_pool_run sees `sleepers` and signals (both sides
              * are sequentially consistent, so one sees the other) */
@@ -76,13 +116,17 @@ static void *worker_main(void *v) {
                 pthread_cond_wait(&p->wake, &p->mu);
             atomic_fetch_sub(&p->sleepers, 1);
             pthread_mutex_unlock(&p->mu);
-            spin_until = 0;
         }
         if (atomic_load(&p->stop))
             return NULL;
         seen = gen;
         p->fn(p->arg, ith, p->n);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel);
+        /* the last one out wakes a sleeping caller (as for `sleepers`) */
+        if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->caller_waits)) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
 }
 
@@ -93,8 +137,10 @@ lf_pool *lf_pool_new(int n_threads, lf_error *err) {
         return NULL;
     }
     p->n = n_threads < 1 ? 1 : n_threads;
+    p->spin = p->n <= lf_available_cpus();
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done, NULL);
     p->threads = calloc((size_t)p->n, sizeof(pthread_t));
     if (!p->threads) {
         free(p);
@@ -128,6 +174,7 @@ void lf_pool_free(lf_pool *p) {
         pthread_join(p->threads[i], NULL);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->done);
     free(p->threads);
     free(p);
 }
@@ -149,12 +196,39 @@ void lf_pool_run(lf_pool *p, lf_pool_fn fn, void *arg) {
         pthread_mutex_unlock(&p->mu);
     }
     fn(arg, 0, p->n);
-    for (unsigned spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
-        if (spins < 1u << 16)
-            cpu_relax();
-        else
-            sched_yield();
+    struct spin s = {0};
+    if (spin_start(p, &s))
+        while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0 && spin_on(p, &s))
+            ;
+    if (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
+        pthread_mutex_lock(&p->mu);
+        atomic_store(&p->caller_waits, true);
+        while (atomic_load(&p->pending) > 0)
+            pthread_cond_wait(&p->done, &p->mu);
+        atomic_store(&p->caller_waits, false);
+        pthread_mutex_unlock(&p->mu);
     }
+}
+
+int lf_available_cpus(void) {
+#ifdef __linux__
+    /* the affinity mask: what taskset, cgroup cpusets and containers leave
+     * to this process, not what the machine has */
+    for (int ncpu = 1024; ncpu <= 1 << 16; ncpu *= 4) {
+        cpu_set_t *set = CPU_ALLOC(ncpu);
+        if (!set)
+            break;
+        size_t size = CPU_ALLOC_SIZE(ncpu);
+        CPU_ZERO_S(size, set);
+        int rc = sched_getaffinity(0, size, set);
+        int count = rc == 0 ? CPU_COUNT_S(size, set) : 0;
+        CPU_FREE(set);
+        if (count > 0)
+            return count;
+    }
+#endif
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online > 0 ? (int)online : 1;
 }
 
 int lf_physical_cores(void) {
@@ -180,8 +254,6 @@ int lf_physical_cores(void) {
         fclose(f);
         cores = seen_n;
     }
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cores <= 0 || (online > 0 && cores > online))
-        cores = online > 0 ? (int)online : 1;
-    return cores;
+    int avail = lf_available_cpus();
+    return cores <= 0 || cores > avail ? avail : cores;
 }

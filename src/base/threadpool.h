@@ -2,8 +2,11 @@
  *
  * lf_pool_run(pool, fn, arg) calls fn(arg, ith, nth) on every thread (the
  * caller is thread 0) and returns when all have finished: a barrier per job.
- * Workers spin briefly waiting for the next job, then sleep. Jobs split their
- * work with lf_pool_chunk, an atomic counter, so faster threads take more. */
+ * Workers spin briefly waiting for the next job, then sleep. Waits never spin
+ * in a pool with more threads than CPUs available (lf_available_cpus), nor
+ * for a while after a spinner finds it was descheduled (other processes busy
+ * on these CPUs). Jobs split their work with lf_pool_chunk, an atomic
+ * counter, so faster threads take more. */
 #ifndef LF_BASE_THREADPOOL_H
 #define LF_BASE_THREADPOOL_H
 
@@ -45,7 +48,10 @@ static inline lf_pool *lf_pool_for(lf_pool *p, double work) {
     return work < LF_POOL_MIN_WORK ? NULL : p;
 }
 
-/* Number of physical cores (falls back to logical CPUs). */
+/* CPUs this process may run on (its affinity mask, so `taskset` counts). */
+int lf_available_cpus(void);
+/* Number of physical cores (falls back to logical CPUs), at most
+ * lf_available_cpus(). */
 int lf_physical_cores(void);
 
 #endif
