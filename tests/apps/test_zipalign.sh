@@ -175,14 +175,15 @@ for src in saved one.zip; do
     && damage_refused "$src: end record signature damaged" d
 done
 # A ZIP64 locator and end record with the end record after them gone.
-cp saved d && size=$(stat -c %s d) && python3 - d <<'PY' && damage_refused "ZIP64 records without an end record" d
-import struct, sys
-f = open(sys.argv[1], "r+b"); d = f.read()
-e = d.rfind(b"PK\x05\x06"); n, cds, cdo = struct.unpack("<HII", d[e + 10:e + 20])
-z = struct.pack("<IQHHIIQQQQ", 0x06064b50, 44, 45, 45, 0, 0, n, n, cds, cdo)
-loc = struct.pack("<IIQI", 0x07064b50, 0, e, 1)
-f.seek(e); f.write(z + loc); f.truncate()
-PY
+le() { local i; for ((i = 0; i < $2; i++)); do printf "\\$(printf %03o $(($1 >> 8 * i & 255)))"; done; }
+u() { od -An -tu$1 -j "$2" -N$1 d | tr -d ' '; }
+cp saved d && e=$(LC_ALL=C grep -boa $'PK\x05\x06' d | tail -n 1 | cut -d: -f1) \
+  && n=$(u 2 $((e + 10))) && cds=$(u 4 $((e + 12))) && cdo=$(u 4 $((e + 16))) \
+  && { le $((0x06064b50)) 4; le 44 8; le 45 2; le 45 2; le 0 4; le 0 4; le "$n" 8; le "$n" 8
+       le "$cds" 8; le "$cdo" 8; le $((0x07064b50)) 4; le 0 4; le "$e" 8; le 1 4; } >z64 \
+  && dd if=z64 of=d bs=1 seek="$e" conv=notrunc status=none && truncate -s $((e + 76)) d \
+  && damage_refused "ZIP64 records without an end record" d
+rm -f z64
 # Not a zip at all: every program of ours, copied, is a fresh archive.
 for prog in "$BIN"/*; do
   cp "$prog" fresh.bin
