@@ -414,7 +414,8 @@ typedef struct lf_context_params {
     int32_t n_batch;    /* most tokens per forward pass (larger batches are split) */
     int32_t n_threads;  /* 0: physical cores */
     int32_t kv_type;    /* LF_TYPE_F16 (default) or LF_TYPE_F32 */
-    uint32_t n_seq_max; /* sequences that may share the cache */
+    uint32_t n_seq_max; /* sequences that may share the cache, ids 0..n_seq_max-1;
+                         * 0 means 1; above INT32_MAX (a negative int) is refused */
 } lf_context_params;
 
 lf_context_params lf_context_default_params(void);

@@ -1,5 +1,6 @@
 /* context.c — the public context API: KV cache, thread pool, lf_decode
  * (split into ubatches of at most n_batch tokens) and logits. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,13 @@ lf_context *lf_context_new(lf_model *m, const lf_context_params *p, lf_error *er
         c->params.n_batch = c->params.n_ctx;
     if (c->params.n_threads <= 0)
         c->params.n_threads = lf_physical_cores();
+    if (c->params.n_seq_max == 0)
+        c->params.n_seq_max = 1;
+    if (c->params.n_seq_max > INT32_MAX) {
+        lf_fail(err, "n_seq_max %u is out of range (1..%d; a negative value cast to unsigned?)",
+                c->params.n_seq_max, INT32_MAX);
+        goto fail;
+    }
     if (c->params.n_threads > 512) {
         lf_fail(err, "%d threads is too many", c->params.n_threads);
         goto fail;
@@ -53,7 +61,7 @@ lf_context *lf_context_new(lf_model *m, const lf_context_params *p, lf_error *er
     lf_kvcache_layout layout = {
         .type = c->params.kv_type, .n_layer = (int)n_layer, .n_cells = c->params.n_ctx,
         .k_row = k_row, .v_row = v_row, .window = window, .n_batch = c->params.n_batch,
-        .n_seq = c->params.n_seq_max > 0 ? (int32_t)c->params.n_seq_max : 1,
+        .n_seq = (int32_t)c->params.n_seq_max,
     };
     ok = ok ? lf_kvcache_init_layout(&c->kv, &layout, err) : lf_fail(err, "out of memory");
     free(k_row);
