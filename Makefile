@@ -33,7 +33,11 @@ endif
 FUZZ_CC ?= clang
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-BASE_CFLAGS := -std=gnu11 -g -pthread -ffp-contract=off -Iinclude -Isrc $(WARN) -D_GNU_SOURCE
+BASE_CFLAGS := -std=gnu11 -g -pthread -ffp-contract=off $(WARN) -D_GNU_SOURCE
+# The library and the tests see the internal headers; the programs see only
+# the public one (their own directory's headers are found beside them), so
+# the build enforces that apps use nothing but include/llamafile.h.
+INCLUDES = -Iinclude -Isrc
 OPT ?= -O2
 CFLAGS ?=
 CFLAGS += $(BASE_CFLAGS) $(OPT) -MMD -MP
@@ -91,7 +95,8 @@ setup:
 
 $(O)/obj/%.o: %.c | setup
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
+$(O)/obj/src/apps/%.o: INCLUDES = -Iinclude
 
 # The commit and compiler that --version reports; the header is rewritten
 # only when they change, so it does not force rebuilds.
@@ -126,7 +131,8 @@ tests: $(TEST_BINS)
 
 o/fuzz/obj/%.o: %.c | setup
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(INCLUDES) -c $< -o $@
+o/fuzz/obj/src/apps/%.o: INCLUDES = -Iinclude
 
 o/fuzz/%: o/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)

@@ -7,7 +7,6 @@
 #include <time.h>
 
 #include "llamafile.h"
-#include "model/quantize.h"
 
 static void usage(FILE *f) {
     fputs("usage: llamafile-quantize [options] IN.gguf OUT.gguf TYPE [THREADS]\n"
