@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "model/model.h"
 
@@ -18,7 +19,7 @@ lf_context *lf_context_new(lf_model *m, const lf_context_params *p, lf_error *er
         lf_fail(err, "the model was loaded for its vocabulary only");
         return NULL;
     }
-    lf_context *c = calloc(1, sizeof(*c));
+    lf_context *c = lf_calloc(1, sizeof(*c));
     if (!c) {
         lf_fail(err, "out of memory");
         return NULL;
@@ -45,14 +46,14 @@ lf_context *lf_context_new(lf_model *m, const lf_context_params *p, lf_error *er
         goto fail;
     }
     int64_t n_layer = m->hp.n_layer;
-    int64_t *k_row = malloc(sizeof(int64_t) * (size_t)n_layer);
-    int64_t *v_row = malloc(sizeof(int64_t) * (size_t)n_layer);
+    int64_t *k_row = lf_malloc(sizeof(int64_t) * (size_t)n_layer);
+    int64_t *v_row = lf_malloc(sizeof(int64_t) * (size_t)n_layer);
     bool ok = k_row && v_row;
     for (int64_t l = 0; ok && l < n_layer; l++) {
         k_row[l] = m->hp.n_head_kv * m->hp.head_dim_k;
         v_row[l] = m->hp.n_head_kv * m->hp.head_dim_v;
     }
-    int32_t *window = calloc((size_t)n_layer, sizeof(int32_t));
+    int32_t *window = lf_calloc((size_t)n_layer, sizeof(int32_t));
     ok = ok && window;
     if (ok && m->arch->kv_rows)
         m->arch->kv_rows(m, k_row, v_row);
@@ -122,14 +123,14 @@ static bool check_batch(const lf_context *c, const lf_batch *b, lf_error *err) {
 static bool reserve_outputs(lf_context *c, int32_t n, int32_t n_out, lf_error *err) {
     size_t n_vocab = (size_t)c->model->hp.n_vocab;
     if (n_out > c->out_cap) {
-        float *l = realloc(c->logits, sizeof(float) * n_vocab * (size_t)n_out);
+        float *l = lf_realloc(c->logits, sizeof(float) * n_vocab * (size_t)n_out);
         if (!l)
             return lf_fail(err, "out of memory for %d rows of logits", n_out);
         c->logits = l;
         c->out_cap = n_out;
     }
     if (n > c->batch_cap) {
-        int32_t *r = realloc(c->out_row, sizeof(int32_t) * (size_t)n);
+        int32_t *r = lf_realloc(c->out_row, sizeof(int32_t) * (size_t)n);
         if (!r)
             return lf_fail(err, "out of memory");
         c->out_row = r;
@@ -148,7 +149,7 @@ bool lf_decode(lf_context *c, const lf_batch *b, lf_error *err) {
         return false;
     c->n_out = 0;
     /* cells are placed per ubatch: a sliding-window group only holds one */
-    int32_t *cells = malloc(sizeof(int32_t) * (size_t)n * (size_t)c->kv.n_group);
+    int32_t *cells = lf_malloc(sizeof(int32_t) * (size_t)n * (size_t)c->kv.n_group);
     if (!cells)
         return lf_fail(err, "out of memory");
     size_t n_vocab = (size_t)c->model->hp.n_vocab;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "model/model.h"
 #include "text/vocab.h"
@@ -11,7 +12,7 @@
 static lf_model *finish_load(lf_gguf *g, const char *name, bool vocab_only, lf_error *err) {
     if (!g)
         return NULL;
-    lf_model *m = calloc(1, sizeof(*m));
+    lf_model *m = lf_calloc(1, sizeof(*m));
     if (!m) {
         lf_gguf_close(g);
         lf_fail(err, "out of memory");

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 
 /* Workers spin this long for the next job before sleeping, and the caller as
@@ -131,7 +132,7 @@ static void *worker_main(void *v) {
 }
 
 lf_pool *lf_pool_new(int n_threads, lf_error *err) {
-    lf_pool *p = calloc(1, sizeof(*p));
+    lf_pool *p = lf_calloc(1, sizeof(*p));
     if (!p) {
         lf_fail(err, "out of memory creating a thread pool");
         return NULL;
@@ -141,14 +142,14 @@ lf_pool *lf_pool_new(int n_threads, lf_error *err) {
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
-    p->threads = calloc((size_t)p->n, sizeof(pthread_t));
+    p->threads = lf_calloc((size_t)p->n, sizeof(pthread_t));
     if (!p->threads) {
         free(p);
         lf_fail(err, "out of memory creating a thread pool");
         return NULL;
     }
     for (int i = 1; i < p->n; i++) {
-        struct worker_start *ws = malloc(sizeof(*ws));
+        struct worker_start *ws = lf_malloc(sizeof(*ws));
         if (ws)
             *ws = (struct worker_start){p, i};
         int rc = ws ? pthread_create(&p->threads[i], NULL, worker_main, ws) : -1;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "format/gguf.h"
 
 static uint64_t hash_bytes(const char *s, uint64_t len) {
@@ -25,7 +26,7 @@ bool lf_gguf_index_init(lf_gguf_index *ix, int64_t n,
             return false;
         cap *= 2;
     }
-    ix->slots = malloc(cap * sizeof(int64_t));
+    ix->slots = lf_malloc(cap * sizeof(int64_t));
     if (!ix->slots)
         return false;
     memset(ix->slots, 0xff, cap * sizeof(int64_t));

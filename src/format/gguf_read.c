@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "format/gguf.h"
 
@@ -154,7 +155,7 @@ static bool parse_array(reader *r, lf_gguf_kv *kv) {
     if (n > remaining(r) / 8)
         return fail_at(r, at, "array of %llu strings runs past the end of the file (%llu bytes)",
                        (unsigned long long)n, (unsigned long long)r->size);
-    kv->str_index = malloc(n ? n * sizeof(uint64_t) : 1);
+    kv->str_index = lf_malloc(n ? n * sizeof(uint64_t) : 1);
     if (!kv->str_index)
         return fail_at(r, at, "out of memory for an array of %llu strings",
                        (unsigned long long)n);
@@ -212,7 +213,7 @@ static bool parse_kvs(reader *r, lf_gguf *g, uint64_t count_at) {
     if ((uint64_t)g->n_kv > remaining(r) / MIN_KV_BYTES)
         return fail_at(r, count_at, "kv_count %lld: that many keys run past the end of the file (%llu bytes)",
                        (long long)g->n_kv, (unsigned long long)r->size);
-    g->kv = calloc((size_t)g->n_kv + 1, sizeof(lf_gguf_kv));
+    g->kv = lf_calloc((size_t)g->n_kv + 1, sizeof(lf_gguf_kv));
     if (!g->kv || !lf_gguf_index_init(&g->kv_index, g->n_kv, kv_key_of, g->kv))
         return fail_at(r, count_at, "out of memory for %lld keys", (long long)g->n_kv);
     for (int64_t i = 0; i < g->n_kv; i++) {
@@ -351,7 +352,7 @@ static int cmp_extent(const void *a, const void *b) {
 /* Places the data section and checks every tensor lies inside the file,
  * without overlapping another. */
 static bool check_tensor_data(reader *r, lf_gguf *g, const uint64_t *info_at) {
-    extent *ex = malloc((size_t)g->n_tensors * sizeof(extent) + 1);
+    extent *ex = lf_malloc((size_t)g->n_tensors * sizeof(extent) + 1);
     if (!ex)
         return fail_at(r, r->pos, "out of memory");
     bool ok = true;
@@ -423,8 +424,8 @@ static bool parse_all(reader *r, lf_gguf *g) {
         return fail_at(r, nt_at, "tensor_count %lld: that many tensors run past the end of the file (%llu bytes)",
                        (long long)g->n_tensors, (unsigned long long)r->size);
     size_t n = (size_t)g->n_tensors;
-    g->tensors = calloc(n + 1, sizeof(lf_gguf_tensor));
-    uint64_t *info_at = malloc((n + 1) * sizeof(uint64_t));
+    g->tensors = lf_calloc(n + 1, sizeof(lf_gguf_tensor));
+    uint64_t *info_at = lf_malloc((n + 1) * sizeof(uint64_t));
     bool ok = g->tensors && info_at &&
               lf_gguf_index_init(&g->tensor_index, g->n_tensors, tensor_name_of, g->tensors);
     if (!ok)
@@ -444,7 +445,7 @@ static bool parse_all(reader *r, lf_gguf *g) {
 
 lf_gguf *lf_gguf_parse(const void *base, uint64_t size, const char *name,
                        lf_error *err) {
-    lf_gguf *g = calloc(1, sizeof(lf_gguf));
+    lf_gguf *g = lf_calloc(1, sizeof(lf_gguf));
     if (!g) {
         lf_fail(err, "%s: out of memory", name);
         return NULL;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "format/gguf.h"
 
@@ -34,7 +35,7 @@ static bool split_key(const lf_gguf *g, const char *name, const char *key,
 
 static char *shard_path(const split *s, int k) {
     size_t n = s->prefix_len + 32;
-    char *p = malloc(n);
+    char *p = lf_malloc(n);
     if (p)
         snprintf(p, n, "%.*s" SPLIT_POSTFIX, (int)s->prefix_len, s->path, k + 1, s->n);
     return p;
@@ -75,7 +76,7 @@ static bool merge_tensors(split *s, lf_gguf_tensor **out, lf_gguf_index *ix) {
     int64_t total = 0;
     for (int k = 0; k < s->n; k++)
         total += s->shards[k]->n_tensors; /* each is bounded by its file size */
-    lf_gguf_tensor *all = calloc((size_t)total + 1, sizeof(lf_gguf_tensor));
+    lf_gguf_tensor *all = lf_calloc((size_t)total + 1, sizeof(lf_gguf_tensor));
     if (!all || !lf_gguf_index_init(ix, total, name_of, all)) {
         free(all);
         return lf_fail(s->err, "%s: out of memory for %lld tensors", s->path, (long long)total);
@@ -156,7 +157,7 @@ bool lf_gguf_load_split(lf_gguf *g, const char *path, lf_error *err) {
                        path, (unsigned long long)lf_gguf_kv_value_offset(g, lf_gguf_find_key(g, "split.count")),
                        (long long)n, postfix);
     split s = {.path = path, .prefix_len = len - plen, .n = (int)n, .err = err};
-    s.shards = calloc((size_t)n, sizeof(lf_gguf *));
+    s.shards = lf_calloc((size_t)n, sizeof(lf_gguf *));
     if (!s.shards)
         return lf_fail(err, "%s: out of memory", path);
     s.shards[0] = g;

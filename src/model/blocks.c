@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "tensor/activations.h"
 #include "tensor/types.h"
@@ -55,7 +56,7 @@ void *lf_weights_alloc(lf_model *m, size_t size, size_t layer_size, void **layer
     size_t head = (size + 63) & ~(size_t)63, n = (size_t)m->hp.n_layer;
     char *p = NULL;
     if (m->hp.n_layer >= 0 && (!layer_size || n <= (SIZE_MAX - head) / layer_size))
-        p = calloc(1, head + n * layer_size);
+        p = lf_calloc(1, head + n * layer_size);
     if (!p) {
         lf_fail(err, "out of memory");
         return NULL;
@@ -94,8 +95,8 @@ bool lf_model_f32_nd(lf_model *m, const float **out, bool required, int n_dims,
     if (!tt || !tt->to_float || n % lf_type_block_size(W.type))
         return lf_fail(err, "tensor '%s': type %s is not supported here", name,
                        lf_type_name(W.type));
-    void **owned = realloc(m->owned, sizeof(void *) * (size_t)(m->n_owned + 1));
-    float *copy = malloc(sizeof(float) * (size_t)n);
+    void **owned = lf_realloc(m->owned, sizeof(void *) * (size_t)(m->n_owned + 1));
+    float *copy = lf_malloc(sizeof(float) * (size_t)n);
     if (owned)
         m->owned = owned;
     if (!owned || !copy) {
@@ -271,7 +272,8 @@ bool lf_attn_block(lf_context *c, const lf_ubatch *b, const lf_attn_weights *A,
                              kt, v + t * V);
     }
     lf_attn_kv kv = lf_kvcache_view(&c->kv, own_kv ? o->layer : o->kv_layer);
-    lf_attention(c->pool, &c->attn, a, q, T, b->pos, b->seq, &kv, ap);
+    if (!lf_attention(c->pool, &c->attn, a, q, T, b->pos, b->seq, &kv, ap, err))
+        return false;
     if (!lf_matmul(c->pool, &c->mm, out, &A->wo, 0, a, T, err))
         return false;
     lf_add_rows(out, A->bo, T, hp->n_embd);

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "model/blocks.h"
 #include "model/mamba2.h"
@@ -56,7 +57,7 @@ static bool read_scale(const lf_model *m, const char *key, float *out, lf_error 
 /* Per-layer head counts; a recurrent layer is one with no KV heads. */
 static bool read_layer_heads(lf_model *m, granite_weights *w, lf_error *err) {
     const lf_hparams *hp = &m->hp;
-    int64_t *h = malloc(sizeof(int64_t) * 2 * (size_t)hp->n_layer);
+    int64_t *h = lf_malloc(sizeof(int64_t) * 2 * (size_t)hp->n_layer);
     if (!h)
         return lf_fail(err, "out of memory");
     bool ok = lf_model_layer_ints(m, "attention.head_count", false, hp->n_head, h, err) &&
@@ -156,8 +157,8 @@ static void granite_kv_rows(const lf_model *m, int64_t *k_row, int64_t *v_row) {
 static bool granite_ctx_init(lf_context *c, lf_error *err) {
     const lf_model *m = c->model;
     const granite_weights *w = m->weights;
-    lf_mamba2_state *st = calloc(1, sizeof(*st));
-    bool *recurrent = calloc((size_t)m->hp.n_layer, sizeof(bool));
+    lf_mamba2_state *st = lf_calloc(1, sizeof(*st));
+    bool *recurrent = lf_calloc((size_t)m->hp.n_layer, sizeof(bool));
     int64_t n_seq = c->params.n_seq_max > 0 ? c->params.n_seq_max : 1;
     bool ok = st && recurrent;
     for (int64_t l = 0; ok && l < m->hp.n_layer; l++)

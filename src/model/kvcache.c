@@ -4,16 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "tensor/fp16.h"
 
 static bool group_init(lf_kv_group *g, int32_t window, int64_t n_cells, int32_t n_seq) {
     g->window = window;
     g->n_cells = n_cells;
-    g->pos = malloc((size_t)n_cells * sizeof(int32_t));
-    g->seq = malloc((size_t)n_cells * sizeof(int32_t));
+    g->pos = lf_malloc((size_t)n_cells * sizeof(int32_t));
+    g->seq = lf_malloc((size_t)n_cells * sizeof(int32_t));
     if (window)
-        g->gone = malloc((size_t)(n_seq > 0 ? n_seq : 1) * sizeof(int32_t));
+        g->gone = lf_malloc((size_t)(n_seq > 0 ? n_seq : 1) * sizeof(int32_t));
     if (!g->pos || !g->seq || (window && !g->gone))
         return false;
     for (int64_t i = 0; i < n_cells; i++)
@@ -47,11 +48,11 @@ bool lf_kvcache_init_layout(lf_kvcache *c, const lf_kvcache_layout *l, lf_error 
     c->type = l->type;
     c->n_layer = l->n_layer;
     c->n_seq = l->n_seq;
-    c->k = calloc((size_t)l->n_layer, sizeof(void *));
-    c->v = calloc((size_t)l->n_layer, sizeof(void *));
-    c->layer_group = calloc((size_t)l->n_layer, sizeof(int));
-    c->group = calloc((size_t)l->n_layer + 1, sizeof(lf_kv_group));
-    c->qlow = malloc((size_t)(l->n_seq > 0 ? l->n_seq : 1) * sizeof(int32_t));
+    c->k = lf_calloc((size_t)l->n_layer, sizeof(void *));
+    c->v = lf_calloc((size_t)l->n_layer, sizeof(void *));
+    c->layer_group = lf_calloc((size_t)l->n_layer, sizeof(int));
+    c->group = lf_calloc((size_t)l->n_layer + 1, sizeof(lf_kv_group));
+    c->qlow = lf_malloc((size_t)(l->n_seq > 0 ? l->n_seq : 1) * sizeof(int32_t));
     if (!c->k || !c->v || !c->layer_group || !c->group || !c->qlow ||
         !group_init(&c->group[0], 0, l->n_cells, l->n_seq))
         goto oom;
@@ -74,8 +75,8 @@ bool lf_kvcache_init_layout(lf_kvcache *c, const lf_kvcache_layout *l, lf_error 
         if (!l->k_row[i])
             continue;
         size_t n = (size_t)c->group[c->layer_group[i]].n_cells;
-        c->k[i] = calloc(n, c->k_row_bytes);
-        c->v[i] = calloc(n, c->v_row_bytes ? c->v_row_bytes : 1);
+        c->k[i] = lf_calloc(n, c->k_row_bytes);
+        c->v[i] = lf_calloc(n, c->v_row_bytes ? c->v_row_bytes : 1);
         if (!c->k[i] || !c->v[i])
             goto oom;
     }

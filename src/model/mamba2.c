@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "model/blocks.h"
 #include "tensor/types.h"
@@ -81,16 +82,16 @@ bool lf_mamba2_state_init(lf_mamba2_state *st, const lf_mamba2_hparams *hp, int 
     st->n_seq = n_seq;
     st->conv_floats = (hp->d_conv - 1) * d_xbc(hp);
     st->ssm_floats = hp->d_state * hp->d_inner;
-    st->conv = calloc((size_t)n_layer, sizeof(float *));
-    st->ssm = calloc((size_t)n_layer, sizeof(float *));
-    st->pos_max = malloc(sizeof(int32_t) * (size_t)n_seq);
+    st->conv = lf_calloc((size_t)n_layer, sizeof(float *));
+    st->ssm = lf_calloc((size_t)n_layer, sizeof(float *));
+    st->pos_max = lf_malloc(sizeof(int32_t) * (size_t)n_seq);
     bool ok = st->conv && st->ssm && st->pos_max;
     for (int l = 0; ok && l < n_layer; l++) {
         if (!recurrent[l])
             continue;
         /* +1: a zero-tap state still gets a distinct allocation */
-        st->conv[l] = calloc((size_t)(n_seq * st->conv_floats + 1), sizeof(float));
-        st->ssm[l] = calloc((size_t)(n_seq * st->ssm_floats), sizeof(float));
+        st->conv[l] = lf_calloc((size_t)(n_seq * st->conv_floats + 1), sizeof(float));
+        st->ssm[l] = lf_calloc((size_t)(n_seq * st->ssm_floats), sizeof(float));
         ok = st->conv[l] && st->ssm[l];
     }
     if (!ok) {

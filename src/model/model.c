@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "tensor/types.h"
 
@@ -124,7 +125,7 @@ static bool layer_max(lf_model *m, const char *suffix, int64_t def, int64_t *out
     *out = def;
     if (m->hp.n_layer <= 0 || m->hp.n_layer > (1 << 24))
         return true; /* block_count is reported as out of range later */
-    int64_t *v = malloc(sizeof(int64_t) * (size_t)m->hp.n_layer);
+    int64_t *v = lf_malloc(sizeof(int64_t) * (size_t)m->hp.n_layer);
     if (!v)
         return lf_fail(err, "out of memory");
     bool ok = lf_model_layer_ints(m, suffix, false, def, v, err);
@@ -270,8 +271,8 @@ bool lf_model_f32(const lf_model *m, const float **out, bool required, int64_t n
     if (!tt || !tt->to_float)
         return lf_fail(err, "tensor '%s': type %s is not supported yet", name, lf_type_name(t->type));
     lf_model *mm = (lf_model *)m;
-    void **owned = realloc(mm->owned, sizeof(void *) * (size_t)(mm->n_owned + 1));
-    float *copy = malloc(sizeof(float) * (size_t)n);
+    void **owned = lf_realloc(mm->owned, sizeof(void *) * (size_t)(mm->n_owned + 1));
+    float *copy = lf_malloc(sizeof(float) * (size_t)n);
     if (!owned || !copy) {
         free(copy);
         if (owned)

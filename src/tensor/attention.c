@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/error.h"
 #include "tensor/fp16.h"
 #include "tensor/kernels.h"
 
@@ -273,8 +274,8 @@ static void attention_worker(void *arg, int ith, int nth) {
     }
 }
 
-void lf_attention(lf_pool *pool, lf_scratch *scratch, float *out, const float *q, int64_t n, const int32_t *pos,
-                  const int32_t *seq, const lf_attn_kv *kv, const lf_attn_params *ap) {
+bool lf_attention(lf_pool *pool, lf_scratch *scratch, float *out, const float *q, int64_t n, const int32_t *pos,
+                  const int32_t *seq, const lf_attn_kv *kv, const lf_attn_params *ap, lf_error *err) {
     static lf_kernel_set portable = {
         .name = "portable", .attn_qk = qk_c, .attn_kt = kt_c, .attn_pv = pv_c, .attn_exp = exp_c,
         .f16_to_f32 = f16_c,
@@ -292,10 +293,10 @@ void lf_attention(lf_pool *pool, lf_scratch *scratch, float *out, const float *q
     j.cells = (kv->n_cells + CT - 1) / CT * CT;
     j.scratch_bytes = (scratch_bytes(ap, qb, group, j.cells) + 63) & ~(size_t)63;
     j.scratch = lf_scratch_get(scratch, j.scratch_bytes * (size_t)nth);
-    if (!j.scratch) { /* out of memory (a few hundred KB): no result rather than a crash */
-        memset(out, 0, sizeof(float) * (size_t)(n * ap->n_head * ap->head_dim_v));
-        return;
-    }
+    if (!j.scratch)
+        return lf_fail(err, "out of memory in attention (%zu bytes of work space for %d threads)",
+                       j.scratch_bytes * (size_t)nth, nth);
     lf_pool_chunks_init(&j.chunks, (long)(((n + qb - 1) / qb) * ap->n_head_kv));
     lf_pool_run(pool, attention_worker, &j);
+    return true;
 }

@@ -26,8 +26,9 @@ typedef struct lf_attn_kv {
 /* out[t] (n_head * head_dim_v floats) for each of n queries q[t]
  * (n_head * head_dim_k floats) at position pos[t] in sequence seq[t]:
  * causal over the cells of the same sequence. scratch holds the per-thread
- * work space between calls. */
-void lf_attention(lf_pool *pool, lf_scratch *scratch, float *out, const float *q, int64_t n, const int32_t *pos,
-                  const int32_t *seq, const lf_attn_kv *kv, const lf_attn_params *ap);
+ * work space between calls. False ("out of memory in attention ...") when
+ * that work space cannot be had; out is then unspecified. */
+bool lf_attention(lf_pool *pool, lf_scratch *scratch, float *out, const float *q, int64_t n, const int32_t *pos,
+                  const int32_t *seq, const lf_attn_kv *kv, const lf_attn_params *ap, lf_error *err);
 
 #endif

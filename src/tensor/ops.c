@@ -4,13 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "tensor/types.h"
 
 void *lf_scratch_get(lf_scratch *s, size_t bytes) {
     if (bytes > s->cap) {
         free(s->p);
-        s->p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+        s->p = lf_aligned_alloc(64, (bytes + 63) & ~(size_t)63);
         s->cap = s->p ? bytes : 0;
     }
     return s->p;

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
+
 static inline uint64_t mix64(uint64_t h) {
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
@@ -42,7 +44,7 @@ bool lf_textmap_build(lf_textmap *m, const char *arena, const lf_textkey *keys, 
     m->arena = arena;
     m->keys = keys;
     m->mask = cap - 1;
-    m->slots = calloc(cap, sizeof *m->slots);
+    m->slots = lf_calloc(cap, sizeof *m->slots);
     if (!m->slots)
         return false;
     for (int32_t k = 0; k < n; k++) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "text/vocab_impl.h"
 
@@ -157,8 +158,8 @@ static bool copy_token_texts(lf_vocab *v, const lf_gguf *g, int64_t idx, uint64_
     }
     if (total >= UINT32_MAX)
         return lf_fail(err, KEY("tokens") ": too much text");
-    v->text = malloc(total + 1);
-    v->tok_keys = malloc(n * sizeof *v->tok_keys);
+    v->text = lf_malloc(total + 1);
+    v->tok_keys = lf_malloc(n * sizeof *v->tok_keys);
     if (!v->text || !v->tok_keys)
         return lf_fail(err, "out of memory");
     uint32_t off = 0;
@@ -222,8 +223,8 @@ static bool load_tokens(lf_vocab *v, const lf_gguf *g, lf_error *err) {
     if (tidx >= 0 && (nt < n || !is_int_type(tet)))
         return lf_fail(err, KEY("token_type") ": expected %llu integers", (unsigned long long)n);
     v->n_tokens = (int32_t)n;
-    v->scores = calloc(n, sizeof *v->scores);
-    v->attrs = malloc(n * sizeof *v->attrs);
+    v->scores = lf_calloc(n, sizeof *v->scores);
+    v->attrs = lf_malloc(n * sizeof *v->attrs);
     if (!v->scores || !v->attrs)
         return lf_fail(err, "out of memory");
     if (!copy_token_texts(v, g, idx, n, err))
@@ -267,8 +268,8 @@ static bool load_merges(lf_vocab *v, const lf_gguf *g, lf_error *err) {
     }
     if (total >= UINT32_MAX)
         return lf_fail(err, KEY("merges") ": too much text");
-    v->merge_text = malloc(total + 1);
-    v->merge_keys = malloc((n ? n : 1) * sizeof *v->merge_keys);
+    v->merge_text = lf_malloc(total + 1);
+    v->merge_keys = lf_malloc((n ? n : 1) * sizeof *v->merge_keys);
     if (!v->merge_text || !v->merge_keys)
         return lf_fail(err, "out of memory");
     uint32_t off = 0;
@@ -372,7 +373,7 @@ static void find_newline(lf_vocab *v) {
 }
 
 lf_vocab *lf_vocab_load(const lf_gguf *g, lf_error *err) {
-    lf_vocab *v = calloc(1, sizeof *v);
+    lf_vocab *v = lf_calloc(1, sizeof *v);
     if (!v) {
         lf_fail(err, "out of memory");
         return NULL;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "text/vocab_impl.h"
 
@@ -76,7 +77,7 @@ static bool idset_add(idset *s, int32_t id) {
             return true;
     if (s->n == s->cap) {
         int32_t cap = s->cap ? s->cap * 2 : 16;
-        int32_t *p = realloc(s->v, (size_t)cap * sizeof *p);
+        int32_t *p = lf_realloc(s->v, (size_t)cap * sizeof *p);
         if (!p)
             return false;
         s->v = p, s->cap = cap;
@@ -167,7 +168,7 @@ static bool build_trie(lf_vocab *v) {
     size_t cap = 1;
     for (int32_t p = 0; p < v->n_special; p++)
         cap += v->tok_keys[v->special[p]].len;
-    v->trie = malloc(cap * sizeof *v->trie);
+    v->trie = lf_malloc(cap * sizeof *v->trie);
     if (!v->trie)
         return false;
     v->trie[0] = (lf_trie_node){-1, -1, -1, -1, 0};
@@ -201,8 +202,8 @@ static bool build_special_list(lf_vocab *v) {
     int32_t n = 0;
     for (int32_t id = 0; id < v->n_tokens; id++)
         n += (v->attrs[id] & mask) != 0;
-    v->special = malloc(((size_t)n + 1) * sizeof *v->special);
-    uint64_t *keys = malloc(((size_t)n + 1) * sizeof *keys);
+    v->special = lf_malloc(((size_t)n + 1) * sizeof *v->special);
+    uint64_t *keys = lf_malloc(((size_t)n + 1) * sizeof *keys);
     if (!v->special || !keys) {
         free(keys);
         return false;

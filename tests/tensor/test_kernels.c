@@ -319,7 +319,7 @@ static void test_attention(int kv_type, int n_swa, bool sinks, lf_pool *pool) {
     lf_attn_kv kv = {kv_type, k, v, row, row, cpos, cseq, CELLS};
     lf_attn_params ap = {H, HKV, D, D, 1.0f / sqrtf((float)D), n_swa, sinks ? snk : NULL};
     lf_scratch sc = {0};
-    lf_attention(pool, &sc, out, q, NQ, qpos, qseq, &kv, &ap);
+    lf_attention(pool, &sc, out, q, NQ, qpos, qseq, &kv, &ap, NULL);
     for (int t = 0; t < NQ; t++)
         for (int h = 0; h < H; h++) {
             int kvh = h / (H / HKV);
@@ -362,7 +362,7 @@ static void test_attention(int kv_type, int n_swa, bool sinks, lf_pool *pool) {
             }
         }
     for (int t = 0; t < NQ; t += 7) {
-        lf_attention(pool, &sc, one, q + t * H * D, 1, qpos + t, qseq + t, &kv, &ap);
+        lf_attention(pool, &sc, one, q + t * H * D, 1, qpos + t, qseq + t, &kv, &ap, NULL);
         EXPECT(memcmp(one, out + t * H * D, sizeof(float) * H * D) == 0, "token %d alone differs from the batch", t);
     }
     TEST_END();
