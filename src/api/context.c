@@ -140,6 +140,7 @@ static bool reserve_outputs(lf_context *c, int32_t n, int32_t n_out, lf_error *e
 }
 
 bool lf_decode(lf_context *c, const lf_batch *b, lf_error *err) {
+    c->n_out = c->last_n = 0; /* a failed decode leaves no logits */
     if (!check_batch(c, b, err))
         return false;
     int32_t n = b->n_tokens, n_out = 0;
@@ -147,7 +148,6 @@ bool lf_decode(lf_context *c, const lf_batch *b, lf_error *err) {
         n_out += b->logits && b->logits[i];
     if (!reserve_outputs(c, n, n_out, err))
         return false;
-    c->n_out = 0;
     /* cells are placed per ubatch: a sliding-window group only holds one */
     int32_t *cells = lf_malloc(sizeof(int32_t) * (size_t)n * (size_t)c->kv.n_group);
     if (!cells)
@@ -175,6 +175,8 @@ bool lf_decode(lf_context *c, const lf_batch *b, lf_error *err) {
         lf_kvcache_release(&c->kv, placed - i0 < nb ? placed - i0 : nb,
                            cells + (size_t)i0 * (size_t)c->kv.n_group);
     free(cells);
+    if (!ok)
+        c->n_out = 0;
     c->last_n = ok ? n : 0;
     return ok;
 }

@@ -3,9 +3,9 @@
  * stories260K, making a context and decoding two batches fails (once).
  * Each step must then fail with "out of memory" in its message, never
  * crash nor succeed; a failed decode must leave the KV cache as it was,
- * so the same batch decoded again gives the reference logits. Everything
- * is freed (run under SANITIZE=address for leaks). The walk ends at the
- * first n past every allocation the sequence makes. */
+ * so the same batch decoded again gives the reference logits, and no
+ * logits to read. Everything is freed (run under SANITIZE=address for
+ * leaks). The walk ends at the first n past every allocation made. */
 #include <stdio.h>
 #include <string.h>
 
@@ -40,6 +40,7 @@ typedef struct {
     bool oom_msg;      /* the failure's message says "out of memory" */
     bool kv_kept;      /* a failed decode left the cache as it was */
     bool retry_ok;     /* the failed decode succeeded when retried */
+    bool no_logits;    /* a failed decode left no logits to read */
     double diff;       /* last logits vs the reference */
     char msg[512];
 } round_t;
@@ -65,6 +66,7 @@ static void run(const char *path, const float *ref, int nv, round_t *r) {
         lf_alloc_fail_after(-1);
         r->failed_step = 3 + s;
         r->kv_kept = lf_kv_seq_pos_max(c, 0) == steps[s].p0 - 1;
+        r->no_logits = !lf_get_logits_ith(c, -1) && !lf_get_logits_ith(c, 0);
         snprintf(r->msg, sizeof r->msg, "%s", err.msg);
         r->retry_ok = decode_run(c, steps[s].tok, steps[s].n, steps[s].p0, &err);
     }
@@ -121,6 +123,7 @@ int main(void) {
         EXPECT(r.oom_msg, "n=%d: step %d failed with \"%s\"", n, r.failed_step, r.msg);
         if (r.failed_step >= 3) {
             EXPECT(r.kv_kept, "n=%d: a failed decode changed the KV cache", n);
+            EXPECT(r.no_logits, "n=%d: a failed decode left logits to read", n);
             EXPECT(r.retry_ok, "n=%d: the decode failed again when retried", n);
             EXPECT(r.diff == 0, "n=%d: logits after the retry differ by %g", n, r.diff);
         }

@@ -1,7 +1,7 @@
 /* lf_context_params edge values on stories260K: n_seq_max 0 means one
  * sequence (sequence 0 decodes, 1 is refused); a "negative" n_seq_max (a
  * negative int stored in the unsigned field) is refused by lf_context_new
- * with a message naming it. */
+ * with a message naming it; a failed decode leaves no logits to read. */
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +36,8 @@ int main(void) {
         int32_t p3[] = {3, 4, 5};
         EXPECT(!lf_decode(c, &(lf_batch){3, tok, p3, seq1, want}, &err), "sequence 1 accepted");
         EXPECT(strstr(err.msg, "sequence 1"), "message: %s", err.msg);
+        EXPECT(!lf_get_logits_ith(c, -1) && !lf_get_logits_ith(c, 2),
+               "a failed decode left the previous batch's logits readable");
         lf_context_free(c);
     }
     TEST_END();
