@@ -126,20 +126,20 @@ static bool bm2_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
 
         /* attention: fused QKV, per-head norm, partial NEOX RoPE */
         lf_rms_norm_rows(x, h, L->attn_norm, T, E, hp->eps);
-        if (!lf_attn_block(c, b, &L->attn, &ao, x, x, buf[ATT_], err))
+        if (!lf_attn_block(c, b, &L->attn, &ao, x, x, buf[ATT_], sizes[ATT_], err))
             return false;
         lf_add(h, x, T * E);
 
         /* feed-forward: dense, or routed experts + the shared expert */
         lf_rms_norm_rows(x, h, L->ffn_norm, T, E, hp->eps);
         if (!L->is_moe) {
-            if (!lf_ffn_block(c, &L->ffn, LF_SWIGLU, x, T, s, buf[FFN_], err))
+            if (!lf_ffn_block(c, &L->ffn, LF_SWIGLU, x, T, s, buf[FFN_], sizes[FFN_], err))
                 return false;
             lf_add(h, s, T * E);
             continue;
         }
         if (!lf_moe_forward(c, &L->moe, &w->moe, s, x, T, buf[MOE_], err) ||
-            !lf_ffn_block(c, &L->shexp, LF_SWIGLU, x, T, x, buf[FFN_], err))
+            !lf_ffn_block(c, &L->shexp, LF_SWIGLU, x, T, x, buf[FFN_], sizes[FFN_], err))
             return false;
         lf_add(s, x, T * E);
         lf_add(h, s, T * E);

@@ -237,7 +237,8 @@ static bool project_qkv(lf_context *c, const lf_attn_weights *A, const float *x,
 }
 
 bool lf_attn_block(lf_context *c, const lf_ubatch *b, const lf_attn_weights *A,
-                   const lf_attn_opts *o, const float *x, float *out, float *work, lf_error *err) {
+                   const lf_attn_opts *o, const float *x, float *out, float *work,
+                   size_t work_floats, lf_error *err) {
     const lf_hparams *hp = &c->model->hp;
     const lf_attn_params *ap = &o->ap;
     int64_t T = b->n, H = ap->n_head, Hkv = ap->n_head_kv, dk = ap->head_dim_k, dv = ap->head_dim_v;
@@ -246,6 +247,16 @@ bool lf_attn_block(lf_context *c, const lf_ubatch *b, const lf_attn_weights *A,
     size_t sz[N_ATTN_BUF];
     float *buf[N_ATTN_BUF];
     attn_sizes(ap, T, A->wqkv.data != NULL, sz);
+    /* the products below write T rows of each weight's ne[1] floats */
+    if ((A->wq.data && A->wq.ne[1] != Q) || (A->wk.data && A->wk.ne[1] != K) ||
+        (A->wv.data && A->wv.ne[1] != V) || (A->wqkv.data && A->wqkv.ne[1] != Q + K + V) ||
+        A->wo.ne[0] != H * dv || (own_kv && (K > c->kv.k_row || V > c->kv.v_row)))
+        return lf_fail(err, "layer %d: attention tensors do not match %lld query and %lld KV "
+                       "heads of %lld/%lld (or the KV cache rows)", o->layer, (long long)H,
+                       (long long)Hkv, (long long)dk, (long long)dv);
+    if (carved_floats(N_ATTN_BUF, sz) > work_floats)
+        return lf_fail(err, "layer %d: attention needs %zu work floats, the buffer holds %zu",
+                       o->layer, carved_floats(N_ATTN_BUF, sz), work_floats);
     carve(work, N_ATTN_BUF, sz, buf);
     float *q = buf[AQ], *k = buf[AK], *v = buf[AV], *a = buf[AA];
 
@@ -332,9 +343,15 @@ size_t lf_ffn_work_floats(int64_t T, int64_t n_ff) {
 }
 
 bool lf_ffn_block(lf_context *c, const lf_ffn_weights *F, int act, const float *x, int64_t T,
-                  float *out, float *work, lf_error *err) {
+                  float *out, float *work, size_t work_floats, lf_error *err) {
     int64_t n_ff = F->gate.ne[1];
     size_t sz[2] = {(size_t)(T * n_ff), (size_t)(T * n_ff)};
+    if (F->up.ne[1] != n_ff || F->down.ne[0] != n_ff)
+        return lf_fail(err, "feed-forward tensors disagree on the width (%lld, %lld, %lld)",
+                       (long long)n_ff, (long long)F->up.ne[1], (long long)F->down.ne[0]);
+    if (carved_floats(2, sz) > work_floats)
+        return lf_fail(err, "the feed-forward needs %zu work floats, the buffer holds %zu",
+                       carved_floats(2, sz), work_floats);
     float *buf[2];
     carve(work, 2, sz, buf);
     float *g = buf[0], *u = buf[1];

@@ -91,7 +91,10 @@ typedef struct lf_attn_opts {
 /* ap for m's head counts and dimensions, kq scale 1/sqrt(head_dim_k). */
 lf_attn_params lf_attn_heads(const lf_hparams *hp);
 /* Work floats lf_attn_block needs for T tokens with ap's (largest) head
- * counts; fused: some layer has attn_qkv. */
+ * counts; fused: some layer has attn_qkv (every arch whose load accepts
+ * attn_qkv passes whether it bound one). lf_attn_block checks the weights'
+ * shapes against its heads and its needs against work_floats: a mismatch
+ * is an error, not an overflow. */
 size_t lf_attn_work_floats(const lf_attn_params *ap, int64_t T, bool fused);
 /* out = Wo · attention(x) + bo for the T normed rows x (out may be x):
  *   q, k, v = Wq x + bq, Wk x + bk, Wv x + bv   (or split from Wqkv x + bqkv)
@@ -99,7 +102,8 @@ size_t lf_attn_work_floats(const lf_attn_params *ap, int64_t T, bool fused);
  *   RoPE of q and k, q *= q_scale, k and v stored in the KV cache
  *   lf_attention over the cache of the layer's sequences. */
 bool lf_attn_block(lf_context *c, const lf_ubatch *b, const lf_attn_weights *A,
-                   const lf_attn_opts *o, const float *x, float *out, float *work, lf_error *err);
+                   const lf_attn_opts *o, const float *x, float *out, float *work,
+                   size_t work_floats, lf_error *err);
 
 /* ---- gated feed-forward ---- */
 
@@ -114,11 +118,12 @@ enum lf_glu { LF_SWIGLU, LF_GEGLU };
  * "_shexp") and, if biases, the optional ffn_{gate,up,down}.bias. */
 bool lf_ffn_bind(const lf_model *m, lf_ffn_weights *F, int64_t layer, const char *suffix,
                  int64_t n_ff, bool biases, lf_error *err);
-/* Work floats lf_ffn_block needs for T tokens and a width up to n_ff. */
+/* Work floats lf_ffn_block needs for T tokens and a width up to n_ff
+ * (checked by lf_ffn_block against the work_floats it is given). */
 size_t lf_ffn_work_floats(int64_t T, int64_t n_ff);
 /* out = down(act(gate x + bg, up x + bu)) + bd for T rows of x (out may be
  * x); act: enum lf_glu (SiLU or GELU of the gate, times up). */
 bool lf_ffn_block(lf_context *c, const lf_ffn_weights *F, int act, const float *x, int64_t T,
-                  float *out, float *work, lf_error *err);
+                  float *out, float *work, size_t work_floats, lf_error *err);
 
 #endif

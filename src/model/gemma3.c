@@ -150,13 +150,13 @@ static bool gemma3_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
 
         /* attention: per-head QK-norm, NEOX RoPE, queries pre-scaled */
         lf_rms_norm_rows(x, h, L->attn_norm, T, E, hp->eps);
-        if (!lf_attn_block(c, b, &L->attn, &ao, x, x, buf[ATT_], err))
+        if (!lf_attn_block(c, b, &L->attn, &ao, x, x, buf[ATT_], sizes[ATT_], err))
             return false;
         add_normed(h, x, L->post_attn_norm, T, E, hp->eps);
 
         /* feed-forward: GeGLU between two norms */
         lf_rms_norm_rows(x, h, L->ffn_norm, T, E, hp->eps);
-        if (!lf_ffn_block(c, &L->ffn, LF_GEGLU, x, T, x, buf[FFN_], err))
+        if (!lf_ffn_block(c, &L->ffn, LF_GEGLU, x, T, x, buf[FFN_], sizes[FFN_], err))
             return false;
         add_normed(h, x, L->post_ffn_norm, T, E, hp->eps);
     }

@@ -176,7 +176,8 @@ typedef struct g3n_bufs {
     float *pl;            /* per-layer inputs [T][L*P] */
     float *row;           /* one row of L*P */
     float *x, *lau, *tmp; /* [T][E] */
-    float *att;           /* lf_attn_block's work */
+    float *att;           /* lf_attn_block's work, att_floats of it */
+    size_t att_floats;
     float *g, *u;
     float *r, *coef, *lr, *pg;
 } g3n_bufs;
@@ -204,7 +205,7 @@ static bool get_buffers(lf_context *c, int64_t T, g3n_bufs *B, lf_error *err) {
     for (int i = 0; i < N_ALTUP; i++)
         B->s[i] = b[S0 + i], B->pred[i] = b[P0 + i];
     B->pl = b[PLB], B->row = b[ROW], B->x = b[X], B->lau = b[LAU], B->tmp = b[TMP];
-    B->att = b[ATT], B->g = b[G], B->u = b[U];
+    B->att = b[ATT], B->att_floats = sz[ATT], B->g = b[G], B->u = b[U];
     B->r = b[R], B->coef = b[CO], B->lr = b[LR], B->pg = b[PG];
     return true;
 }
@@ -292,7 +293,7 @@ static bool attention(lf_context *c, const lf_ubatch *b, int64_t l, const float 
     };
     ao.ap.scale = 1.0f;
     ao.ap.n_swa = is_swa(l) ? w->n_swa : 0;
-    return lf_attn_block(c, b, &w->layers[l].attn, &ao, x, out, B->att, err);
+    return lf_attn_block(c, b, &w->layers[l].attn, &ao, x, out, B->att, B->att_floats, err);
 }
 
 /* out = rms_norm(down(gelu(gate·x) * up·x)) * post_ffw_norm, with Gaussian

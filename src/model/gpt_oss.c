@@ -114,7 +114,7 @@ static bool oss_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
 
         /* attention with sinks, sliding window on SWA layers */
         lf_rms_norm_rows(x, h, L->attn_norm, T, E, hp->eps);
-        if (!lf_attn_block(c, b, &L->attn, &ao, x, x, buf[ATT_], err))
+        if (!lf_attn_block(c, b, &L->attn, &ao, x, x, buf[ATT_], sizes[ATT_], err))
             return false;
         lf_add(h, x, T * E);
 

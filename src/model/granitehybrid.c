@@ -237,20 +237,20 @@ static bool granite_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
         lf_rms_norm_rows(x, h, L->attn_norm, T, E, hp->eps);
         if (L->recurrent ? !lf_mamba2_forward(c->pool, &c->mm, &w->ssm, &L->ssm, st, (int)l,
                                               b->seq, T, x, mix, buf[SSM_], err)
-                         : !lf_attn_block(c, b, &L->attn, &ao, x, mix, buf[ATT_], err))
+                         : !lf_attn_block(c, b, &L->attn, &ao, x, mix, buf[ATT_], sizes[ATT_], err))
             return false;
         add_scaled(h, mix, w->residual_scale, T * E);
 
         /* feed-forward: routed experts + the shared expert, or dense */
         lf_rms_norm_rows(x, h, L->ffn_norm, T, E, hp->eps);
         if (!w->n_expert) {
-            if (!lf_ffn_block(c, &L->ffn, LF_SWIGLU, x, T, mix, buf[FFN_], err))
+            if (!lf_ffn_block(c, &L->ffn, LF_SWIGLU, x, T, mix, buf[FFN_], sizes[FFN_], err))
                 return false;
         } else {
             if (!lf_moe_forward(c, &L->moe, &w->moe, mix, x, T, buf[MOE_], err))
                 return false;
             if (w->n_ff_sh) {
-                if (!lf_ffn_block(c, &L->shexp, LF_SWIGLU, x, T, s, buf[FFN_], err))
+                if (!lf_ffn_block(c, &L->shexp, LF_SWIGLU, x, T, s, buf[FFN_], sizes[FFN_], err))
                     return false;
                 lf_add(mix, s, T * E);
             }

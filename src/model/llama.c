@@ -73,13 +73,13 @@ static bool llama_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
 
         /* attention: q, k, v (+ biases), RoPE, K/V into the cache, GQA, output */
         lf_rms_norm_rows(x, h, L->attn_norm, T, E, hp->eps);
-        if (!lf_attn_block(c, b, &L->attn, &ao, x, x, buf[ATT_], err))
+        if (!lf_attn_block(c, b, &L->attn, &ao, x, x, buf[ATT_], sizes[ATT_], err))
             return false;
         lf_add(h, x, T * E);
 
         /* feed-forward: down(silu(gate x) * up x) */
         lf_rms_norm_rows(x, h, L->ffn_norm, T, E, hp->eps);
-        if (!lf_ffn_block(c, &L->ffn, LF_SWIGLU, x, T, x, buf[FFN_], err))
+        if (!lf_ffn_block(c, &L->ffn, LF_SWIGLU, x, T, x, buf[FFN_], sizes[FFN_], err))
             return false;
         lf_add(h, x, T * E);
     }

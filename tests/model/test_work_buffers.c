@@ -1,0 +1,96 @@
+/* The attention and feed-forward blocks check their work buffers: on
+ * stories260K's layer 0, a buffer one float short, or one sized for
+ * separate Q/K/V while the layer holds a fused attn_qkv (the "fused-QKV
+ * llama" case), is an error naming the sizes, not an overflow (run under
+ * SANITIZE=address); the right sizes work. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../harness.h"
+#include "llamafile.h"
+#include "model/blocks.h"
+
+enum { T = 3 };
+
+/* Runs layer 0's attention over T tokens with `floats` of work space. */
+static bool attend(lf_context *c, const lf_attn_weights *A, size_t floats, lf_error *err) {
+    const lf_hparams *hp = &c->model->hp;
+    int32_t tok[T] = {1, 2, 3}, pos[T] = {0, 1, 2}, seq[T] = {0, 0, 0}, cells[T * 4];
+    if (!lf_kvcache_alloc(&c->kv, T, pos, seq, cells, err))
+        return false;
+    lf_ubatch b = {.n = T, .token = tok, .pos = pos, .seq = seq, .cells = cells};
+    lf_attn_opts o = {.layer = 0, .ap = lf_attn_heads(hp), .rope = &hp->rope};
+    float *x = calloc((size_t)(T * hp->n_embd), sizeof(float));
+    float *out = calloc((size_t)(T * hp->n_embd), sizeof(float));
+    float *work = malloc(floats * sizeof(float) + 1);
+    bool ok = x && out && work && lf_attn_block(c, &b, A, &o, x, out, work, floats, err);
+    lf_kvcache_release(&c->kv, T, cells);
+    free(x), free(out), free(work);
+    return ok;
+}
+
+int main(void) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/models/stories260K.gguf", test_shared_dir());
+    lf_error err;
+    lf_model *m = lf_model_load(path, &err);
+    if (!m) {
+        SKIP("work buffers", "%s", err.msg);
+        return test_summary();
+    }
+    lf_context_params p = lf_context_default_params();
+    p.n_ctx = 32;
+    p.n_threads = 1;
+    lf_context *c = lf_context_new(m, &p, &err);
+    const lf_hparams *hp = &m->hp;
+    lf_attn_weights A;
+    memset(&A, 0, sizeof A);
+    bool bound = c && lf_attn_bind(m, &A, 0, hp->n_head, hp->n_head_kv, 0, &err);
+    lf_attn_params ap = lf_attn_heads(hp);
+    size_t sep = lf_attn_work_floats(&ap, T, false), fused = lf_attn_work_floats(&ap, T, true);
+
+    TEST_BEGIN("attention: the exact work size works, one float less is an error");
+    EXPECT(bound, "setup: %s", err.msg);
+    EXPECT(bound && attend(c, &A, sep, &err), "%s", err.msg);
+    EXPECT(bound && !attend(c, &A, sep - 1, &err), "a short buffer was accepted");
+    EXPECT(strstr(err.msg, "work floats"), "message: %s", err.msg);
+    TEST_END();
+
+    TEST_BEGIN("attention: a fused attn_qkv needs the fused size");
+    /* attn_qkv as an F32 tensor of zeros in place of attn_q/k/v */
+    int64_t E = hp->n_embd, Q = hp->n_head * hp->head_dim_k, K = hp->n_head_kv * hp->head_dim_k;
+    int64_t V = hp->n_head_kv * hp->head_dim_v;
+    float *qkv = calloc((size_t)(E * (Q + K + V)), sizeof(float));
+    lf_attn_weights F = A;
+    memset(&F.wq, 0, sizeof F.wq), memset(&F.wk, 0, sizeof F.wk), memset(&F.wv, 0, sizeof F.wv);
+    F.wqkv = (lf_weight){.type = LF_TYPE_F32, .ne = {E, Q + K + V, 1, 1},
+                         .row_bytes = sizeof(float) * (size_t)E, .data = qkv};
+    EXPECT(fused > sep, "fused size %zu not above %zu", fused, sep);
+    EXPECT(bound && qkv && !attend(c, &F, sep, &err), "separate-Q/K/V size accepted");
+    EXPECT(strstr(err.msg, "work floats"), "message: %s", err.msg);
+    EXPECT(bound && qkv && attend(c, &F, fused, &err), "%s", err.msg);
+    F.wqkv.ne[1] = Q + K; /* a shape that does not match the heads */
+    EXPECT(bound && qkv && !attend(c, &F, fused, &err), "mismatched attn_qkv accepted");
+    EXPECT(strstr(err.msg, "do not match"), "message: %s", err.msg);
+    free(qkv);
+    TEST_END();
+
+    TEST_BEGIN("feed-forward: one float short is an error");
+    lf_ffn_weights W;
+    memset(&W, 0, sizeof W);
+    bool fb = c && lf_ffn_bind(m, &W, 0, "", hp->n_ff, false, &err);
+    size_t need = lf_ffn_work_floats(T, hp->n_ff);
+    float *x = calloc((size_t)(T * E), sizeof(float)), *work = malloc(need * sizeof(float));
+    EXPECT(fb && x && work && lf_ffn_block(c, &W, LF_SWIGLU, x, T, x, work, need, &err), "%s",
+           err.msg);
+    EXPECT(fb && x && work && !lf_ffn_block(c, &W, LF_SWIGLU, x, T, x, work, need - 1, &err),
+           "a short buffer was accepted");
+    EXPECT(strstr(err.msg, "work floats"), "message: %s", err.msg);
+    free(x), free(work);
+    TEST_END();
+
+    lf_context_free(c);
+    lf_model_free(m);
+    return test_summary();
+}
