@@ -134,7 +134,7 @@ int64_t lf_stop_matcher_push(lf_stop_matcher *s, const char *text, size_t len,
 
 int64_t lf_stop_matcher_flush(lf_stop_matcher *s, const char **out) {
     *out = s->buf + s->done;
-    size_t n = s->found >= 0 ? 0 : s->len - s->done;
+    size_t n = s->len - s->done; /* 0 after a stop: nothing is held then */
     s->done = s->len;
     return (int64_t)n;
 }

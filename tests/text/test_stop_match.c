@@ -56,6 +56,8 @@ int main(void) {
          L("xa", "b", NULL), "|x|", 0);
     CASE("stop: the earliest end wins over an earlier start", L("abcd", "bc"),
          L("abc", "d", NULL), "a||", 1);
+    CASE("stop: two ending at the same byte: the longer wins", L("b", "ab"), L("xab", NULL),
+         "x|", 1);
     CASE("stop: at the very start", L("###"), L("###", "text", NULL), "||", 0);
     CASE("stop: no stop strings", L("x"), L("abc", NULL), "abc|", -1);
     CASE("stop: a stop string inside one push", L("END"), L("one END two", "three", NULL),
