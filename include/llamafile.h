@@ -472,6 +472,60 @@ int64_t lf_token_to_piece(const lf_model *m, int32_t token, char *buf, size_t ca
 int64_t lf_detokenize(const lf_model *m, const int32_t *tokens, int64_t n, char *buf,
                       size_t cap, bool remove_special, bool unparse_special);
 
+/* ---------------------------------------------------------- streaming text
+ * Generated tokens become text one at a time. An lf_detok gives, for each
+ * token, the bytes that are safe to show now: a UTF-8 character split over
+ * tokens is held back until the token that completes it. Bytes that can
+ * never be part of a valid character (a stray continuation byte, C0, C1,
+ * F5..FF, a lead byte followed by a non-continuation) pass through as they
+ * are, as llama.cpp's programs print them. So everything pushed out plus
+ * lf_detok_flush's bytes is the pieces concatenated (lf_detokenize without
+ * its BPE " ." cleanup), except an incomplete character at the very end,
+ * which the flush gives as U+FFFD (EF BF BD). There is no piece-size limit. */
+
+typedef struct lf_detok lf_detok;
+
+/* special: control tokens are rendered (as in lf_token_to_piece).
+ * strip_space: the first token's leading space is dropped where the vocab
+ * adds a space prefix (SPM), as lf_detokenize does for a text that starts
+ * here; false for a continuation of a prompt (what llama.cpp prints). */
+lf_detok *lf_detok_new(const lf_model *m, bool special, bool strip_space, lf_error *err);
+void lf_detok_free(lf_detok *d);
+/* Back to the start of a text: held bytes dropped, the space rule again. */
+void lf_detok_reset(lf_detok *d);
+/* Adds a token (an id out of range adds nothing). *text points to the bytes
+ * safe to emit now, valid until the next call on d; returns their count
+ * (often 0), or -1 when out of memory (err). */
+int64_t lf_detok_push(lf_detok *d, int32_t token, const char **text, lf_error *err);
+/* At the end of the text: the held bytes, an incomplete character given as
+ * U+FFFD; returns their count (0-3). Pushing may go on afterwards. */
+int64_t lf_detok_flush(lf_detok *d, const char **text);
+
+/* Stop strings: text goes in as it is generated, and what comes out never
+ * includes a stop string nor a prefix of one that may still complete: a
+ * tail that could begin a stop string is held until it cannot (then it is
+ * emitted) or until the stop string completes (then it and everything
+ * after it is dropped). When several complete, the one that ends first
+ * wins (the longest, when several end at the same byte). Matching is on
+ * bytes; with UTF-8 text and stop strings, output breaks only between
+ * characters. */
+
+typedef struct lf_stop_matcher lf_stop_matcher;
+
+/* n stop strings (copied; NUL-terminated, none empty). n may be 0. */
+lf_stop_matcher *lf_stop_matcher_new(const char *const *stops, int n, lf_error *err);
+void lf_stop_matcher_free(lf_stop_matcher *s);
+void lf_stop_matcher_reset(lf_stop_matcher *s);
+/* Adds len bytes. *out points to the bytes now safe to emit, valid until
+ * the next call on s; returns their count, or -1 when out of memory (err).
+ * After a stop string was found, pushes emit nothing. */
+int64_t lf_stop_matcher_push(lf_stop_matcher *s, const char *text, size_t len,
+                             const char **out, lf_error *err);
+/* Index of the stop string found, or -1 while none. */
+int lf_stop_matcher_found(const lf_stop_matcher *s);
+/* At the end of the text: the held tail (nothing once a stop was found). */
+int64_t lf_stop_matcher_flush(lf_stop_matcher *s, const char **out);
+
 /* ---------------------------------------------------------------- contexts */
 
 typedef struct lf_context_params {

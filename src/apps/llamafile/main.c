@@ -30,14 +30,24 @@ static void print_version(void) {
     printf("%s\n", gpu);
 }
 
-/* Writes one token's text to stdout; false if stdout failed. */
-static bool put_token(const lf_model *m, int32_t tok) {
-    char small[256];
-    int64_t n = lf_token_to_piece(m, tok, small, sizeof small, false);
-    if (n < 0)
-        return true; /* pieces are short; a longer one is not printable text */
-    fwrite(small, 1, (size_t)n, stdout);
+static bool put_text(const char *text, int64_t n) {
+    if (n > 0)
+        fwrite(text, 1, (size_t)n, stdout);
     return lf_stdout_flush();
+}
+
+/* Writes what the detokenizer lets out after one more token (a character
+ * split over tokens waits for its last byte); false if stdout failed. */
+static bool put_token(lf_detok *d, int32_t tok) {
+    const char *text;
+    lf_error err;
+    int64_t n = lf_detok_push(d, tok, &text, &err);
+    if (n < 0) {
+        fflush(stdout);
+        fprintf(stderr, "\nllamafile: %s\n", err.msg);
+        return false;
+    }
+    return put_text(text, n);
 }
 
 struct run_stats {
@@ -69,11 +79,12 @@ static int generate(lf_model *m, lf_context *ctx, const cli_options *o, struct r
         lf_stdout_flush();
     }
     lf_sampler *smp = lf_sampler_new(&o->sampling, lf_model_n_vocab(m), &err);
+    lf_detok *detok = smp ? lf_detok_new(m, false, false, &err) : NULL;
     int32_t *pos = malloc(sizeof(int32_t) * (size_t)n), *seq = calloc((size_t)n, sizeof(int32_t));
     int8_t *want = calloc((size_t)n, 1);
     int rc = 0;
-    if (!smp || !pos || !seq || !want) {
-        fprintf(stderr, "llamafile: %s\n", smp ? "out of memory" : err.msg);
+    if (!smp || !detok || !pos || !seq || !want) {
+        fprintf(stderr, "llamafile: %s\n", smp && detok ? "out of memory" : err.msg);
         rc = 1;
         goto done;
     }
@@ -107,7 +118,7 @@ static int generate(lf_model *m, lf_context *ctx, const cli_options *o, struct r
         }
         if (lf_token_is_eog(m, tok) && !o->ignore_eos)
             break;
-        if (!put_token(m, tok)) {
+        if (!put_token(detok, tok)) {
             rc = 1;
             break;
         }
@@ -129,10 +140,17 @@ static int generate(lf_model *m, lf_context *ctx, const cli_options *o, struct r
         p++;
     }
     st->t_gen = now() - t0;
+    if (rc != 1) { /* the end of the text: a character left incomplete shows as U+FFFD */
+        const char *text;
+        int64_t k = lf_detok_flush(detok, &text);
+        if (!put_text(text, k))
+            rc = 1;
+    }
     if (rc == 130 && !o->quiet)
         fprintf(stderr, "\nllamafile: interrupted\n");
 done:
     lf_sampler_free(smp);
+    lf_detok_free(detok);
     free(toks);
     free(pos);
     free(seq);
