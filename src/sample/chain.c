@@ -260,10 +260,9 @@ lf_sampler *lf_sampler_new(const lf_sampler_params *p, int32_t n_vocab, lf_error
 static void apply_bias(const float *bias, int32_t n_vocab, lf_candidates *c) {
     for (int32_t i = 0; i < c->n; i++) {
         int32_t id = c->data[i].id;
-        if (id >= 0 && id < n_vocab && bias[id] != 0) {
-            float l = c->data[i].logit + bias[id];
-            c->data[i].logit = l == -INFINITY ? l : lf_cand_clamp(l);
-        }
+        if (id >= 0 && id < n_vocab && bias[id] != 0) /* only a -Inf bias bans */
+            c->data[i].logit = bias[id] == -INFINITY ? -INFINITY
+                                                     : lf_cand_clamp(c->data[i].logit + bias[id]);
     }
 }
 

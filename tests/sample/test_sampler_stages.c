@@ -2,6 +2,7 @@
  * candidates array, against distributions computed by hand (the numbers in
  * the comments); then the default chain's order, the seeded draw, a
  * custom (grammar-like) stage and the probabilities reported for logprobs. */
+#include <float.h>
 #include <math.h>
 
 #include "../harness.h"
@@ -69,6 +70,11 @@ int main(void) {
     c = cands(5, (float[]){1, 3, 2, 5, 4});
     EXPECT(lf_sampler_apply(s, &c) == LF_SAMPLE_NONE, "no selecting stage");
     EXPECT(ids(&c) == 34 && c.sorted, "kept %ld", ids(&c));
+    EXPECT(lf_sampler_apply(s, &c) == LF_SAMPLE_NONE && ids(&c) == 34, "again: %ld", ids(&c));
+    c.data[2] = (lf_candidate){2, 2, 0}, c.data[3] = (lf_candidate){0, 1, 0};
+    c.n = 4; /* sorted: 5, 4, 2, 1 */
+    lf_sampler_apply(s, &c);
+    EXPECT(ids(&c) == 34, "sorted input: kept %ld", ids(&c));
     c = cands(5, (float[]){1, 3, 0, 3, 3});
     lf_sampler_apply(s, &c);
     EXPECT(ids(&c) == 13, "ties: kept %ld", ids(&c));
@@ -182,6 +188,12 @@ int main(void) {
     EXPECT(ids(&c) == 124 && c.data[1].logit == 3.5f && c.data[0].logit == 0, "kept %ld",
            ids(&c));
     EXPECT(!lf_sampler_add_logit_bias(s, (lf_logit_bias[]){{V, 1}}, 1, &err), "id out of range");
+    lf_sampler_free(s);
+    s = chain(); /* a finite bias that overflows is the lowest logit, not a ban */
+    lf_sampler_add_logit_bias(s, (lf_logit_bias[]){{0, -3e38f}}, 1, &err);
+    c = cands(2, (float[]){-3e38f, -INFINITY});
+    lf_sampler_apply(s, &c);
+    EXPECT(c.n == 1 && c.data[0].logit == -FLT_MAX, "overflow: n %d", c.n);
     lf_sampler_free(s);
     TEST_END();
 
