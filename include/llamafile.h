@@ -568,31 +568,125 @@ int32_t lf_kv_seq_pos_max(const lf_context *c, int32_t seq);
 
 /* ---------------------------------------------------------------- sampling */
 
+/* A sampler is a chain of stages over a candidates array, run in the order
+ * they were added. Stages either edit logits (logit bias, penalties,
+ * temperature, a custom stage such as a grammar), drop candidates (top-k,
+ * typical, top-p, min-p) or select one (dist, greedy: the last stage). */
+typedef struct lf_candidate {
+    int32_t id;
+    float logit;
+    float p; /* set by the stages that compute a softmax (top-p, typical, dist) */
+} lf_candidate;
+
+typedef struct lf_candidates {
+    lf_candidate *data;
+    int32_t n;
+    bool sorted;      /* data is in descending logit order */
+    int32_t selected; /* index into data of the chosen token, -1 before */
+} lf_candidates;
+
+typedef struct lf_logit_bias {
+    int32_t token;
+    float bias; /* added to the logit; -INFINITY bans the token */
+} lf_logit_bias;
+
 typedef struct lf_sampler_params {
-    float temp;             /* <= 0: greedy */
+    float temp;             /* <= 0 (or NaN): greedy */
     int32_t top_k;          /* <= 0: off */
     float top_p;            /* >= 1: off */
     float min_p;            /* <= 0: off */
     float repeat_penalty;   /* 1: off */
     float presence_penalty; /* 0: off */
     float frequency_penalty;/* 0: off */
-    int32_t penalty_last_n; /* tokens the penalties look back over (-1: n_ctx) */
-    uint64_t seed;
+    int32_t penalty_last_n; /* tokens the penalties look back over (-1: every
+                               accepted token, i.e. the context; 0: off) */
+    uint64_t seed;          /* UINT64_MAX or 0xffffffff: a random seed */
+    float typical_p;        /* >= 1: off */
+    const lf_logit_bias *logit_bias; /* copied by lf_sampler_new */
+    int32_t n_logit_bias;
 } lf_sampler_params;
 
 typedef struct lf_sampler lf_sampler;
 
 lf_sampler_params lf_sampler_default_params(void);
+/* The default chain from params, in llama.cpp's order: logit bias →
+ * penalties → top-k → typical → top-p → min-p → temperature → dist; with
+ * temp <= 0, logit bias → penalties → greedy. Stages that are off are left
+ * out. */
 lf_sampler *lf_sampler_new(const lf_sampler_params *p, int32_t n_vocab, lf_error *err);
 void lf_sampler_free(lf_sampler *s);
-/* Picks a token from logits (n_vocab floats). Returns LF_SAMPLE_NONFINITE
- * when a logit is NaN or +Inf, or every logit is -Inf: a broken model, not
- * something to sample from. */
+
+/* An empty chain, to be built with lf_sampler_add_*. Every add fails (false)
+ * when out of memory, when the chain is full (16 stages), or when it already
+ * ends with dist or greedy. */
+lf_sampler *lf_sampler_chain_new(int32_t n_vocab, lf_error *err);
+/* Appends the default chain's stages from params (what lf_sampler_new
+ * does), e.g. after a custom grammar stage. */
+bool lf_sampler_add_params(lf_sampler *s, const lf_sampler_params *p, lf_error *err);
+/* Adds bias to the logit of each listed token (entries for one token add
+ * up). Fails on a token outside the vocabulary or a NaN bias. */
+bool lf_sampler_add_logit_bias(lf_sampler *s, const lf_logit_bias *b, int32_t n,
+                               lf_error *err);
+/* For each token seen c > 0 times among the last last_n accepted ones:
+ * logit <= 0 ? logit * repeat : logit / repeat, then minus
+ * c * frequency + presence. last_n < 0: every accepted token. */
+bool lf_sampler_add_penalties(lf_sampler *s, int32_t last_n, float repeat, float frequency,
+                              float presence, lf_error *err);
+/* Keeps the k largest logits (ties to the lower id), sorted; k <= 0: off. */
+bool lf_sampler_add_top_k(lf_sampler *s, int32_t k, lf_error *err);
+/* Keeps the shortest most-probable prefix whose probability reaches p. */
+bool lf_sampler_add_top_p(lf_sampler *s, float p, lf_error *err);
+/* Keeps the tokens whose probability is at least p times the largest. */
+bool lf_sampler_add_min_p(lf_sampler *s, float p, lf_error *err);
+/* Locally typical sampling: ranks tokens by |-log p - entropy| and keeps
+ * the first of that order whose probability exceeds p (left unsorted). */
+bool lf_sampler_add_typical(lf_sampler *s, float p, lf_error *err);
+/* Divides the logits by t; t <= 0 keeps only the first largest. */
+bool lf_sampler_add_temp(lf_sampler *s, float t, lf_error *err);
+/* Selects at random by the softmax of the remaining candidates (sets p). */
+bool lf_sampler_add_dist(lf_sampler *s, uint64_t seed, lf_error *err);
+/* Selects the first of the largest logits, in the candidates' order. */
+bool lf_sampler_add_greedy(lf_sampler *s, lf_error *err);
+/* A stage of the caller's (the grammar hook): apply may lower logits, and
+ * -INFINITY (or NaN) removes a candidate; accept sees every accepted token;
+ * reset runs on lf_sampler_reset. accept and reset may be NULL. */
+typedef void lf_stage_apply_fn(void *user, lf_candidates *c);
+typedef void lf_stage_accept_fn(void *user, int32_t token);
+typedef void lf_stage_reset_fn(void *user);
+bool lf_sampler_add_custom(lf_sampler *s, lf_stage_apply_fn *apply, lf_stage_accept_fn *accept,
+                           lf_stage_reset_fn *reset, void *user, lf_error *err);
+
+/* lf_sampler_sample's results that are not tokens. NONFINITE: a logit is
+ * NaN or +Inf, or every logit is -Inf: a broken model, not something to
+ * sample from. NONE: a logit bias or custom stage removed every candidate,
+ * or the chain has no dist/greedy stage (never from a chain that
+ * lf_sampler_new built without logit biases). */
 #define LF_SAMPLE_NONFINITE (-1)
+#define LF_SAMPLE_NONE (-2)
+/* Picks a token from logits (n_vocab floats) through the chain. */
 int32_t lf_sampler_sample(lf_sampler *s, const float *logits);
-/* Records a token of the context (prompt or generated) for the penalties. */
+/* Runs the chain over the caller's candidates (ids in the vocabulary):
+ * -Inf and NaN logits are dropped first and +Inf taken as the largest
+ * float; returns the selected token id (c->data[c->selected]) or
+ * LF_SAMPLE_NONE. */
+int32_t lf_sampler_apply(lf_sampler *s, lf_candidates *c);
+/* Records a token of the context (prompt or generated) for the penalties
+ * and custom stages. */
 void lf_sampler_accept(lf_sampler *s, int32_t token);
+/* Forgets the accepted tokens and reseeds. */
 void lf_sampler_reset(lf_sampler *s);
+
+/* The final distribution: the softmax over the logits of the candidates
+ * left by the chain (those the dist/greedy stage chose from, after
+ * temperature), as OpenAI's logprobs report it. Writes the chosen token's
+ * probability to *chosen_p (0 if none was chosen; chosen_p may be NULL)
+ * and the top_n most probable candidates to out, p descending (ties to the
+ * lower id), with their final logits; returns how many (<= top_n). */
+int32_t lf_candidates_probs(const lf_candidates *c, float *chosen_p, int32_t top_n,
+                            lf_candidate *out);
+/* The same for the candidates of the last lf_sampler_sample. */
+int32_t lf_sampler_last_probs(const lf_sampler *s, float *chosen_p, int32_t top_n,
+                              lf_candidate *out);
 
 #ifdef __cplusplus
 }
