@@ -11,6 +11,18 @@
 
 enum { NV_MAX = 512, N_MAX = 64 };
 
+/* stories260K from $SHARED, or NULL after a SKIP line naming the test
+ * (include ../harness.h first). */
+static inline lf_model *load_stories(const char *test) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/models/stories260K.gguf", test_shared_dir());
+    lf_error err;
+    lf_model *m = lf_model_load(path, &err);
+    if (!m)
+        SKIP(test, "%s", err.msg);
+    return m;
+}
+
 /* A context of 256 cells; NULL (reason on stderr) if it cannot be made. */
 static inline lf_context *new_ctx(lf_model *m, int threads, int n_batch, int n_seq) {
     lf_context_params p = lf_context_default_params();

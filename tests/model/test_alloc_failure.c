@@ -85,12 +85,10 @@ done:
 int main(void) {
     char path[1024];
     snprintf(path, sizeof path, "%s/models/stories260K.gguf", test_shared_dir());
-    lf_error err;
-    lf_model *m = lf_model_load(path, &err);
-    if (!m) {
-        SKIP("allocation failures", "%s", err.msg);
+    lf_model *m = load_stories("allocation failures");
+    if (!m)
         return test_summary();
-    }
+    lf_error err;
     int nv = lf_model_n_vocab(m);
     static float ref[NV_MAX];
     lf_context *c = make_ctx(m, &err);

@@ -7,16 +7,13 @@
 
 #include "../harness.h"
 #include "llamafile.h"
+#include "model_util.h"
 
 int main(void) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/models/stories260K.gguf", test_shared_dir());
-    lf_error err;
-    lf_model *m = lf_model_load(path, &err);
-    if (!m) {
-        SKIP("context params", "%s", err.msg);
+    lf_model *m = load_stories("context params");
+    if (!m)
         return test_summary();
-    }
+    lf_error err;
     static const int32_t tok[] = {1, 403, 407};
     int32_t pos[] = {0, 1, 2}, seq0[] = {0, 0, 0}, seq1[] = {1, 1, 1};
     int8_t want[] = {0, 0, 1};

@@ -12,14 +12,10 @@
 #include "model_util.h"
 
 int main(void) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/models/stories260K.gguf", test_shared_dir());
-    lf_error err;
-    lf_model *m = lf_model_load(path, &err);
-    if (!m) {
-        SKIP("decode", "%s", err.msg);
+    lf_model *m = load_stories("decode");
+    if (!m)
         return test_summary();
-    }
+    lf_error err;
     int nv = lf_model_n_vocab(m);
     static const int32_t A[] = {1, 403, 407, 261, 378, 416, 284, 30, 476, 17};
     static const int32_t B[] = {1, 65, 66, 67, 68, 300, 301};

@@ -9,6 +9,7 @@
 
 #include "../harness.h"
 #include "llamafile.h"
+#include "model_util.h"
 #include "model/blocks.h"
 
 enum { T = 3 };
@@ -31,14 +32,10 @@ static bool attend(lf_context *c, const lf_attn_weights *A, size_t floats, lf_er
 }
 
 int main(void) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/models/stories260K.gguf", test_shared_dir());
-    lf_error err;
-    lf_model *m = lf_model_load(path, &err);
-    if (!m) {
-        SKIP("work buffers", "%s", err.msg);
+    lf_model *m = load_stories("work buffers");
+    if (!m)
         return test_summary();
-    }
+    lf_error err;
     lf_context_params p = lf_context_default_params();
     p.n_ctx = 32;
     p.n_threads = 1;
