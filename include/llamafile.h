@@ -555,6 +555,14 @@ typedef struct lf_batch {
 
 /* Runs the model over a batch, appending it to the KV cache. */
 bool lf_decode(lf_context *c, const lf_batch *b, lf_error *err);
+
+/* A cancel hook: lf_decode calls fn(user) on its own thread before each
+ * ubatch and before each layer; once it returns true the decode stops
+ * there (fn is not called again in that decode) and fails like any failed
+ * batch (no logits, its tokens taken back out of the KV cache) with a
+ * message that starts with "cancelled". fn NULL: no hook (the default). */
+typedef bool (*lf_abort_fn)(void *user);
+void lf_set_abort_callback(lf_context *c, lf_abort_fn fn, void *user);
 /* Logits (n_vocab floats) of batch entry i of the last lf_decode; i < 0
  * counts from the end of the entries that requested logits. NULL if that
  * entry did not request them. */

@@ -1,5 +1,6 @@
 /* context.c — the public context API: KV cache, thread pool, lf_decode
- * (split into ubatches of at most n_batch tokens) and logits. */
+ * (split into ubatches of at most n_batch tokens, with its cancel hook) and
+ * logits. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,18 @@ static bool reserve_outputs(lf_context *c, int32_t n, int32_t n_out, lf_error *e
     return true;
 }
 
+void lf_set_abort_callback(lf_context *c, lf_abort_fn fn, void *user) {
+    c->abort_fn = fn;
+    c->abort_user = user;
+}
+
+bool lf_ctx_cancelled(lf_context *c, lf_error *err) {
+    if (!c->abort_fn || !c->abort_fn(c->abort_user))
+        return false;
+    lf_fail(err, "cancelled: the abort callback stopped the decode");
+    return true;
+}
+
 bool lf_decode(lf_context *c, const lf_batch *b, lf_error *err) {
     c->n_out = c->last_n = 0; /* a failed decode leaves no logits */
     if (!check_batch(c, b, err))
@@ -158,6 +171,10 @@ bool lf_decode(lf_context *c, const lf_batch *b, lf_error *err) {
     for (int32_t i0 = 0; ok && i0 < n; i0 += nb) {
         int32_t len = n - i0 < nb ? n - i0 : nb;
         int32_t *uc = cells + (size_t)i0 * (size_t)c->kv.n_group;
+        if (lf_ctx_cancelled(c, err)) {
+            ok = false;
+            break;
+        }
         if (!(ok = lf_kvcache_alloc(&c->kv, len, b->pos + i0, b->seq_id + i0, uc, err)))
             break;
         placed = i0 + len;

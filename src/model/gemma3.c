@@ -143,6 +143,8 @@ static bool gemma3_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
     if (!lf_embed(&w->io, b, E, sqrtf((float)E), h, err))
         return false;
     for (int64_t l = 0; l < hp->n_layer; l++) {
+        if (lf_ctx_cancelled(c, err))
+            return false;
         const gemma3_layer *L = &w->layers[l];
         ao.layer = (int)l;
         ao.rope = L->swa ? &w->rope_swa : &hp->rope;

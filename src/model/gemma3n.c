@@ -425,7 +425,7 @@ static bool g3n_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
     if (!get_buffers(c, b->n, &B, err) || !embed(c, b, &B, err))
         return false;
     for (int64_t l = 0; l < c->model->hp.n_layer; l++)
-        if (!layer(c, b, l, &B, err))
+        if (lf_ctx_cancelled(c, err) || !layer(c, b, l, &B, err))
             return false;
     return output(c, b, &B, err);
 }

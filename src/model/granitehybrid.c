@@ -228,6 +228,8 @@ static bool granite_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
     if (!lf_embed(&w->io, b, E, w->embedding_scale, h, err))
         return false;
     for (int64_t l = 0; l < hp->n_layer; l++) {
+        if (lf_ctx_cancelled(c, err))
+            return false;
         const granite_layer *L = &w->layers[l];
         ao.layer = (int)l;
         ao.ap.n_head = (int)L->n_head;

@@ -75,6 +75,8 @@ struct lf_context {
     int32_t n_out, out_cap, batch_cap;
     int32_t last_n;         /* tokens in the last decoded batch */
     void *arch_state;       /* owned by the arch's ctx_init / ctx_free */
+    lf_abort_fn abort_fn;   /* lf_set_abort_callback; NULL: none */
+    void *abort_user;
 };
 
 /* ---- helpers for architecture files ---- */
@@ -98,6 +100,11 @@ bool lf_model_weight(const lf_model *m, lf_weight *W, bool required, int n_dims,
 /* A small F32 tensor (norm weights, biases) as a float pointer into the map. */
 bool lf_model_f32(const lf_model *m, const float **out, bool required, int64_t n,
                   lf_error *err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* The cancel hook, checked before each ubatch and by every architecture's
+ * forward before each layer: true (with "cancelled ..." in err) when the
+ * caller asked to stop; the forward then returns false at once. */
+bool lf_ctx_cancelled(lf_context *c, lf_error *err);
 
 /* Float buffers for one forward pass, carved from c->work. */
 float *lf_ctx_buffers(lf_context *c, int count, const size_t *floats, float **bufs,

@@ -73,6 +73,8 @@ static bool qwen3_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
     if (!lf_embed(&w->io, b, E, 0, h, err))
         return false;
     for (int64_t l = 0; l < hp->n_layer; l++) {
+        if (lf_ctx_cancelled(c, err))
+            return false;
         const qwen3_layer *L = &w->layers[l];
         ao.layer = (int)l;
 
