@@ -2,7 +2,8 @@
  * decode fails with "cancelled", keeps nothing of its batch in the KV
  * cache and leaves no logits; the hook is consulted before each ubatch and
  * each layer and not again once it said stop; a later decode gives the
- * logits of a run that was never cancelled. */
+ * logits of a run that was never cancelled; and each architecture in
+ * $SHARED/vectors consults the hook per layer. */
 #include <stdio.h>
 #include <string.h>
 
@@ -108,5 +109,35 @@ int main(void) {
     TEST_END();
 
     lf_model_free(m);
+
+    /* every architecture consults the hook per layer ($SHARED/vectors) */
+    static const char *archs[] = {"llama-Q4_K_M",  "qwen3-Q8_0",        "gemma3-Q4_K_M",
+                                  "bailingmoe2-Q2_K", "granitehybrid-Q6_K", "gemma3n-Q4_K_M",
+                                  "gpt-oss-MXFP4_MOE"};
+    for (size_t a = 0; a < sizeof archs / sizeof *archs; a++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/vectors/%s.gguf", test_shared_dir(), archs[a]);
+        if (!(m = lf_model_load(path, &err))) {
+            SKIP(archs[a], "%s", err.msg);
+            continue;
+        }
+        TEST_BEGIN(archs[a]);
+        n_layer = lf_model_n_layer(m);
+        static const int32_t T3[] = {1, 2, 3};
+        c = new_ctx(m, 1, 512, 1);
+        k = (counter){0, 0};
+        if (c)
+            lf_set_abort_callback(c, hook, &k);
+        EXPECT(decode(c, T3, 3, 0, 0), "uncancelled decode failed");
+        EXPECT(k.calls >= n_layer, "%d calls for %d layers", k.calls, n_layer);
+        lf_kv_remove(c, -1, 0, -1);
+        k = (counter){0, n_layer / 2 + 1};
+        EXPECT(c && cancelled(c, T3, 3, 0, &err), "not cancelled");
+        EXPECT(k.calls == k.stop_at, "called %d times, stop on %d", k.calls, k.stop_at);
+        EXPECT(c && lf_kv_seq_pos_max(c, 0) == -1, "cache not empty");
+        lf_context_free(c);
+        lf_model_free(m);
+        TEST_END();
+    }
     return test_summary();
 }
