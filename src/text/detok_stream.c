@@ -6,19 +6,18 @@
 #include "base/error.h"
 #include "model/model.h"
 #include "text/vocab.h"
+#include "text/vocab_impl.h"
 
 struct lf_detok {
     const lf_vocab *v;
     bool special, strip_space, first;
-    char *buf;   /* [0, done): returned by the last call; [done, len): held */
-    size_t cap, len, done;
+    lf_bytebuf b; /* [0, done): returned by the last call; [done, len): held */
+    size_t len, done;
 };
 
 lf_detok *lf_detok_new(const lf_model *m, bool special, bool strip_space, lf_error *err) {
     lf_detok *d = calloc(1, sizeof *d);
-    if (d)
-        d->buf = malloc(d->cap = 64);
-    if (!d || !d->buf) {
+    if (!d || !lf_bytebuf_reserve(&d->b, 64)) {
         free(d);
         lf_fail(err, "out of memory");
         return NULL;
@@ -32,7 +31,7 @@ lf_detok *lf_detok_new(const lf_model *m, bool special, bool strip_space, lf_err
 
 void lf_detok_free(lf_detok *d) {
     if (d)
-        free(d->buf);
+        free(d->b.p);
     free(d);
 }
 
@@ -84,41 +83,36 @@ static size_t safe_len(const char *s, size_t n) {
 }
 
 int64_t lf_detok_push(lf_detok *d, int32_t token, const char **text, lf_error *err) {
-    memmove(d->buf, d->buf + d->done, d->len - d->done);
+    memmove(d->b.p, d->b.p + d->done, d->len - d->done);
     d->len -= d->done;
     d->done = 0;
-    int64_t n = lf_vocab_token_to_piece(d->v, token, d->buf + d->len, d->cap - d->len,
+    int64_t n = lf_vocab_token_to_piece(d->v, token, d->b.p + d->len, d->b.cap - d->len,
                                         d->special);
     if (n < 0) {
-        size_t cap = d->len + (size_t)-n;
-        if (cap < 2 * d->cap)
-            cap = 2 * d->cap;
-        char *p = realloc(d->buf, cap);
-        if (!p) {
-            *text = d->buf;
+        if (!lf_bytebuf_reserve(&d->b, d->len + (size_t)-n)) {
+            *text = d->b.p;
             lf_fail(err, "out of memory");
             return -1;
         }
-        d->buf = p, d->cap = cap;
-        n = lf_vocab_token_to_piece(d->v, token, d->buf + d->len, d->cap - d->len, d->special);
+        n = lf_vocab_token_to_piece(d->v, token, d->b.p + d->len, d->b.cap - d->len, d->special);
     }
-    char *piece = d->buf + d->len;
+    char *piece = d->b.p + d->len;
     if (d->first && d->strip_space && n > 0 && piece[0] == ' ')
         memmove(piece, piece + 1, (size_t)--n);
     d->first = false;
     d->len += (size_t)n;
-    d->done = safe_len(d->buf, d->len);
-    *text = d->buf;
+    d->done = safe_len(d->b.p, d->len);
+    *text = d->b.p;
     return (int64_t)d->done;
 }
 
 int64_t lf_detok_flush(lf_detok *d, const char **text) {
     size_t held = d->len - d->done;
     d->len = d->done = 0;
-    *text = d->buf;
+    *text = d->b.p;
     if (!held)
         return 0;
-    memcpy(d->buf, "\xEF\xBF\xBD", 3); /* cap >= 64 */
+    memcpy(d->b.p, "\xEF\xBF\xBD", 3); /* cap >= 64 */
     d->done = d->len = 3;
     return 3;
 }

@@ -5,13 +5,14 @@
 
 #include "base/error.h"
 #include "llamafile.h"
+#include "text/vocab_impl.h"
 
 struct lf_stop_matcher {
     int n, found;
     char **stops;
     size_t *lens, maxlen;
-    char *buf;   /* [0, done): returned by the last call; [done, len): held */
-    size_t cap, len, done;
+    lf_bytebuf b; /* [0, done): returned by the last call; [done, len): held */
+    size_t len, done;
 };
 
 lf_stop_matcher *lf_stop_matcher_new(const char *const *stops, int n, lf_error *err) {
@@ -30,8 +31,7 @@ lf_stop_matcher *lf_stop_matcher_new(const char *const *stops, int n, lf_error *
     s->found = -1;
     s->stops = calloc((size_t)n + 1, sizeof *s->stops);
     s->lens = calloc((size_t)n + 1, sizeof *s->lens);
-    s->buf = malloc(s->cap = 64);
-    if (!s->stops || !s->lens || !s->buf)
+    if (!s->stops || !s->lens || !lf_bytebuf_reserve(&s->b, 64))
         goto oom;
     for (; s->n < n; s->n++) {
         size_t len = strlen(stops[s->n]);
@@ -56,7 +56,7 @@ void lf_stop_matcher_free(lf_stop_matcher *s) {
         free(s->stops[i]);
     free(s->stops);
     free(s->lens);
-    free(s->buf);
+    free(s->b.p);
     free(s);
 }
 
@@ -71,7 +71,7 @@ int lf_stop_matcher_found(const lf_stop_matcher *s) { return s->found; }
 static int ends_at(const lf_stop_matcher *s, size_t e) {
     int best = -1;
     for (int i = 0; i < s->n; i++)
-        if (s->lens[i] <= e && memcmp(s->buf + e - s->lens[i], s->stops[i], s->lens[i]) == 0 &&
+        if (s->lens[i] <= e && memcmp(s->b.p + e - s->lens[i], s->stops[i], s->lens[i]) == 0 &&
             (best < 0 || s->lens[i] > s->lens[best]))
             best = i;
     return best;
@@ -84,39 +84,28 @@ static size_t held_tail(const lf_stop_matcher *s) {
         h = s->len;
     for (; h > 0; h--)
         for (int i = 0; i < s->n; i++)
-            if (s->lens[i] > h && memcmp(s->buf + s->len - h, s->stops[i], h) == 0)
+            if (s->lens[i] > h && memcmp(s->b.p + s->len - h, s->stops[i], h) == 0)
                 return h;
     return 0;
 }
 
 int64_t lf_stop_matcher_push(lf_stop_matcher *s, const char *text, size_t len,
                              const char **out, lf_error *err) {
-    memmove(s->buf, s->buf + s->done, s->len - s->done);
+    memmove(s->b.p, s->b.p + s->done, s->len - s->done);
     s->len -= s->done;
     s->done = 0;
-    *out = s->buf;
+    *out = s->b.p;
     if (s->found >= 0) {
         s->len = 0;
         return 0;
     }
-    if (len > s->cap - s->len) {
-        if (len > SIZE_MAX / 2 - s->len) {
-            lf_fail(err, "out of memory");
-            return -1;
-        }
-        size_t cap = s->len + len;
-        if (cap < 2 * s->cap)
-            cap = 2 * s->cap;
-        char *p = realloc(s->buf, cap);
-        if (!p) {
-            lf_fail(err, "out of memory");
-            return -1;
-        }
-        s->buf = p, s->cap = cap;
-        *out = s->buf;
+    if (len > SIZE_MAX / 2 - s->len || !lf_bytebuf_reserve(&s->b, s->len + len)) {
+        lf_fail(err, "out of memory");
+        return -1;
     }
+    *out = s->b.p;
     if (len)
-        memcpy(s->buf + s->len, text, len);
+        memcpy(s->b.p + s->len, text, len);
     size_t old = s->len;
     s->len += len;
     /* Ends at or before old were checked when those bytes came in. */
@@ -133,7 +122,7 @@ int64_t lf_stop_matcher_push(lf_stop_matcher *s, const char *text, size_t len,
 }
 
 int64_t lf_stop_matcher_flush(lf_stop_matcher *s, const char **out) {
-    *out = s->buf + s->done;
+    *out = s->b.p + s->done;
     size_t n = s->len - s->done; /* 0 after a stop: nothing is held then */
     s->done = s->len;
     return (int64_t)n;
