@@ -1,6 +1,7 @@
 /* llamafile-logits — float32 logits of every position of a token sequence,
  * decoded as one batch or one token at a time: the conformance tool. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,17 +27,14 @@ static const char k_usage[] =
     "  --version            print the version and exit\n"
     "  -h, --help           this help\n";
 
-static int die(const char *fmt, const char *arg) {
+static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "llamafile-logits: ");
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
-    return 1;
-}
-
-static int die2(const char *fmt, const char *a, const char *b) {
-    fprintf(stderr, "llamafile-logits: ");
-    fprintf(stderr, fmt, a, b);
-    fputc('\n', stderr);
+    va_end(ap);
     return 1;
 }
 
@@ -127,11 +125,9 @@ int main(int argc, char **argv) {
         return die("%s", err.msg);
     }
     if (ctx_given && cp.n_ctx < n) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%d tokens do not fit the context of %d", n, cp.n_ctx);
         free(toks);
         lf_model_free(m);
-        return die("%s (raise -c)", msg);
+        return die("%d tokens do not fit the context of %d (raise -c)", n, cp.n_ctx);
     }
     if (cp.n_ctx < n)
         cp.n_ctx = n;
@@ -141,7 +137,7 @@ int main(int argc, char **argv) {
     if (!ctx)
         rc = die("%s", err.msg);
     else if (!f)
-        rc = die2("cannot create '%s': %s", output, strerror(errno));
+        rc = die("cannot create '%s': %s", output, strerror(errno));
     size_t nv = (size_t)lf_model_n_vocab(m);
     int32_t *pos = malloc(sizeof(int32_t) * (size_t)n), *seq = calloc((size_t)n, sizeof(int32_t));
     int8_t *want = malloc((size_t)n);
@@ -156,10 +152,10 @@ int main(int argc, char **argv) {
         }
         for (int i = 0; !rc && i < step; i++)
             if (fwrite(lf_get_logits_ith(ctx, i), sizeof(float), nv, f) != nv)
-                rc = die2("cannot write '%s': %s", output, strerror(errno));
+                rc = die("cannot write '%s': %s", output, strerror(errno));
     }
     if (f && fclose(f) && !rc)
-        rc = die2("cannot write '%s': %s", output, strerror(errno));
+        rc = die("cannot write '%s': %s", output, strerror(errno));
     free(pos);
     free(seq);
     free(want);
