@@ -696,6 +696,209 @@ int32_t lf_candidates_probs(const lf_candidates *c, float *chosen_p, int32_t top
 int32_t lf_sampler_last_probs(const lf_sampler *s, float *chosen_p, int32_t top_n,
                               lf_candidate *out);
 
+/* ---------------------------------------------------------------- harmony
+ * gpt-oss's conversation format (OpenAI's harmony). An lf_harmony is the
+ * encoding: the special tokens looked up in a model's own vocabulary, and
+ * text <-> tokens with special tokens inserted by id, so user text such as
+ * "<|start|>" stays plain text. It is read-only after lf_harmony_new and may
+ * be shared by threads. */
+
+typedef struct lf_harmony lf_harmony;
+
+enum lf_harmony_special {
+    LF_HARMONY_START,       /* <|start|>       200006 */
+    LF_HARMONY_END,         /* <|end|>         200007 */
+    LF_HARMONY_MESSAGE,     /* <|message|>     200008 */
+    LF_HARMONY_CHANNEL,     /* <|channel|>     200005 */
+    LF_HARMONY_CONSTRAIN,   /* <|constrain|>   200003 */
+    LF_HARMONY_RETURN,      /* <|return|>      200002 */
+    LF_HARMONY_CALL,        /* <|call|>        200012 */
+    LF_HARMONY_STARTOFTEXT, /* <|startoftext|> 199998 (unused by harmony) */
+    LF_HARMONY_ENDOFTEXT,   /* <|endoftext|>   199999 (not a stop token) */
+    LF_HARMONY_N_SPECIAL
+};
+
+/* Fails ("vocabulary has no harmony token <|start|>") unless the model's
+ * vocabulary has the seven harmony tokens <|start|> ... <|call|> as single
+ * special tokens. Works on an lf_model_load_vocab model. */
+lf_harmony *lf_harmony_new(const lf_model *m, lf_error *err);
+void lf_harmony_free(lf_harmony *h);
+const lf_model *lf_harmony_model(const lf_harmony *h);
+/* The id of a special token, or -1 (only the two optional ones may be). */
+int32_t lf_harmony_token(const lf_harmony *h, enum lf_harmony_special which);
+/* The text of a special token ("<|start|>"), or NULL for a bad value. */
+const char *lf_harmony_special_text(enum lf_harmony_special which);
+int32_t lf_harmony_start(const lf_harmony *h);
+int32_t lf_harmony_end(const lf_harmony *h);
+int32_t lf_harmony_message(const lf_harmony *h);
+int32_t lf_harmony_channel(const lf_harmony *h);
+int32_t lf_harmony_constrain(const lf_harmony *h);
+int32_t lf_harmony_return(const lf_harmony *h);
+int32_t lf_harmony_call(const lf_harmony *h);
+/* Tokens that end a message while parsing: <|return|>, <|call|>, <|end|>;
+ * writes them to out (room for 3) and returns 3. */
+int lf_harmony_stop_tokens(const lf_harmony *h, int32_t out[3]);
+/* Tokens that stop sampling an assistant turn: <|return|>, <|call|>;
+ * returns 2. */
+int lf_harmony_stop_tokens_for_assistant_actions(const lf_harmony *h, int32_t out[2]);
+bool lf_harmony_is_stop_token(const lf_harmony *h, int32_t token);
+/* True for every special (control) token of the vocabulary: the harmony
+ * tokens, <|reserved_N|>, <|endoftext|>. False for out-of-range ids. */
+bool lf_harmony_is_special(const lf_harmony *h, int32_t token);
+
+/* A growable token array (zero-initialize; lf_harmony_tokens_free). */
+typedef struct lf_harmony_tokens {
+    int32_t *v;
+    int64_t n, cap;
+} lf_harmony_tokens;
+void lf_harmony_tokens_free(lf_harmony_tokens *t);
+/* Appends len bytes of text tokenized as ordinary text (special-token text
+ * stays text); false on out-of-memory. */
+bool lf_harmony_append_text(const lf_harmony *h, lf_harmony_tokens *t, const char *text,
+                            size_t len, lf_error *err);
+bool lf_harmony_append_special(const lf_harmony *h, lf_harmony_tokens *t,
+                               enum lf_harmony_special which, lf_error *err);
+/* The bytes of n tokens, special tokens written as their text, into a
+ * malloc'ed NUL-terminated string (length in *len if len is non-NULL).
+ * Fails on an id outside the vocabulary. */
+char *lf_harmony_decode(const lf_harmony *h, const int32_t *tokens, int64_t n, size_t *len,
+                        lf_error *err);
+
+/* The conversation. Strings are NUL-terminated UTF-8 and borrowed: a
+ * conversation built by hand points at the caller's memory; one made by
+ * lf_harmony_from_openai owns its strings (lf_harmony_convo_free). NULL
+ * means "not set" everywhere. */
+enum lf_harmony_role {
+    LF_HARMONY_ROLE_SYSTEM,
+    LF_HARMONY_ROLE_DEVELOPER,
+    LF_HARMONY_ROLE_USER,
+    LF_HARMONY_ROLE_ASSISTANT,
+    LF_HARMONY_ROLE_TOOL,
+};
+/* "system" ... "tool". */
+const char *lf_harmony_role_name(enum lf_harmony_role r);
+
+enum lf_harmony_effort {
+    LF_HARMONY_EFFORT_NONE = -1, /* no "Reasoning:" line */
+    LF_HARMONY_EFFORT_LOW,
+    LF_HARMONY_EFFORT_MEDIUM,
+    LF_HARMONY_EFFORT_HIGH,
+};
+
+/* A function: parameters is a JSON Schema as JSON text (an object), or
+ * NULL for a function without parameters ("() => any"). */
+typedef struct lf_harmony_tool {
+    const char *name;
+    const char *description;
+    const char *parameters;
+} lf_harmony_tool;
+
+/* A tool namespace ("functions", "browser", "python"). */
+typedef struct lf_harmony_namespace {
+    const char *name;
+    const char *description; /* may hold several lines */
+    const lf_harmony_tool *tools;
+    int n_tools;
+} lf_harmony_namespace;
+
+/* System message content; lf_harmony_system_init fills the defaults:
+ * identity "You are ChatGPT, a large language model trained by OpenAI.",
+ * cutoff "2024-06", effort medium, channels analysis, commentary, final,
+ * required; no date, no tools. */
+typedef struct lf_harmony_system {
+    const char *model_identity;
+    const char *knowledge_cutoff;
+    const char *conversation_start_date;
+    enum lf_harmony_effort reasoning_effort;
+    const lf_harmony_namespace *tools; /* built-in tools (browser, python) */
+    int n_tools;
+    const char *const *channels; /* NULL: no channel section */
+    int n_channels;
+    bool channel_required;
+} lf_harmony_system;
+void lf_harmony_system_init(lf_harmony_system *s);
+/* The built-in tool namespaces with harmony's exact texts (static data). */
+const lf_harmony_namespace *lf_harmony_browser_tool(void);
+const lf_harmony_namespace *lf_harmony_python_tool(void);
+
+/* Developer message content: "# Instructions" and "# Tools". */
+typedef struct lf_harmony_developer {
+    const char *instructions;
+    const lf_harmony_namespace *tools; /* rendered sorted by name */
+    int n_tools;
+} lf_harmony_developer;
+
+enum lf_harmony_content {
+    LF_HARMONY_CONTENT_TEXT,
+    LF_HARMONY_CONTENT_SYSTEM,
+    LF_HARMONY_CONTENT_DEVELOPER,
+};
+
+typedef struct lf_harmony_msg {
+    enum lf_harmony_role role;
+    const char *name;         /* author name; a tool message's tool ("functions.f") */
+    const char *channel;      /* "analysis", "commentary", "final" */
+    const char *recipient;    /* "functions.f", "assistant", "python"; "all" = none */
+    const char *content_type; /* "<|constrain|>json", "json", "code" */
+    enum lf_harmony_content kind;
+    const char *text; /* TEXT: text_len bytes (may hold NULs) */
+    size_t text_len;
+    const lf_harmony_system *system;       /* SYSTEM */
+    const lf_harmony_developer *developer; /* DEVELOPER */
+} lf_harmony_msg;
+
+typedef struct lf_harmony_convo {
+    const lf_harmony_msg *msgs;
+    int64_t n;
+    void *owned; /* lf_harmony_from_openai's storage; NULL when built by hand */
+} lf_harmony_convo;
+/* Frees a conversation from lf_harmony_from_openai (NULL is fine). */
+void lf_harmony_convo_free(lf_harmony_convo *c);
+
+/* The renderer. Analysis dropping: AUTO is openai/harmony's rule (only
+ * when the last message is an assistant final answer: the analysis
+ * messages before the first final message are dropped; a tool loop in
+ * progress keeps everything), NONE keeps all, PRIOR_TURNS drops every
+ * analysis message before the last user message (the docs' and the Jinja
+ * template's behaviour). */
+enum lf_harmony_drop {
+    LF_HARMONY_DROP_AUTO,
+    LF_HARMONY_DROP_NONE,
+    LF_HARMONY_DROP_PRIOR_TURNS,
+};
+enum lf_harmony_mode {
+    LF_HARMONY_FOR_COMPLETION, /* messages, then <|start|> + next_role */
+    LF_HARMONY_FOR_TRAINING,   /* a final last <|end|> becomes <|return|> */
+    LF_HARMONY_PLAIN,          /* the messages as they are */
+};
+typedef struct lf_harmony_render_opts {
+    enum lf_harmony_mode mode;
+    enum lf_harmony_role next_role; /* FOR_COMPLETION; usually ASSISTANT */
+    enum lf_harmony_drop drop;
+} lf_harmony_render_opts;
+
+/* Renders c into toks (appended; may be NULL) and/or *text (a malloc'ed
+ * NUL-terminated string, its length in *text_len; may be NULL). h is
+ * needed only for tokens. Fails (never crashes) on a render over
+ * LF_HARMONY_MAX_TEXT bytes, on a tool parameters that are not JSON. */
+#define LF_HARMONY_MAX_TEXT ((size_t)256 << 20)
+bool lf_harmony_render(const lf_harmony *h, const lf_harmony_convo *c,
+                       const lf_harmony_render_opts *o, lf_harmony_tokens *toks, char **text,
+                       size_t *text_len, lf_error *err);
+/* One message, as it appears inside a conversation. */
+bool lf_harmony_render_msg(const lf_harmony *h, const lf_harmony_msg *m, lf_harmony_tokens *toks,
+                           char **text, size_t *text_len, lf_error *err);
+
+/* OpenAI Chat Completions input -> a harmony conversation: json is either
+ * a request object ({"messages", "tools", "reasoning_effort"}) or the
+ * messages array. system/developer messages become developer instructions,
+ * assistant reasoning_content an analysis message, assistant tool_calls
+ * commentary messages to functions.NAME (<|constrain|>json), tool results
+ * messages from functions.NAME to assistant. sys (NULL: defaults) gives
+ * the system message's date, cutoff, identity. */
+lf_harmony_convo *lf_harmony_from_openai(const char *json, size_t len,
+                                         const lf_harmony_system *sys, lf_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -76,3 +76,25 @@ int64_t lf_vocab_tokenize(const lf_vocab *v, const char *text, size_t len, bool 
     free(toks.v);
     return n;
 }
+
+int64_t lf_vocab_tokenize_plain(const lf_vocab *v, const char *text, size_t len, int32_t *out,
+                                int64_t n_max) {
+    if (!text)
+        len = 0;
+    lf_fragment one = {-1, 0, len};
+    lf_fragments frags = {&one, len ? 1 : 0, 1};
+    lf_tokbuf toks = {0};
+    lf_tok_scratch s = {0};
+    bool ok = tokenize_fragments(v, &s, text, &frags, false, &toks);
+    scratch_free(&s);
+    int64_t n = (int64_t)toks.n;
+    if (!ok) {
+        n = INT64_MIN;
+    } else if (n > n_max) {
+        n = -n;
+    } else if (n > 0) {
+        memcpy(out, toks.v, (size_t)n * sizeof *out);
+    }
+    free(toks.v);
+    return n;
+}

@@ -49,6 +49,12 @@ void lf_vocab_free(lf_vocab *v);
 int64_t lf_vocab_tokenize(const lf_vocab *v, const char *text, size_t len, bool add_special,
                           bool parse_special, int32_t *out, int64_t n_max);
 
+/* The same for ordinary text only: no special or user-defined token is
+ * matched, so "<|start|>" in the text stays text (harmony's
+ * encode_ordinary). No BOS/EOS. */
+int64_t lf_vocab_tokenize_plain(const lf_vocab *v, const char *text, size_t len, int32_t *out,
+                                int64_t n_max);
+
 /* The bytes of one token (no NUL added). CONTROL and UNKNOWN tokens give
  * nothing unless special. Returns the length, or minus the length needed
  * when n is too small; 0 for an id out of range. */
