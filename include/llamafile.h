@@ -899,6 +899,123 @@ bool lf_harmony_render_msg(const lf_harmony *h, const lf_harmony_msg *m, lf_harm
 lf_harmony_convo *lf_harmony_from_openai(const char *json, size_t len,
                                          const lf_harmony_system *sys, lf_error *err);
 
+/* ---- harmony parser ----
+ * The model's harmony output, one token at a time, as events: a header
+ * completes (role, author name, channel, recipient, content type), content
+ * arrives as UTF-8 text, a message ends (and which token ended it). One
+ * parser per stream; no global state. Memory is bounded by the current
+ * message: finished messages are handed out, not kept. */
+
+typedef struct lf_harmony_parser lf_harmony_parser;
+
+enum lf_harmony_event_type {
+    LF_HARMONY_EV_HEADER = 1, /* a header completed: msg has its fields, text "" */
+    LF_HARMONY_EV_DELTA = 2,  /* text, len: new content (never a split character) */
+    LF_HARMONY_EV_DONE = 3,   /* msg is the whole message; stop_token ended it */
+};
+
+typedef struct lf_harmony_event {
+    int type;                  /* enum lf_harmony_event_type */
+    const lf_harmony_msg *msg; /* the current message (kind TEXT; text so far) */
+    const char *text;          /* DELTA only */
+    size_t len;
+    int32_t stop_token;        /* DONE only: <|end|>, <|call|>, <|return|>; -1 at EOS */
+} lf_harmony_event;
+
+/* At most this many events come from one token (or from EOS). */
+#define LF_HARMONY_MAX_EVENTS 3
+/* A header longer than this many tokens (or 16 KiB) is an error. */
+#define LF_HARMONY_MAX_HEADER_TOKENS 512
+
+enum lf_harmony_parse_state {
+    LF_HARMONY_PS_EXPECT_START = 0, /* between messages: only <|start|> is expected */
+    LF_HARMONY_PS_HEADER = 1,
+    LF_HARMONY_PS_CONTENT = 2,
+};
+
+/* role: the role (enum lf_harmony_role) the prompt's last <|start|>
+ * announced (ASSISTANT, the usual case: the parser begins inside that
+ * header, the model writing "<|channel|>..."), or -1 to begin before a
+ * <|start|>. strict: errors for
+ * malformed output, as openai/harmony; non-strict (lenient) recovers: a stop
+ * token inside the first header yields that text as a message, later broken
+ * headers and tokens outside any message are skipped, an id outside the
+ * vocabulary in content reads as U+FFFD. */
+lf_harmony_parser *lf_harmony_parser_new(const lf_harmony *h, int role, bool strict,
+                                         lf_error *err);
+void lf_harmony_parser_free(lf_harmony_parser *p);
+/* Feeds one token: writes the events it causes to ev (in the order
+ * HEADER, DELTA, DONE) and returns their count, or -1 with err. Event
+ * pointers stay valid until the next call on p. After an error the parser
+ * goes on: a failed header leaves it waiting for <|start|>; an id outside
+ * the vocabulary (or negative) changes nothing. */
+int lf_harmony_parser_push(lf_harmony_parser *p, int32_t token,
+                           lf_harmony_event ev[LF_HARMONY_MAX_EVENTS], lf_error *err);
+/* End of stream: an open message is finished (held bytes of an incomplete
+ * character become U+FFFD; stop_token -1). An open header is an error in
+ * strict mode (dropped otherwise). The parser may be reused afterwards. */
+int lf_harmony_parser_eos(lf_harmony_parser *p, lf_harmony_event ev[LF_HARMONY_MAX_EVENTS],
+                          lf_error *err);
+int lf_harmony_parser_state(const lf_harmony_parser *p); /* enum lf_harmony_parse_state */
+/* The message being read (fields set once its header completed), or NULL
+ * outside content. */
+const lf_harmony_msg *lf_harmony_parser_current(const lf_harmony_parser *p);
+/* Tokens skipped so far: non-strict recovery, and tokens that caused an error. */
+int64_t lf_harmony_parser_n_skipped(const lf_harmony_parser *p);
+
+/* Parses a whole completion (the tokens after the prompt, not the prompt)
+ * into messages, then EOS: openai/harmony's
+ * parse_messages_from_completion_tokens. *out gets a malloc'ed array of
+ * *n messages (free with lf_harmony_msgs_free). In strict mode the first
+ * error fails the call; non-strict, only out of memory does. */
+bool lf_harmony_parse_completion(const lf_harmony *h, const int32_t *tokens, size_t n_tokens,
+                                 int role, bool strict, lf_harmony_msg **out,
+                                 size_t *n, lf_error *err);
+void lf_harmony_msgs_free(lf_harmony_msg *msgs, size_t n);
+
+/* ---- harmony to Chat Completions ----
+ * Parsed assistant messages as one OpenAI chat completion message:
+ * analysis → reasoning_content; final, and commentary without a
+ * recipient (preambles) → content; commentary to functions.NAME →
+ * tool_calls (name NAME, the content as arguments); calls to built-in
+ * tools (python, browser.*, anything not functions.*) and messages not
+ * from the assistant are left out. */
+
+enum lf_harmony_route {
+    LF_HARMONY_ROUTE_NONE = 0,      /* not shown: built-in tool calls, other authors */
+    LF_HARMONY_ROUTE_REASONING = 1, /* reasoning_content */
+    LF_HARMONY_ROUTE_CONTENT = 2,   /* content */
+    LF_HARMONY_ROUTE_TOOL_CALL = 3, /* a tool_calls entry */
+};
+/* Where a message (a header is enough, for streaming) goes; for a tool
+ * call, *name (if not NULL) points to the function name inside
+ * msg->recipient. */
+int lf_harmony_route_of(const lf_harmony_msg *msg, const char **name);
+
+typedef struct lf_oai_tool_call {
+    char *id;        /* "call_" + 24 letters and digits */
+    char *name;
+    char *arguments; /* the model's text, normally JSON */
+} lf_oai_tool_call;
+
+typedef struct lf_oai_message {
+    char *content;           /* NULL when there is none */
+    char *reasoning_content; /* NULL when there is none */
+    lf_oai_tool_call *tool_calls;
+    size_t n_tool_calls;
+    const char *finish_reason; /* "tool_calls" when there are calls, else the caller's */
+} lf_oai_message;
+
+/* Fresh tool-call ids: "call_" then 24 characters from a generator that
+ * *rng seeds and advances (a caller's counter: tests pass a fixed value; a
+ * server seeds it once from the clock). rng NULL: seeded from the clock. */
+void lf_harmony_tool_call_id(uint64_t *rng, char out[32]);
+/* Joins several messages of one kind with "\n" between them. finish_reason
+ * ("stop" or "length") is used when there are no tool calls. */
+bool lf_harmony_to_openai(const lf_harmony_msg *msgs, size_t n, const char *finish_reason,
+                          uint64_t *rng, lf_oai_message *out, lf_error *err);
+void lf_oai_message_free(lf_oai_message *m);
+
 #ifdef __cplusplus
 }
 #endif
