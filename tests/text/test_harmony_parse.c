@@ -748,6 +748,111 @@ static void test_model_output(void) {
     TEST_END();
 }
 
+/* ------------------------------------------------- Chat Completions */
+
+/* Parses text (a completion after "<|start|>assistant") and maps it. */
+static bool to_oai(const char *text, const char *finish, uint64_t seed, lf_oai_message *o) {
+    toks t = {.n = 0};
+    add_text(&t, text);
+    lf_harmony_msg *msgs;
+    size_t n;
+    lf_error err;
+    if (!lf_harmony_parse_completion(g_h, t.v, (size_t)t.n, ASSISTANT, false, &msgs, &n, &err))
+        return false;
+    bool ok = lf_harmony_to_openai(msgs, n, finish, &seed, o, &err);
+    lf_harmony_msgs_free(msgs, n);
+    return ok;
+}
+
+static void test_openai(void) {
+    lf_oai_message o;
+    TEST_BEGIN("harmony to OpenAI: analysis -> reasoning_content, final -> content");
+    EXPECT(to_oai("<|channel|>analysis<|message|>Think.<|end|><|start|>assistant<|channel|>final"
+                  "<|message|>Answer.<|return|>",
+                  "stop", 1, &o),
+           "failed");
+    EXPECT(o.reasoning_content && !strcmp(o.reasoning_content, "Think."), "reasoning %s",
+           o.reasoning_content ? o.reasoning_content : "(null)");
+    EXPECT(o.content && !strcmp(o.content, "Answer."), "content");
+    EXPECT(o.n_tool_calls == 0 && !strcmp(o.finish_reason, "stop"), "finish %s", o.finish_reason);
+    lf_oai_message_free(&o);
+    TEST_END();
+
+    TEST_BEGIN("harmony to OpenAI: commentary to functions.NAME -> tool_calls, preamble -> content");
+    EXPECT(to_oai("<|channel|>analysis<|message|>Need weather.<|end|><|start|>assistant"
+                  "<|channel|>commentary<|message|>Checking.<|end|><|start|>assistant"
+                  "<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>"
+                  "{\"location\":\"SF\"}<|call|>",
+                  "stop", 7, &o),
+           "failed");
+    EXPECT(o.content && !strcmp(o.content, "Checking."), "content %s",
+           o.content ? o.content : "(null)");
+    EXPECT(o.n_tool_calls == 1 && !strcmp(o.finish_reason, "tool_calls"), "%zu calls, %s",
+           o.n_tool_calls, o.finish_reason);
+    if (o.n_tool_calls == 1) {
+        lf_oai_tool_call *c = &o.tool_calls[0];
+        EXPECT(!strcmp(c->name, "get_weather") && !strcmp(c->arguments, "{\"location\":\"SF\"}"),
+               "call %s(%s)", c->name, c->arguments);
+        EXPECT(strlen(c->id) == 29 && !strncmp(c->id, "call_", 5), "id %s", c->id);
+        char id[32];
+        uint64_t seed = 7;
+        lf_harmony_tool_call_id(&seed, id);
+        EXPECT(!strcmp(id, c->id), "the id does not follow the seed: %s vs %s", id, c->id);
+        lf_harmony_tool_call_id(&seed, id);
+        EXPECT(strcmp(id, c->id), "the next id repeats");
+    }
+    lf_oai_message_free(&o);
+    TEST_END();
+
+    TEST_BEGIN("harmony to OpenAI: recipient after the role, two calls, distinct ids");
+    EXPECT(to_oai("<|channel|>commentary to=functions.a<|message|>{}<|call|><|start|>assistant to="
+                  "functions.b<|channel|>commentary json<|message|>{\"x\":1}<|call|>",
+                  NULL, 3, &o),
+           "failed");
+    EXPECT(o.n_tool_calls == 2 && !o.content && !o.reasoning_content, "%zu calls", o.n_tool_calls);
+    if (o.n_tool_calls == 2)
+        EXPECT(!strcmp(o.tool_calls[0].name, "a") && !strcmp(o.tool_calls[1].name, "b") &&
+                   !strcmp(o.tool_calls[1].arguments, "{\"x\":1}") &&
+                   strcmp(o.tool_calls[0].id, o.tool_calls[1].id),
+               "calls");
+    lf_oai_message_free(&o);
+    TEST_END();
+
+    TEST_BEGIN("harmony to OpenAI: built-in tool calls and other authors are left out");
+    EXPECT(to_oai("<|channel|>analysis to=python code<|message|>print(1)<|call|><|start|>python "
+                  "to=assistant<|channel|>analysis<|message|>1<|end|><|start|>assistant<|channel|>"
+                  "commentary to=browser.search<|message|>{}<|call|><|start|>assistant<|channel|>"
+                  "analysis to=functions.f<|message|>{}<|call|><|start|>assistant<|channel|>"
+                  "commentary to=functions.<|message|>{}<|call|><|start|>assistant<|channel|>"
+                  "final<|message|>Done.<|return|>",
+                  "length", 5, &o),
+           "failed");
+    EXPECT(o.n_tool_calls == 0 && !o.reasoning_content && o.content && !strcmp(o.content, "Done.") &&
+               !strcmp(o.finish_reason, "length"),
+           "%zu calls, reasoning %s, content %s, finish %s", o.n_tool_calls,
+           o.reasoning_content ? o.reasoning_content : "(null)", o.content ? o.content : "(null)",
+           o.finish_reason);
+    lf_oai_message_free(&o);
+    TEST_END();
+
+    TEST_BEGIN("harmony to OpenAI: routes for streaming, from a header alone");
+    lf_harmony_msg m = {.role = LF_HARMONY_ROLE_ASSISTANT, .channel = "commentary",
+                        .recipient = "functions.lookup"};
+    const char *name;
+    EXPECT(lf_harmony_route_of(&m, &name) == LF_HARMONY_ROUTE_TOOL_CALL && !strcmp(name, "lookup"),
+           "tool call");
+    m.recipient = NULL;
+    EXPECT(lf_harmony_route_of(&m, &name) == LF_HARMONY_ROUTE_CONTENT && !name, "preamble");
+    m.channel = "analysis";
+    EXPECT(lf_harmony_route_of(&m, NULL) == LF_HARMONY_ROUTE_REASONING, "analysis");
+    m.recipient = "all";
+    EXPECT(lf_harmony_route_of(&m, NULL) == LF_HARMONY_ROUTE_REASONING, "recipient all");
+    m.role = LF_HARMONY_ROLE_TOOL;
+    EXPECT(lf_harmony_route_of(&m, NULL) == LF_HARMONY_ROUTE_NONE, "tool author");
+    EXPECT(lf_harmony_route_of(NULL, NULL) == LF_HARMONY_ROUTE_NONE, "NULL");
+    TEST_END();
+}
+
 int main(void) {
     char path[1024];
     snprintf(path, sizeof path, "%s/vocab/ggml-vocab-gpt-oss.gguf", test_shared_dir());
@@ -770,6 +875,7 @@ int main(void) {
     test_utf8_cases();
     test_bad_output();
     test_model_output();
+    test_openai();
     lf_harmony_free(g_h);
     lf_model_free(g_m);
     return test_summary();
