@@ -909,7 +909,7 @@ lf_harmony_convo *lf_harmony_from_openai(const char *json, size_t len,
 typedef struct lf_harmony_parser lf_harmony_parser;
 
 enum lf_harmony_event_type {
-    LF_HARMONY_EV_HEADER = 1, /* a header completed: msg has its fields, text "" */
+    LF_HARMONY_EV_HEADER = 1, /* a header completed: msg has its fields */
     LF_HARMONY_EV_DELTA = 2,  /* text, len: new content (never a split character) */
     LF_HARMONY_EV_DONE = 3,   /* msg is the whole message; stop_token ended it */
 };

@@ -605,6 +605,21 @@ static void test_bad_output(void) {
     lf_harmony_parser_free(p);
     TEST_END();
 
+    TEST_BEGIN("harmony parse: lenient stop in the first header: HEADER, one DELTA, DONE");
+    p = lf_harmony_parser_new(g_h, ASSISTANT, false, &err);
+    t.n = 0;
+    add_text(&t, "<|channel|>commentary Hello  there");
+    memset(&r, 0, sizeof r);
+    push_all(p, &t, &r);
+    k = lf_harmony_parser_push(p, lf_harmony_end(g_h), ev, &err);
+    EXPECT(k == 3 && ev[0].type == LF_HARMONY_EV_HEADER && ev[1].type == LF_HARMONY_EV_DELTA &&
+               ev[1].len == 11 && !memcmp(ev[1].text, "Hello there", 11) &&
+               ev[2].type == LF_HARMONY_EV_DONE && ev[2].msg->text_len == 11 &&
+               !strcmp(ev[2].msg->channel, "commentary"),
+           "<|end|> gave %d events", k);
+    lf_harmony_parser_free(p);
+    TEST_END();
+
     TEST_BEGIN("harmony parse: bad constructor arguments are errors");
     EXPECT(!lf_harmony_parser_new(g_h, 99, true, &err), "role 99 accepted");
     EXPECT(!lf_harmony_parser_new(g_h, -2, true, &err), "role -2 accepted");

@@ -518,13 +518,10 @@ static int header_stopped(lf_harmony_parser *p, int32_t stop, lf_harmony_event *
         return -1;
     }
     int k = ev_header(p, ev, 0);
-    if (p->content.n) {
-        if (!buf_add(&p->delta, p->content.p, p->content.n))
-            return oom(p, err);
-        k = ev_delta(p, ev, k);
-    }
+    if (p->content.n && !buf_add(&p->delta, p->content.p, p->content.n))
+        return oom(p, err);
     p->n_held = 0;
-    return finish(p, stop, ev, k, err);
+    return finish(p, stop, ev, k, err); /* its one DELTA, then DONE */
 }
 
 int lf_harmony_parser_push(lf_harmony_parser *p, int32_t t,
