@@ -87,11 +87,28 @@ ARGS
   printf -- '... ... "..." x#y #z\n\\' >"$dir/dots"
 }
 
+# Token streams: byte 0 = strict bit and role, then 3 bytes a token; a
+# first byte under 160 picks entry b1 of the target's table: 0 <|start|>,
+# 1 <|message|>, 2 <|end|>, 3 <|call|>, 4 <|return|>, 5 <|channel|>,
+# 6 <|constrain|>, 9 assistant, 10 analysis, 11 final, 12 commentary.
+seed_harmony_parse() {
+  local dir=$1 t=""
+  tok() { local k; for k in "$@"; do t="$t$(printf '00%02x00' "$k")"; done; }
+  tok 5 10 1 20 21 2 0 9 5 11 1 22 4
+  add_hex "$dir" reasoning-final "09$t"
+  add_hex "$dir" reasoning-final-lenient "08$t"
+  t=""; tok 5 12 13 14 15 16 6 17 1 18 3 0 9 5 11 9 2
+  add_hex "$dir" tool-call "09$t"
+  t=""; tok 0 9 5 11 1 20 21 2
+  add_hex "$dir" no-role "01${t}ffffff000000a00000"
+}
+
 seed_corpus() {
   case "$1" in
     gguf) seed_gguf "$2" ;;
     zip) seed_zip "$2" ;;
     args) seed_args "$2" ;;
+    harmony_parse) seed_harmony_parse "$2" ;;
     tokenizer) for f in "$SHARED"/vocab/*.inp; do add_seed "$2" "$f"; done ;;
     *) ;;
   esac
