@@ -82,6 +82,231 @@ static void test_encoding(lf_model *m) {
     TEST_END();
 }
 
+
+/* ------------------------------------------------------------ fixtures */
+
+static char *read_fixture(const char *name, size_t *len) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/harmony/%s", shared_dir(), name);
+    char *s = tu_read_file(path, len);
+    if (!s)
+        return NULL;
+    size_t o = 0; /* \r\n -> \n, then trim trailing whitespace */
+    for (size_t i = 0; i < *len; i++)
+        if (!(s[i] == '\r' && i + 1 < *len && s[i + 1] == '\n'))
+            s[o++] = s[i];
+    while (o > 0 && (s[o - 1] == ' ' || s[o - 1] == '\n' || s[o - 1] == '\t' || s[o - 1] == '\r'))
+        o--;
+    s[o] = 0;
+    *len = o;
+    return s;
+}
+
+static size_t rtrim_len(const char *s, size_t n) {
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        n--;
+    return n;
+}
+
+/* The first differing byte, for messages. */
+static size_t first_diff(const char *a, size_t na, const char *b, size_t nb) {
+    size_t i = 0;
+    while (i < na && i < nb && a[i] == b[i])
+        i++;
+    return i;
+}
+
+/* Renders c, compares the text with the fixture byte for byte (after
+ * trimming trailing whitespace), the tokens' decoding with the text, and,
+ * where openai/harmony's own test compares tokens (same_tokens), the
+ * tokens with the fixture tokenized with special tokens parsed. */
+static void check_fixture(lf_harmony *h, const char *name, const lf_harmony_msg *msgs, int n,
+                          lf_harmony_render_opts o, bool same_tokens) {
+    char title[200];
+    snprintf(title, sizeof title, "harmony render fixture %s", name);
+    TEST_BEGIN(title);
+    size_t flen = 0;
+    char *want = read_fixture(name, &flen);
+    EXPECT(want, "cannot read %s", name);
+    lf_harmony_convo c = {msgs, n, NULL};
+    lf_harmony_tokens t = {0};
+    char *text = NULL;
+    size_t tlen = 0;
+    lf_error err = {{0}};
+    bool ok = lf_harmony_render(h, &c, &o, &t, &text, &tlen, &err);
+    EXPECT(ok, "render: %s", err.msg);
+    if (want && ok) {
+        size_t n1 = rtrim_len(text, tlen);
+        size_t d = first_diff(text, n1, want, flen);
+        EXPECT(n1 == flen && d == flen, "differs at byte %zu: got \"%.60s\" want \"%.60s\"", d,
+               text + d, want + (d < flen ? d : flen));
+        size_t dlen = 0;
+        char *dec = lf_harmony_decode(h, t.v, t.n, &dlen, &err);
+        EXPECT(dec && dlen == tlen && memcmp(dec, text, tlen) == 0, "tokens decode differently");
+        free(dec);
+        if (same_tokens) {
+            int32_t *ft = NULL;
+            int64_t fn = lf_tokenize_alloc(lf_harmony_model(h), want, flen, &ft, false, true);
+            EXPECT(fn == t.n && memcmp(ft, t.v, (size_t)fn * sizeof *ft) == 0,
+                   "tokens differ from the fixture's (%lld vs %lld)", (long long)t.n,
+                   (long long)fn);
+            free(ft);
+        }
+    }
+    free(text);
+    free(want);
+    lf_harmony_tokens_free(&t);
+    TEST_END();
+}
+
+#define TXT(role_, s) {.role = (role_), .kind = LF_HARMONY_CONTENT_TEXT, .text = (s), .text_len = sizeof(s) - 1}
+#define SYS(p) {.role = LF_HARMONY_ROLE_SYSTEM, .kind = LF_HARMONY_CONTENT_SYSTEM, .system = (p)}
+#define DEV(p) {.role = LF_HARMONY_ROLE_DEVELOPER, .kind = LF_HARMONY_CONTENT_DEVELOPER, .developer = (p)}
+#define U LF_HARMONY_ROLE_USER
+#define A LF_HARMONY_ROLE_ASSISTANT
+
+static const lf_harmony_render_opts COMPLETION = {LF_HARMONY_FOR_COMPLETION,
+                                                  LF_HARMONY_ROLE_ASSISTANT, LF_HARMONY_DROP_NONE};
+static const lf_harmony_render_opts COMPLETION_AUTO = {
+    LF_HARMONY_FOR_COMPLETION, LF_HARMONY_ROLE_ASSISTANT, LF_HARMONY_DROP_AUTO};
+
+static void test_fixtures(lf_harmony *h) {
+    lf_harmony_system sys;
+    lf_harmony_system_init(&sys);
+    {
+        lf_harmony_msg m[] = {SYS(&sys), TXT(U, "What is 2 + 2?")};
+        check_fixture(h, "test_simple_convo.txt", m, 2, COMPLETION, true);
+    }
+    static const char *const effort_files[3][2] = {
+        {"test_simple_convo_low_effort.txt", "test_simple_convo_low_effort_no_instruction.txt"},
+        {"test_simple_convo_medium_effort.txt", "test_simple_convo_medium_effort_no_instruction.txt"},
+        {"test_simple_convo_high_effort.txt", "test_simple_convo_high_effort_no_instruction.txt"},
+    };
+    for (int ef = 0; ef < 3; ef++) {
+        lf_harmony_system s2;
+        lf_harmony_system_init(&s2);
+        s2.reasoning_effort = (enum lf_harmony_effort)ef;
+        lf_harmony_developer dev = {.instructions = "Answer the user's questions like a robot."};
+        lf_harmony_msg m1[] = {SYS(&s2), DEV(&dev),
+                               TXT(U, "What is the capital of the largest country in the world?")};
+        lf_harmony_msg m2[] = {SYS(&s2),
+                               TXT(U, "What is the capital of the largest country in the world?")};
+        check_fixture(h, effort_files[ef][0], m1, 3, COMPLETION, true);
+        check_fixture(h, effort_files[ef][1], m2, 2, COMPLETION, true);
+    }
+    static const char *const two[] = {"analysis", "final"};
+    {
+        lf_harmony_system s2;
+        lf_harmony_system_init(&s2);
+        s2.channels = two, s2.n_channels = 2;
+        lf_harmony_msg m[] = {SYS(&s2), TXT(U, "What is 2 + 2?")};
+        check_fixture(h, "test_reasoning_system_message.txt", m, 2, COMPLETION, true);
+        s2.reasoning_effort = LF_HARMONY_EFFORT_HIGH;
+        lf_harmony_msg m2[] = {SYS(&s2), TXT(U, "What is the best place to eat candy in the world?")};
+        check_fixture(h, "test_reasoning_system_message_no_instruction.txt", m2, 2, COMPLETION, true);
+        s2.reasoning_effort = LF_HARMONY_EFFORT_MEDIUM;
+        s2.conversation_start_date = "2021-01-01";
+        s2.knowledge_cutoff = "2021-01";
+        lf_harmony_msg m3[] = {SYS(&s2), TXT(U, "What is 42 * pi?")};
+        check_fixture(h, "test_reasoning_system_message_with_dates.txt", m3, 2, COMPLETION, true);
+    }
+    {
+        lf_harmony_system s2;
+        lf_harmony_system_init(&s2);
+        s2.conversation_start_date = "2025-06-28";
+        lf_harmony_msg m[] = {SYS(&s2)};
+        check_fixture(h, "test_no_tools.txt", m, 1, COMPLETION_AUTO, false);
+        lf_harmony_namespace both[2] = {*lf_harmony_python_tool(), *lf_harmony_browser_tool()};
+        s2.tools = both + 1, s2.n_tools = 1;
+        check_fixture(h, "test_browser_tool_only.txt", m, 1, COMPLETION_AUTO, false);
+        s2.tools = both, s2.n_tools = 2; /* python first: sorted by name anyway */
+        check_fixture(h, "test_browser_and_python_tool.txt", m, 1, COMPLETION_AUTO, false);
+        s2.tools = both + 1, s2.n_tools = 1;
+        lf_harmony_tool fn = {
+            "lookup_weather",
+            "Use this tool to lookup the weather in a given location. Call it with the parameter "
+            "'location', can be any textual description of a location.",
+            "{\"type\": \"object\", \"properties\": {\"location\": {\"type\": \"string\"}}, "
+            "\"required\": [\"location\"]}"};
+        lf_harmony_namespace fns = {"functions", NULL, &fn, 1};
+        lf_harmony_developer dev = {.tools = &fns, .n_tools = 1};
+        lf_harmony_msg m2[] = {SYS(&s2), DEV(&dev)};
+        check_fixture(h, "test_browser_and_function_tool.txt", m2, 2, COMPLETION_AUTO, false);
+    }
+    {
+        lf_harmony_system s2;
+        lf_harmony_system_init(&s2);
+        s2.reasoning_effort = LF_HARMONY_EFFORT_HIGH;
+        s2.conversation_start_date = "2025-06-28";
+        lf_harmony_tool fns[] = {
+            {"get_location", "Gets the location of the user.", NULL},
+            {"get_current_weather", "Gets the current weather in the provided location.",
+             "{\"type\":\"object\",\"properties\":{\"location\":{\"type\":\"string\","
+             "\"description\":\"The city and state, e.g. San Francisco, CA\"},\"format\":{"
+             "\"type\":\"string\",\"enum\":[\"celsius\",\"fahrenheit\"],\"default\":\"celsius\"}},"
+             "\"required\":[\"location\"]}"},
+            {"get_multiple_weathers", "Gets the current weather in the provided list of locations.",
+             "{\"type\":\"object\",\"properties\":{\"locations\":{\"type\":\"array\",\"items\":{"
+             "\"type\":\"string\"},\"description\":\"List of city and state, e.g. [\\\"San "
+             "Francisco, CA\\\", \\\"New York, NY\\\"]\"},\"format\":{\"type\":\"string\",\"enum\":"
+             "[\"celsius\",\"fahrenheit\"],\"default\":\"celsius\"}},\"required\":[\"locations\"]}"},
+            {"kitchensink", "A function with various complex schemas.",
+             "{\"description\":\"params object\",\"type\":\"object\",\"properties\":{\"string\":{"
+             "\"type\":\"string\",\"title\":\"STRING\",\"description\":\"A string\",\"examples\":["
+             "\"hello\",\"world\"]},\"string_nullable\":{\"type\":\"string\",\"nullable\":true,"
+             "\"description\":\"A nullable string\",\"default\":\"the default\"},\"string_enum\":{"
+             "\"type\":\"string\",\"enum\":[\"a\",\"b\",\"c\"]},\"oneof_string_or_number\":{"
+             "\"oneOf\":[{\"type\":\"string\",\"default\":\"default_string_in_oneof\"},{\"type\":"
+             "\"number\",\"description\":\"numbers can happen too\"}],\"description\":\"a oneof\","
+             "\"default\":20}}}"},
+        };
+        lf_harmony_namespace ns = {"functions", NULL, fns, 4};
+        lf_harmony_developer dev = {.instructions = "Always respond in riddles", .tools = &ns,
+                                    .n_tools = 1};
+        lf_harmony_msg m[] = {SYS(&s2), DEV(&dev), TXT(U, "What is the weather like in SF?")};
+        check_fixture(h, "test_render_functions_with_parameters.txt", m, 3, COMPLETION, false);
+    }
+    {
+        lf_harmony_msg m[] = {
+            TXT(U, "What is 2 + 2?"),
+            {.role = A, .channel = "analysis", .text = "User asks: \xe2\x80\x9cWhat is 2 + 2?\xe2\x80\x9d Simple arithmetic. Provide answer.",
+             .text_len = strlen("User asks: \xe2\x80\x9cWhat is 2 + 2?\xe2\x80\x9d Simple arithmetic. Provide answer.")},
+            {.role = A, .channel = "final", .text = "2 + 2 equals 4.", .text_len = 15},
+            TXT(U, "What about 9 / 2?"),
+        };
+        check_fixture(h, "test_dropping_cot_by_default.txt", m, 4, COMPLETION_AUTO, false);
+        static const char pres[] = "User asks a simple question: \"What is 2 + 2?\" The answer: 4.";
+        m[1].text = pres, m[1].text_len = sizeof pres - 1;
+        check_fixture(h, "test_preserve_cot.txt", m, 4, COMPLETION, false);
+    }
+    {
+        static const char an[] = "User asks: \xe2\x80\x9cWhat is the weather in SF?\xe2\x80\x9d We need to use lookup_weather tool.";
+        static const char call[] = "{\"location\": \"San Francisco\"}";
+        static const char res[] = "{\"temperature\": 20, \"description\": \"sunny\"}";
+        lf_harmony_msg m[] = {
+            TXT(U, "What is the weather in SF?"),
+            {.role = A, .channel = "analysis", .text = an, .text_len = sizeof an - 1},
+            {.role = A, .channel = "commentary", .recipient = "functions.lookup_weather",
+             .content_type = "<|constrain|>json", .text = call, .text_len = sizeof call - 1},
+            {.role = LF_HARMONY_ROLE_TOOL, .name = "functions.lookup_weather", .text = res,
+             .text_len = sizeof res - 1},
+        };
+        check_fixture(h, "test_does_not_drop_if_ongoing_analysis.txt", m, 4, COMPLETION_AUTO, false);
+    }
+    {
+        lf_harmony_msg m[] = {
+            TXT(U, "What is 2 + 2?"),
+            {.role = A, .channel = "analysis", .text = "thinking 2+2", .text_len = 12},
+            {.role = A, .channel = "final", .text = "4", .text_len = 1},
+            TXT(U, "What is 3 + 5?"),
+            {.role = A, .channel = "analysis", .text = "thinking 3+5", .text_len = 12},
+            {.role = A, .channel = "final", .text = "8", .text_len = 1},
+        };
+        lf_harmony_render_opts plain = {LF_HARMONY_PLAIN, 0, LF_HARMONY_DROP_AUTO};
+        check_fixture(h, "test_keep_analysis_between_finals.txt", m, 6, plain, false);
+    }
+}
+
 int main(void) {
     lf_model *m = load_vocab("ggml-vocab-gpt-oss.gguf");
     if (!m) {
@@ -89,6 +314,12 @@ int main(void) {
         return test_summary();
     }
     test_encoding(m);
+    lf_error err = {{0}};
+    lf_harmony *h = lf_harmony_new(m, &err);
+    if (h) {
+        test_fixtures(h);
+    }
+    lf_harmony_free(h);
     lf_model_free(m);
     return test_summary();
 }
