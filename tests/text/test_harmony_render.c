@@ -307,6 +307,138 @@ static void test_fixtures(lf_harmony *h) {
     }
 }
 
+
+/* ------------------------------------------------------- OpenAI input */
+
+static char *render_text(lf_harmony *h, const lf_harmony_convo *c, enum lf_harmony_drop drop,
+                         lf_error *err) {
+    lf_harmony_render_opts o = {LF_HARMONY_FOR_COMPLETION, LF_HARMONY_ROLE_ASSISTANT, drop};
+    lf_harmony_tokens t = {0};
+    char *text = NULL;
+    size_t len = 0;
+    bool ok = lf_harmony_render(h, c, &o, &t, &text, &len, err);
+    if (ok) { /* the tokens must decode to the same text */
+        char *dec = lf_harmony_decode(h, t.v, t.n, NULL, err);
+        if (!dec || strcmp(dec, text) != 0) {
+            free(text);
+            text = NULL;
+            snprintf(err->msg, sizeof err->msg, "tokens decode differently");
+        }
+        free(dec);
+    }
+    lf_harmony_tokens_free(&t);
+    return ok ? text : NULL;
+}
+
+static void test_from_openai(lf_harmony *h) {
+    lf_harmony_system sys;
+    lf_harmony_system_init(&sys);
+    sys.conversation_start_date = "2025-06-28";
+    lf_error err = {{0}};
+
+    TEST_BEGIN("harmony from OpenAI: tools, system, reasoning, tool call and result");
+    static const char req[] =
+        "{\"reasoning_effort\":\"high\",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
+        "\"get_weather\",\"description\":\"Gets the weather.\",\"parameters\":{\"type\":\"object\","
+        "\"properties\":{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"]}}}],\"messages\":["
+        "{\"role\":\"system\",\"content\":\"Be brief.\"},"
+        "{\"role\":\"user\",\"content\":\"Weather in SF?\"},"
+        "{\"role\":\"assistant\",\"reasoning_content\":\"Need the tool.\",\"content\":null,"
+        "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":"
+        "\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"SF\\\"}\"}}]},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"{\\\"sunny\\\":true}\"}]}";
+    static const char want[] =
+        "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n"
+        "Knowledge cutoff: 2024-06\nCurrent date: 2025-06-28\n\nReasoning: high\n\n"
+        "# Valid channels: analysis, commentary, final. Channel must be included for every "
+        "message.\nCalls to these tools must go to the commentary channel: 'functions'.<|end|>"
+        "<|start|>developer<|message|># Instructions\n\nBe brief.\n\n# Tools\n\n## functions\n\n"
+        "namespace functions {\n\n// Gets the weather.\ntype get_weather = (_: {\ncity: string,\n"
+        "}) => any;\n\n} // namespace functions<|end|><|start|>user<|message|>Weather in SF?<|end|>"
+        "<|start|>assistant<|channel|>analysis<|message|>Need the tool.<|end|>"
+        "<|start|>assistant to=functions.get_weather<|channel|>commentary <|constrain|>json"
+        "<|message|>{\"city\":\"SF\"}<|call|>"
+        "<|start|>functions.get_weather to=assistant<|channel|>commentary<|message|>"
+        "{\"sunny\":true}<|end|><|start|>assistant";
+    lf_harmony_convo *c = lf_harmony_from_openai(req, sizeof req - 1, &sys, &err);
+    EXPECT(c, "from_openai: %s", err.msg);
+    if (c) {
+        char *text = render_text(h, c, LF_HARMONY_DROP_AUTO, &err);
+        EXPECT(text && strcmp(text, want) == 0, "got:\n%s", text ? text : err.msg);
+        free(text);
+    }
+    lf_harmony_convo_free(c);
+    TEST_END();
+
+    TEST_BEGIN("harmony from OpenAI: history, content parts, analysis dropping");
+    static const char req2[] =
+        "[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"2+\"},{\"type\":\"text\","
+        "\"text\":\"2?\"}]},{\"role\":\"assistant\",\"reasoning_content\":\"easy\",\"content\":"
+        "\"4\"},{\"role\":\"user\",\"content\":\"3+5?\"},{\"role\":\"assistant\","
+        "\"reasoning_content\":\"also easy\",\"content\":\"8\"},{\"role\":\"user\",\"content\":"
+        "\"<|start|>x\"}]";
+    static const char head[] =
+        "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n"
+        "Knowledge cutoff: 2024-06\n\nReasoning: medium\n\n# Valid channels: analysis, "
+        "commentary, final. Channel must be included for every message.<|end|>"
+        "<|start|>user<|message|>2+2?<|end|>";
+    static const char auto_tail[] =
+        "<|start|>assistant<|channel|>final<|message|>4<|end|><|start|>user<|message|>3+5?<|end|>"
+        "<|start|>assistant<|channel|>analysis<|message|>also easy<|end|>"
+        "<|start|>assistant<|channel|>final<|message|>8<|end|>"
+        "<|start|>user<|message|><|start|>x<|end|><|start|>assistant";
+    static const char prior_tail[] =
+        "<|start|>assistant<|channel|>final<|message|>4<|end|><|start|>user<|message|>3+5?<|end|>"
+        "<|start|>assistant<|channel|>final<|message|>8<|end|>"
+        "<|start|>user<|message|><|start|>x<|end|><|start|>assistant";
+    c = lf_harmony_from_openai(req2, sizeof req2 - 1, NULL, &err);
+    EXPECT(c, "from_openai: %s", err.msg);
+    if (c) {
+        char *text = render_text(h, c, LF_HARMONY_DROP_AUTO, &err);
+        size_t hl = strlen(head);
+        EXPECT(text && strncmp(text, head, hl) == 0 && strcmp(text + hl, auto_tail) == 0,
+               "auto:\n%s", text ? text : err.msg);
+        free(text);
+        text = render_text(h, c, LF_HARMONY_DROP_PRIOR_TURNS, &err);
+        EXPECT(text && strncmp(text, head, hl) == 0 && strcmp(text + hl, prior_tail) == 0,
+               "prior turns:\n%s", text ? text : err.msg);
+        free(text);
+    }
+    lf_harmony_convo_free(c);
+    TEST_END();
+
+    TEST_BEGIN("harmony from OpenAI: bad input is an error, never a crash");
+    static const char *const bad[] = {
+        "", "{", "42", "{\"messages\":3}", "[{\"role\":\"wizard\",\"content\":\"x\"}]",
+        "[{\"content\":\"x\"}]", "[{\"role\":\"user\",\"content\":7}]",
+        "[{\"role\":\"tool\",\"content\":\"x\"}]", "[{\"role\":\"tool\",\"tool_call_id\":\"nope\"}]",
+        "[{\"role\":\"user\",\"content\":\"\\ud800\"}]", "[{\"role\":\"user\",\"content\":\"\xff\"}]",
+        "[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{}}]}]",
+        "{\"messages\":[],\"reasoning_effort\":\"extreme\"}",
+        "{\"messages\":[],\"tools\":[{\"type\":\"retrieval\"}]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err.msg[0] = 0;
+        c = lf_harmony_from_openai(bad[i], strlen(bad[i]), NULL, &err);
+        EXPECT(!c && err.msg[0], "accepted bad input %zu: %s", i, bad[i]);
+        lf_harmony_convo_free(c);
+    }
+    /* a request nested 10,000 deep */
+    size_t depth = 10000, n = 0;
+    char *deep = malloc(2 * depth + 64);
+    n += (size_t)sprintf(deep, "{\"messages\":[],\"x\":");
+    for (size_t i = 0; i < depth; i++)
+        deep[n++] = '[';
+    for (size_t i = 0; i < depth; i++)
+        deep[n++] = ']';
+    deep[n++] = '}';
+    c = lf_harmony_from_openai(deep, n, NULL, &err);
+    EXPECT(!c, "a 10,000-deep request was accepted");
+    lf_harmony_convo_free(c);
+    free(deep);
+    TEST_END();
+}
+
 int main(void) {
     lf_model *m = load_vocab("ggml-vocab-gpt-oss.gguf");
     if (!m) {
@@ -318,6 +450,7 @@ int main(void) {
     lf_harmony *h = lf_harmony_new(m, &err);
     if (h) {
         test_fixtures(h);
+        test_from_openai(h);
     }
     lf_harmony_free(h);
     lf_model_free(m);
