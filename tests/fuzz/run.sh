@@ -93,6 +93,7 @@ seed_corpus() {
     zip) seed_zip "$2" ;;
     args) seed_args "$2" ;;
     tokenizer) for f in "$SHARED"/vocab/*.inp; do add_seed "$2" "$f"; done ;;
+    harmony_render) for f in tests/fuzz/corpus/harmony_render/*; do add_seed "$2" "$f"; done ;;
     *) ;;
   esac
 }
