@@ -110,6 +110,7 @@ seed_corpus() {
     args) seed_args "$2" ;;
     harmony_parse) seed_harmony_parse "$2" ;;
     tokenizer) for f in "$SHARED"/vocab/*.inp; do add_seed "$2" "$f"; done ;;
+    harmony_render) for f in tests/fuzz/corpus/harmony_render/*; do add_seed "$2" "$f"; done ;;
     *) ;;
   esac
 }

@@ -31,5 +31,8 @@ void lf_hstr_free(lf_hstr *s);
 /* JSON Schema (JSON text) -> harmony's TypeScript for a function's
  * parameters, appended to out; false when the text is not JSON (err). */
 bool lf_harmony_schema_ts(const char *json, lf_hstr *out, lf_error *err);
+/* The same from a parsed schema (a jansson json_t *); false only when out
+ * has failed. */
+bool lf_harmony_schema_ts_json(const void *schema, lf_hstr *out);
 
 #endif
