@@ -256,6 +256,57 @@ static void test_fixtures(void) {
     free(s);
 }
 
+/* Parsed messages rendered back (lf_harmony_render_msg) give the text they
+ * were parsed from, when it is in the renderer's own form. */
+static void test_round_trip(void) {
+    static const char *const texts[] = {
+        "<|start|>browser.search to=assistant<|channel|>commentary<|message|>{\"result\": "
+        "\"https://openai.com/\"}<|end|>",
+        "<|start|>assistant<|channel|>analysis<|message|>Think 💖.<|end|>",
+        "<|start|>assistant to=functions.get_weather<|channel|>commentary <|constrain|>json"
+        "<|message|>{\"location\":\"SF\"}<|call|>",
+        "<|start|>user<|message|>literal <|start|> text<|end|>",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "harmony parse: render(parse(x)) == x, case %zu", i);
+        TEST_BEGIN(name);
+        toks t = {.n = 0};
+        add_text(&t, texts[i]);
+        /* literal "<|start|>" inside user text: tokenize that part as text */
+        if (i == 3) {
+            t.n = 0;
+            add_text(&t, "<|start|>user<|message|>");
+            int64_t k = lf_tokenize(g_m, "literal <|start|> text", 22, t.v + t.n, 4096 - t.n,
+                                    false, false);
+            t.n += k > 0 ? (int)k : 0;
+            add_text(&t, "<|end|>");
+        }
+        lf_harmony_msg *msgs;
+        size_t n;
+        lf_error err;
+        bool ok = lf_harmony_parse_completion(g_h, t.v, (size_t)t.n, NONE, true, &msgs, &n, &err);
+        EXPECT(ok && n == 1, "parse: %s", ok ? "not one message" : err.msg);
+        if (ok && n == 1) {
+            char *text = NULL;
+            size_t len = 0;
+            lf_harmony_tokens rt = {0};
+            EXPECT(lf_harmony_render_msg(g_h, &msgs[0], &rt, &text, &len, &err), "render: %s",
+                   err.msg);
+            EXPECT(text && !strcmp(text, texts[i]), "rendered [%s]", text ? text : "(null)");
+            /* (case 3's input is tokenized here by lf_tokenize, the renderer's
+             * by its plain-text path: the text is the check there) */
+            EXPECT(i == 3 || (rt.n == t.n && !memcmp(rt.v, t.v, sizeof *t.v * (size_t)t.n)),
+                   "tokens differ (%lld vs %d)", (long long)rt.n, t.n);
+            free(text);
+            lf_harmony_tokens_free(&rt);
+        }
+        if (ok)
+            lf_harmony_msgs_free(msgs, n);
+        TEST_END();
+    }
+}
+
 /* ------------------------------------------------------------ inline cases */
 
 typedef struct text_case {
@@ -886,6 +937,7 @@ int main(void) {
         return test_summary();
     }
     test_fixtures();
+    test_round_trip();
     test_text_cases();
     test_utf8_cases();
     test_bad_output();
