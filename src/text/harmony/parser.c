@@ -287,7 +287,7 @@ static bool next_word(const char *h, size_t *i, size_t b, word *w) {
 }
 
 /* Parses header text h (NUL-terminated, valid UTF-8, modified) into p->msg
- * (strings in p->fields). role: the role given for this header, or NULL.
+ * (strings in p->fields). role: the role given for this header, or -1.
  * full: parse recipient and content type (else the words left are the
  * content, in *rest). Returns false with err on a malformed header. */
 static bool parse_header(lf_harmony_parser *p, char *h, size_t n, int role, bool full,
