@@ -38,7 +38,7 @@ struct jloop;
 
 typedef struct jv {
     uint8_t t;
-    uint8_t tuple; /* V_LIST: printed as a tuple */
+    uint8_t tuple; /* V_LIST: 1 tuple, 2 generator (select/map results); V_STR: 1 Markup (|safe) */
     uint16_t fn;   /* V_FUNC: which builtin */
     union {
         bool b;
@@ -213,6 +213,7 @@ jv jstr_strip(jr *R, jv s, jv chars, int which); /* which: 1 left, 2 right, 3 bo
 jv jstr_replace(jr *R, jv s, jv old, jv new_, int64_t count);
 jv jstr_case(jr *R, jv s, int mode); /* 0 lower, 1 upper, 2 title, 3 capitalize */
 jv jstr_splitlines(jr *R, jv s, bool keepends);
+jv jhtml_escape(jr *R, jv s); /* Markup.escape: the result is Markup */
 jv jitem(jr *R, jv obj, jv key);           /* a[k] */
 
 #endif

@@ -152,7 +152,7 @@ bool jv_truthy(jv x) {
     case V_INT: return x.u.i != 0;
     case V_FLOAT: return x.u.f != 0;
     case V_STR: return x.u.s->len != 0;
-    case V_LIST: return x.u.l->n != 0;
+    case V_LIST: return x.u.l->n != 0 || x.tuple == 2;
     case V_DICT: return x.u.d->n != 0;
     default: return true;
     }
@@ -194,7 +194,7 @@ bool jv_eq(jv a, jv b) {
 const char *jv_typename(jv x) {
     static const char *const names[] = {"Undefined", "NoneType", "bool", "int", "float", "str",
                                         "list", "dict", "Namespace", "Macro", "function", "LoopContext"};
-    if (x.t == V_LIST && x.tuple) return "tuple";
+    if (x.t == V_LIST && x.tuple) return x.tuple == 2 ? "generator" : "tuple";
     return names[x.t];
 }
 
@@ -330,6 +330,7 @@ static void print(jr *R, jbuf *b, jv x, bool repr) {
         else jb_add(R, b, x.u.s->s, x.u.s->len);
         break;
     case V_LIST:
+        if (x.tuple == 2) { jb_add(R, b, "<generator object>", 18); break; }
         jb_addc(R, b, x.tuple ? '(' : '[');
         for (size_t i = 0; i < x.u.l->n; i++) {
             if (i) jb_add(R, b, ", ", 2);
