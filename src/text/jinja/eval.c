@@ -137,7 +137,8 @@ static jv arith(jr *R, int op, jv a, jv b) {
         }
         size_t n = a.u.s->len + b.u.s->len;
         if (n > R->max_output) jerr(R, "string exceeds the output limit of %zu bytes", R->max_output);
-        jv r = jv_str(R, a.u.s->s, n);
+        jv r = jv_str(R, NULL, n);
+        memcpy(r.u.s->s, a.u.s->s, a.u.s->len);
         memcpy(r.u.s->s + a.u.s->len, b.u.s->s, b.u.s->len);
         r.u.s->s[n] = 0;
         r.tuple = a.tuple;

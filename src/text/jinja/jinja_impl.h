@@ -17,6 +17,7 @@ typedef struct jarena {
     lf_error *err;
 } jarena;
 void *ja_alloc(jarena *a, size_t n); /* zeroed */
+void *ja_alloc_raw(jarena *a, size_t n);
 void ja_free_all(jarena *a);
 char *ja_strndup(jarena *a, const char *s, size_t n);
 

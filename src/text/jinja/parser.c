@@ -631,7 +631,11 @@ static vec body(ps *P, const char *const *ends, const char **which) {
     for (;;) {
         jtok *k = cur(P);
         if (k->type == TK_EOF) {
-            if (ends) perr(P, k, "unexpected end of template, expected '%s'", ends[0][0] == 'e' && ends[1] ? ends[1] : ends[0]);
+            if (ends) {
+                int last = 0;
+                while (ends[last + 1]) last++;
+                perr(P, k, "unexpected end of template, expected '%s'", ends[last]);
+            }
             break;
         }
         if (k->type == TK_DATA) {
