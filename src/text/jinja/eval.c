@@ -74,9 +74,11 @@ static jv repeat(jr *R, jv s, int64_t n) {
     if (n <= 0) return s.t == V_STR ? jv_str(R, "", 0) : jv_list(R, 0);
     if (s.t == V_STR) {
         if ((uint64_t)n * s.u.s->len > R->max_output) jerr(R, "string repetition exceeds the output limit of %zu bytes", R->max_output);
-        jbuf b = {0};
-        for (int64_t i = 0; i < n; i++) jb_add(R, &b, s.u.s->s, s.u.s->len);
-        return jb_take(R, &b);
+        size_t m = s.u.s->len;
+        jv r = jv_str(R, NULL, (size_t)n * m);
+        for (int64_t i = 0; i < n; i++) memcpy(r.u.s->s + (size_t)i * m, s.u.s->s, m);
+        r.u.s->s[(size_t)n * m] = 0;
+        return r;
     }
     if ((uint64_t)n * s.u.l->n > (uint64_t)R->max_steps) jerr(R, "list repetition too large");
     jv r = jv_list(R, (size_t)n * s.u.l->n);
