@@ -62,7 +62,7 @@ static void msort(jr *R, jv *v, jv *k, jv *tv, jv *tk, size_t n, bool rev) {
 static jv sorted(jr *R, jlist *l, jv *keys, bool rev) {
     jv r = jv_list(R, l->n);
     size_t n = l->n;
-    memcpy(r.u.l->v, l->v, n * sizeof *l->v);
+    if (n) memcpy(r.u.l->v, l->v, n * sizeof *l->v);
     r.u.l->n = n;
     jv *tv = ja_alloc(&R->ar, (n + 1) * sizeof *tv), *tk = ja_alloc(&R->ar, (n + 1) * sizeof *tk);
     msort(R, r.u.l->v, keys, tv, tk, n, rev);
@@ -170,7 +170,7 @@ jv jfilter(jr *R, jscope *S, const char *f, jv x, jv *pos, int npos, const char 
     if (!strcmp(f, "list")) {
         jlist *l = jv_iter(R, x);
         jv r = jv_list(R, l->n);
-        memcpy(r.u.l->v, l->v, l->n * sizeof *l->v);
+        if (l->n) memcpy(r.u.l->v, l->v, l->n * sizeof *l->v);
         r.u.l->n = l->n;
         return r;
     }
