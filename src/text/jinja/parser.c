@@ -177,8 +177,9 @@ static jnode *primary(ps *P) {
         n = mk(P, E_CONST, k);
         jstr *js = ja_alloc(P->a, sizeof *js + len + 1);
         if (!js) perr(P, k, "out of memory");
-        js->len = len, js->ncp = -1;
+        js->len = len;
         memcpy(js->s, s, len);
+        js_ncp(js); /* cached now: a parsed template is shared read-only across threads */
         n->cval.t = V_STR, n->cval.u.s = js;
         return n;
     }
