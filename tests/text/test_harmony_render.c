@@ -521,11 +521,11 @@ static void test_many_tools(lf_harmony *h) {
     TEST_BEGIN("harmony survival: 10,000 tools");
     enum { N = 10000 };
     lf_harmony_tool *tools = calloc(N, sizeof *tools);
-    char(*names)[16] = calloc(N, 16);
+    char(*names)[24] = calloc(N, 24);
     static const char params[] = "{\"type\":\"object\",\"properties\":{\"x\":{\"type\":"
                                  "\"integer\",\"description\":\"an x\"}},\"required\":[\"x\"]}";
     for (int i = 0; i < N; i++) {
-        snprintf(names[i], 16, "tool_%05d", i);
+        snprintf(names[i], 24, "tool_%05d", i);
         tools[i].name = names[i];
         tools[i].description = "Does one thing.\nThen another.";
         tools[i].parameters = i % 2 ? params : NULL;

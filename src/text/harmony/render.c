@@ -447,6 +447,8 @@ bool lf_harmony_render(const lf_harmony *h, const lf_harmony_convo *c,
                        size_t *text_len, lf_error *err) {
     if (!check_args(h, toks, text, err))
         return false;
+    if (!c || c->n < 0 || (c->n > 0 && !c->msgs))
+        return lf_fail(err, "harmony: no conversation to render");
     lf_harmony_render_opts def = {LF_HARMONY_FOR_COMPLETION, LF_HARMONY_ROLE_ASSISTANT,
                                   LF_HARMONY_DROP_AUTO};
     if (!o)
@@ -486,6 +488,8 @@ bool lf_harmony_render_msg(const lf_harmony *h, const lf_harmony_msg *m, lf_harm
                            char **text, size_t *text_len, lf_error *err) {
     if (!check_args(h, toks, text, err))
         return false;
+    if (!m)
+        return lf_fail(err, "harmony: no message to render");
     emitter e = {.h = h, .toks = toks, .want_text = text != NULL, .err = err};
     int64_t n0 = toks ? toks->n : 0;
     bool ok = render_msg(&e, m, false);
