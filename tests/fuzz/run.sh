@@ -87,8 +87,21 @@ ARGS
   printf -- '... ... "..." x#y #z\n\\' >"$dir/dots"
 }
 
+# Chat messages: the conversations of the golden chat-template cases.
+seed_chat_json() {
+  local dir=$1 f n=0
+  command -v jq >/dev/null || return
+  for f in "$SHARED"/templates/*.jinja.json; do
+    jq -c '.cases[].messages' "$f" 2>/dev/null | while IFS= read -r line; do
+      n=$((n + 1))
+      printf '%s' "$line" >"$dir/$(basename "$f" .jinja.json)-$n"
+    done
+  done
+}
+
 seed_corpus() {
   case "$1" in
+    chat_json) seed_chat_json "$2" ;;
     gguf) seed_gguf "$2" ;;
     zip) seed_zip "$2" ;;
     args) seed_args "$2" ;;
