@@ -800,7 +800,8 @@ typedef struct lf_chat_params {
  * kwargs. Returns malloc'd text (*len its length) or NULL with the error;
  * for the template's raise_exception(msg) the message is exactly msg and
  * *raised is set (raised may be NULL). The text may start with bos_token:
- * tokenize it without adding another BOS. */
+ * tokenize it without adding another BOS. p NULL: add_generation_prompt
+ * and nothing else. */
 char *lf_chat_apply(const lf_chat_template *t, const lf_chat_messages *ms,
                     const lf_chat_params *p, size_t *len, bool *raised, lf_error *err);
 /* lf_chat_apply with lf_chat_template_for_request (tools given and not an

@@ -323,33 +323,44 @@ static void test_model_tokens(void) {
 
 typedef struct race {
     const lf_model *m;
+    const lf_chat_messages *ms;
     const lf_chat_template *got;
+    char *out;
 } race;
 
 static void *race_main(void *arg) {
     race *r = arg;
     lf_error err;
     r->got = lf_chat_template_from_model(r->m, NULL, &err);
+    lf_chat_params p = {.add_generation_prompt = true, .kwargs = "{\"enable_thinking\":false}"};
+    r->out = lf_chat_apply_model(r->m, r->ms, &p, NULL, NULL, NULL, &err);
     return NULL;
 }
 
 static void test_threads(void) {
-    TEST_BEGIN("chat template: one parse shared by threads");
+    TEST_BEGIN("chat template: one parse shared by threads, rendering the same messages");
     lf_error err = {{0}};
     lf_model *m = lf_model_load_vocab(vocab_path("ggml-vocab-qwen2.gguf"), &err);
-    EXPECT(m, "%s", err.msg);
-    if (m) {
+    lf_chat_messages *ms = from_json(k_user, &err);
+    EXPECT(m && ms, "%s", err.msg);
+    if (m && ms) {
         race r[8];
         pthread_t th[8];
         for (int i = 0; i < 8; i++) {
-            r[i] = (race){m, NULL};
+            r[i] = (race){m, ms, NULL, NULL};
             pthread_create(&th[i], NULL, race_main, &r[i]);
         }
         for (int i = 0; i < 8; i++)
             pthread_join(th[i], NULL);
         for (int i = 0; i < 8; i++)
             EXPECT(r[i].got && r[i].got == r[0].got, "thread %d", i);
+        const char *want = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n";
+        for (int i = 0; i < 8; i++) {
+            EXPECT(r[i].out && !strcmp(r[i].out, want), "thread %d: %s", i, r[i].out);
+            free(r[i].out);
+        }
     }
+    lf_chat_messages_free(ms);
     lf_model_free(m);
     TEST_END();
 }
