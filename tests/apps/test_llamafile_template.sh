@@ -79,6 +79,13 @@ printf '{"messages":[{"role":"user","content":5}]}' >"$TMP/badmsg.json"
 "$LT" --template "$G/Qwen-Qwen3-0.6B.jinja" "$TMP/badmsg.json" >/dev/null 2>"$TMP/err"; rc=$?
 [ $rc -eq 1 ] && grep -q 'messages\[0\].content' "$TMP/err" &&
   pass "bad message: named, exit 1" || fail "bad message" "exit $rc $(cat "$TMP/err")"
+printf '[{"role":"user",\n"content":"hi"}]' >"$TMP/array.json"
+printf '{"messages":[{"role":"user",\n"content":"hi\\\n' >"$TMP/cut.json"  # jansson quotes the newline
+for req in array cut; do
+  "$LT" --template "$G/Qwen-Qwen3-0.6B.jinja" "$TMP/$req.json" >/dev/null 2>"$TMP/err"; rc=$?
+  [ $rc -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && pass "request $req: one line, exit 1" ||
+    fail "request $req" "exit $rc $(cat "$TMP/err")"
+done
 "$LT" --template "$TMP/none.jinja" "$TMP/hi.json" >/dev/null 2>&1; rc=$?
 [ $rc -eq 1 ] && pass "missing template: exit 1" || fail "missing template" "exit $rc"
 for args in "$TMP/hi.json" "--template $TMP/bad.jinja" "--template $TMP/bad.jinja -m x $TMP/hi.json" \

@@ -101,8 +101,16 @@ static bool read_request(const char *path, request *r, lf_error *err) {
     json_t *root = json_loadb(text, len, 0, &je);
     free(text);
     if (!root) {
+        for (char *c = je.text; *c; c++) /* it may quote the input: keep one line */
+            if ((unsigned char)*c < 0x20)
+                *c = ' ';
         snprintf(err->msg, sizeof err->msg, "%s: invalid JSON at line %d, column %d: %s", path,
                  je.line, je.column, je.text);
+        return false;
+    }
+    if (!json_is_object(root)) {
+        snprintf(err->msg, sizeof err->msg, "%s: expected a JSON object", path);
+        json_decref(root);
         return false;
     }
     json_t *kwargs = json_object();
