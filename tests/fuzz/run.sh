@@ -99,12 +99,23 @@ seed_chat_json() {
   done
 }
 
+# Chat templates, each followed by a NUL and a render context that reaches
+# their system, tool and tool-call branches.
+seed_jinja() {
+  local dir=$1 f
+  local ctx='{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi \\"there\\" <b>"},{"role":"assistant","content":"","reasoning_content":"hmm","tool_calls":[{"id":"call00001","type":"function","function":{"name":"get_time","arguments":{"timezone":"UTC"}}}]},{"role":"tool","tool_call_id":"call00001","content":"12:00"},{"role":"user","content":[{"type":"text","text":"and?"}]}],"tools":[{"type":"function","function":{"name":"get_time","description":"Time & date","parameters":{"type":"object","properties":{"timezone":{"type":"string","enum":["UTC","CET"]}},"required":["timezone"]}}}],"documents":null,"add_generation_prompt":true,"bos_token":"<s>","eos_token":"</s>","enable_thinking":true}'
+  for f in "$SHARED"/templates/*.jinja; do
+    { head -c $((MAX_LEN - ${#ctx} - 1)) "$f"; printf '\0%s' "$ctx"; } >"$dir/$(basename "$f")"
+  done
+}
+
 seed_corpus() {
   case "$1" in
     chat_json) seed_chat_json "$2" ;;
     gguf) seed_gguf "$2" ;;
     zip) seed_zip "$2" ;;
     args) seed_args "$2" ;;
+    jinja) seed_jinja "$2" ;;
     tokenizer) for f in "$SHARED"/vocab/*.inp; do add_seed "$2" "$f"; done ;;
     *) ;;
   esac

@@ -74,9 +74,11 @@ static jv repeat(jr *R, jv s, int64_t n) {
     if (n <= 0) return s.t == V_STR ? jv_str(R, "", 0) : jv_list(R, 0);
     if (s.t == V_STR) {
         if ((uint64_t)n * s.u.s->len > R->max_output) jerr(R, "string repetition exceeds the output limit of %zu bytes", R->max_output);
-        jbuf b = {0};
-        for (int64_t i = 0; i < n; i++) jb_add(R, &b, s.u.s->s, s.u.s->len);
-        return jb_take(R, &b);
+        size_t m = s.u.s->len;
+        jv r = jv_str(R, NULL, (size_t)n * m);
+        for (int64_t i = 0; i < n; i++) memcpy(r.u.s->s + (size_t)i * m, s.u.s->s, m);
+        r.u.s->s[(size_t)n * m] = 0;
+        return r;
     }
     if ((uint64_t)n * s.u.l->n > (uint64_t)R->max_steps) jerr(R, "list repetition too large");
     jv r = jv_list(R, (size_t)n * s.u.l->n);
@@ -131,20 +133,27 @@ static jv arith(jr *R, int op, jv a, jv b) {
         }
     }
     if (op == OP_ADD && a.t == V_STR && b.t == V_STR) {
+        if (a.tuple != b.tuple) { /* Markup + str escapes the str, and the other way round */
+            if (a.tuple) b = jhtml_escape(R, b);
+            else a = jhtml_escape(R, a);
+        }
         size_t n = a.u.s->len + b.u.s->len;
         if (n > R->max_output) jerr(R, "string exceeds the output limit of %zu bytes", R->max_output);
-        jv r = jv_str(R, a.u.s->s, n);
+        jv r = jv_str(R, NULL, n);
+        memcpy(r.u.s->s, a.u.s->s, a.u.s->len);
         memcpy(r.u.s->s + a.u.s->len, b.u.s->s, b.u.s->len);
         r.u.s->s[n] = 0;
+        r.tuple = a.tuple;
         return r;
     }
-    if (op == OP_ADD && a.t == V_LIST && b.t == V_LIST && a.tuple == b.tuple) {
+    if (op == OP_ADD && a.t == V_LIST && b.t == V_LIST && a.tuple == b.tuple && a.tuple != 2) {
         jv r = jv_list(R, a.u.l->n + b.u.l->n);
         for (size_t i = 0; i < a.u.l->n; i++) r.u.l->v[r.u.l->n++] = a.u.l->v[i];
         for (size_t i = 0; i < b.u.l->n; i++) r.u.l->v[r.u.l->n++] = b.u.l->v[i];
         r.tuple = a.tuple;
         return r;
     }
+    if ((a.t == V_LIST && a.tuple == 2) || (b.t == V_LIST && b.tuple == 2)) bad_operands(R, names[op], a, b);
     if (op == OP_MUL && (a.t == V_STR || a.t == V_LIST) && isint(b)) return repeat(R, a, ival(b));
     if (op == OP_MUL && (b.t == V_STR || b.t == V_LIST) && isint(a)) return repeat(R, b, ival(a));
     if (op == OP_MOD && a.t == V_STR) jerr(R, "printf-style string formatting is not supported");
@@ -188,7 +197,7 @@ static int64_t clampi(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : 
 static jv slice(jr *R, jv x, jv lo, jv hi, jv st) {
     int64_t n;
     if (x.t == V_STR) n = js_ncp(x.u.s);
-    else if (x.t == V_LIST) n = (int64_t)x.u.l->n;
+    else if (x.t == V_LIST && x.tuple != 2) n = (int64_t)x.u.l->n;
     else if (x.t == V_UNDEF) jerr(R, "'%s' is undefined", x.u.name ? x.u.name : "value");
     else jerr(R, "'%s' object is not subscriptable", jv_typename(x));
     int64_t step = 1;

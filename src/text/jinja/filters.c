@@ -62,7 +62,7 @@ static void msort(jr *R, jv *v, jv *k, jv *tv, jv *tk, size_t n, bool rev) {
 static jv sorted(jr *R, jlist *l, jv *keys, bool rev) {
     jv r = jv_list(R, l->n);
     size_t n = l->n;
-    memcpy(r.u.l->v, l->v, n * sizeof *l->v);
+    if (n) memcpy(r.u.l->v, l->v, n * sizeof *l->v);
     r.u.l->n = n;
     jv *tv = ja_alloc(&R->ar, (n + 1) * sizeof *tv), *tk = ja_alloc(&R->ar, (n + 1) * sizeof *tk);
     msort(R, r.u.l->v, keys, tv, tk, n, rev);
@@ -138,7 +138,9 @@ jv jfilter(jr *R, jscope *S, const char *f, jv x, jv *pos, int npos, const char 
         switch (x.t) {
         case V_UNDEF: return jv_int(0);
         case V_STR: return jv_int(js_ncp(x.u.s));
-        case V_LIST: return jv_int((int64_t)x.u.l->n);
+        case V_LIST:
+            if (x.tuple == 2) jerr(R, "object of type 'generator' has no len()");
+            return jv_int((int64_t)x.u.l->n);
         case V_DICT: case V_NS: return jv_int((int64_t)x.u.d->n);
         default: jerr(R, "object of type '%s' has no len()", jv_typename(x));
         }
@@ -168,21 +170,20 @@ jv jfilter(jr *R, jscope *S, const char *f, jv x, jv *pos, int npos, const char 
     if (!strcmp(f, "list")) {
         jlist *l = jv_iter(R, x);
         jv r = jv_list(R, l->n);
-        memcpy(r.u.l->v, l->v, l->n * sizeof *l->v);
+        if (l->n) memcpy(r.u.l->v, l->v, l->n * sizeof *l->v);
         r.u.l->n = l->n;
         return r;
     }
-    if (!strcmp(f, "safe")) return x;
-    if (!strcmp(f, "escape") || !strcmp(f, "e") || !strcmp(f, "forceescape")) {
+    if (!strcmp(f, "safe")) {
+        jv r = x.t == V_STR ? x : jv_tostr(R, x);
+        r.tuple = 1;
+        return r;
+    }
+    if (!strcmp(f, "escape") || !strcmp(f, "e")) return jhtml_escape(R, x);
+    if (!strcmp(f, "forceescape")) {
         jv s = jv_tostr(R, x);
-        jbuf b = {0};
-        for (size_t i = 0; i < s.u.s->len; i++) {
-            char c = s.u.s->s[i];
-            const char *r = c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '"' ? "&#34;" : c == '\'' ? "&#39;" : NULL;
-            if (r) jb_add(R, &b, r, strlen(r));
-            else jb_addc(R, &b, c);
-        }
-        return jb_take(R, &b);
+        s.tuple = 0;
+        return jhtml_escape(R, s);
     }
     if (!strcmp(f, "lower")) return jstr_case(R, jv_tostr(R, x), 0);
     if (!strcmp(f, "upper")) return jstr_case(R, jv_tostr(R, x), 1);
@@ -295,8 +296,9 @@ jv jfilter(jr *R, jscope *S, const char *f, jv x, jv *pos, int npos, const char 
         bool byattr = strstr(f, "attr") != NULL, keep = f[0] == 's';
         int t0 = byattr ? 1 : 0;
         jv at = byattr ? ARG(0, "attribute", jv_undef(NULL)) : jv_none();
-        jlist *l = jv_iter(R, x);
+        jlist *l = jv_truthy(x) ? jv_iter(R, x) : jv_list(R, 0).u.l;
         jv r = jv_list(R, 0);
+        r.tuple = 2;
         for (size_t i = 0; i < l->n; i++) {
             jv v = byattr ? attr_path(R, l->v[i], at) : l->v[i];
             bool ok;
@@ -310,8 +312,9 @@ jv jfilter(jr *R, jscope *S, const char *f, jv x, jv *pos, int npos, const char 
         return r;
     }
     if (!strcmp(f, "map")) {
-        jlist *l = jv_iter(R, x);
+        jlist *l = jv_truthy(x) ? jv_iter(R, x) : jv_list(R, 0).u.l;
         jv r = jv_list(R, l->n);
+        r.tuple = 2;
         jv at = ARG(-1, "attribute", jv_none());
         if (at.t != V_NONE) {
             jv def = ARG(-1, "default", jv_undef(NULL));

@@ -26,12 +26,13 @@ typedef struct lf_jinja_opts {
  * ints apart from floats, null = none). Returns a malloc'd NUL-terminated
  * string (*len its length; text, no NULs), or NULL with err set: a runtime error's one-line
  * message; for raise_exception(msg), exactly msg, and *raised = true.
- * o may be NULL (defaults: the clock, 64 MiB output, depth 256, 10^7 steps). */
+ * o may be NULL (defaults: the clock, 16 MiB output, macro depth 256, 10^6 steps).
+ * now: converted with gmtime, i.e. the local wall-clock time written as if UTC. */
 char *lf_jinja_render(const lf_jinja *t, const json_t *ctx, const lf_jinja_opts *o,
                       size_t *len, bool *raised, lf_error *err);
 
-#define LF_JINJA_DEFAULT_MAX_OUTPUT ((size_t)64 << 20)
+#define LF_JINJA_DEFAULT_MAX_OUTPUT ((size_t)16 << 20)
 #define LF_JINJA_DEFAULT_MAX_DEPTH 256
-#define LF_JINJA_DEFAULT_MAX_STEPS ((int64_t)10000000)
+#define LF_JINJA_DEFAULT_MAX_STEPS ((int64_t)1000000)
 
 #endif

@@ -17,6 +17,7 @@ typedef struct jarena {
     lf_error *err;
 } jarena;
 void *ja_alloc(jarena *a, size_t n); /* zeroed */
+void *ja_alloc_raw(jarena *a, size_t n);
 void ja_free_all(jarena *a);
 char *ja_strndup(jarena *a, const char *s, size_t n);
 
@@ -38,7 +39,7 @@ struct jloop;
 
 typedef struct jv {
     uint8_t t;
-    uint8_t tuple; /* V_LIST: printed as a tuple */
+    uint8_t tuple; /* V_LIST: 1 tuple, 2 generator (select/map results); V_STR: 1 Markup (|safe) */
     uint16_t fn;   /* V_FUNC: which builtin */
     union {
         bool b;
@@ -213,6 +214,7 @@ jv jstr_strip(jr *R, jv s, jv chars, int which); /* which: 1 left, 2 right, 3 bo
 jv jstr_replace(jr *R, jv s, jv old, jv new_, int64_t count);
 jv jstr_case(jr *R, jv s, int mode); /* 0 lower, 1 upper, 2 title, 3 capitalize */
 jv jstr_splitlines(jr *R, jv s, bool keepends);
+jv jhtml_escape(jr *R, jv s); /* Markup.escape: the result is Markup */
 jv jitem(jr *R, jv obj, jv key);           /* a[k] */
 
 #endif

@@ -103,6 +103,7 @@ void jb_tojson(jr *R, jbuf *b, jv x, int indent, bool ascii, bool sort_keys, con
         break;
     case V_STR: json_str(R, b, x.u.s->s, x.u.s->len, ascii); break;
     case V_LIST:
+        if (x.tuple == 2) jerr(R, "Object of type generator is not JSON serializable");
         if (!x.u.l->n) { jb_add(R, b, "[]", 2); break; }
         jb_addc(R, b, '[');
         for (size_t i = 0; i < x.u.l->n; i++) {

@@ -195,8 +195,8 @@ static bool lex_tag(lx *L, size_t *pp, char kind, bool *strip_after, bool *keep_
                 snprintf(msg, sizeof msg, "unexpected char '%c'", c);
                 return fail(L, p, msg);
             }
-            if (OPS[i][0] == '(' || OPS[i][0] == '[' || OPS[i][0] == '{') depth++;
-            if ((OPS[i][0] == ')' || OPS[i][0] == ']' || OPS[i][0] == '}') && depth > 0) depth--;
+            if (OPS[i][0] == '{') depth++; /* a dict literal's '}}' does not end a print tag */
+            if (OPS[i][0] == '}' && depth > 0) depth--;
             jtok *k = push(L, TK_OP, p);
             if (!k) return false;
             k->s = OPS[i];

@@ -91,6 +91,7 @@ jv jitem(jr *R, jv o, jv k) {
         break;
     }
     case V_LIST: case V_STR:
+        if (o.t == V_LIST && o.tuple == 2) jerr(R, "'generator' object is not subscriptable");
         if (k.t == V_INT || k.t == V_BOOL) {
             int64_t i = k.t == V_INT ? k.u.i : k.u.b;
             int64_t n = o.t == V_LIST ? (int64_t)o.u.l->n : js_ncp(o.u.s);
@@ -145,7 +146,9 @@ jv jstr_strip(jr *R, jv s, jv chars, int which) {
             b = st;
         }
     if (a == 0 && b == s.u.s->len) return s;
-    return jv_str(R, p + a, b - a);
+    jv r = jv_str(R, p + a, b - a);
+    r.tuple = s.tuple;
+    return r;
 }
 
 static jv split(jr *R, jv s, jv sep, int64_t maxsplit, bool right) {
@@ -214,6 +217,21 @@ static jv split(jr *R, jv s, jv sep, int64_t maxsplit, bool right) {
         i = (size_t)(hit - p) + m;
         k++;
     }
+}
+
+jv jhtml_escape(jr *R, jv s) {
+    if (s.t == V_STR && s.tuple) return s;
+    s = jv_tostr(R, s);
+    jbuf b = {0};
+    for (size_t i = 0; i < s.u.s->len; i++) {
+        char c = s.u.s->s[i];
+        const char *r = c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '"' ? "&#34;" : c == '\'' ? "&#39;" : NULL;
+        if (r) jb_add(R, &b, r, strlen(r));
+        else jb_addc(R, &b, c);
+    }
+    jv r = jb_take(R, &b);
+    r.tuple = 1;
+    return r;
 }
 
 jv jstr_replace(jr *R, jv s, jv old, jv new, int64_t count) {

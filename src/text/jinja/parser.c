@@ -177,8 +177,9 @@ static jnode *primary(ps *P) {
         n = mk(P, E_CONST, k);
         jstr *js = ja_alloc(P->a, sizeof *js + len + 1);
         if (!js) perr(P, k, "out of memory");
-        js->len = len, js->ncp = -1;
+        js->len = len;
         memcpy(js->s, s, len);
+        js_ncp(js); /* cached now: a parsed template is shared read-only across threads */
         n->cval.t = V_STR, n->cval.u.s = js;
         return n;
     }
@@ -631,7 +632,11 @@ static vec body(ps *P, const char *const *ends, const char **which) {
     for (;;) {
         jtok *k = cur(P);
         if (k->type == TK_EOF) {
-            if (ends) perr(P, k, "unexpected end of template, expected '%s'", ends[0][0] == 'e' && ends[1] ? ends[1] : ends[0]);
+            if (ends) {
+                int last = 0;
+                while (ends[last + 1]) last++;
+                perr(P, k, "unexpected end of template, expected '%s'", ends[last]);
+            }
             break;
         }
         if (k->type == TK_DATA) {

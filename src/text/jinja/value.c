@@ -16,7 +16,11 @@ struct jblock {
 
 #define JA_BLOCK (64 * 1024)
 
-void *ja_alloc(jarena *a, size_t n) {
+static void *alloc(jarena *a, size_t n, bool zero);
+void *ja_alloc(jarena *a, size_t n) { return alloc(a, n, true); }
+void *ja_alloc_raw(jarena *a, size_t n) { return alloc(a, n, false); }
+
+static void *alloc(jarena *a, size_t n, bool zero) {
     n = (n + 15) & ~(size_t)15;
     struct jblock *b = a->head;
     if (!b || b->cap - b->used < n) {
@@ -46,7 +50,7 @@ void *ja_alloc(jarena *a, size_t n) {
     }
     void *p = b->data + b->used;
     b->used += n;
-    memset(p, 0, n);
+    if (zero) memset(p, 0, n);
     return p;
 }
 
@@ -78,10 +82,10 @@ jv jv_float(double f) { jv x = {.t = V_FLOAT}; x.u.f = f; return x; }
 
 jv jv_str(jr *R, const char *s, size_t n) {
     if (n > R->max_output * 2 + (1 << 20)) jerr(R, "string of %zu bytes exceeds the output limit", n);
-    jstr *p = ja_alloc(&R->ar, sizeof *p + n + 1);
+    jstr *p = ja_alloc_raw(&R->ar, sizeof *p + n + 1);
     p->len = n;
     p->ncp = -1;
-    if (n) memcpy(p->s, s, n);
+    if (n && s) memcpy(p->s, s, n);
     p->s[n] = 0;
     jv x = {.t = V_STR};
     x.u.s = p;
@@ -152,7 +156,7 @@ bool jv_truthy(jv x) {
     case V_INT: return x.u.i != 0;
     case V_FLOAT: return x.u.f != 0;
     case V_STR: return x.u.s->len != 0;
-    case V_LIST: return x.u.l->n != 0;
+    case V_LIST: return x.u.l->n != 0 || x.tuple == 2;
     case V_DICT: return x.u.d->n != 0;
     default: return true;
     }
@@ -194,7 +198,7 @@ bool jv_eq(jv a, jv b) {
 const char *jv_typename(jv x) {
     static const char *const names[] = {"Undefined", "NoneType", "bool", "int", "float", "str",
                                         "list", "dict", "Namespace", "Macro", "function", "LoopContext"};
-    if (x.t == V_LIST && x.tuple) return "tuple";
+    if (x.t == V_LIST && x.tuple) return x.tuple == 2 ? "generator" : "tuple";
     return names[x.t];
 }
 
@@ -221,11 +225,11 @@ int jv_cmp(jr *R, jv a, jv b) {
 }
 
 void jb_add(jr *R, jbuf *b, const char *s, size_t n) {
+    if (b->n + n > R->max_output) jerr(R, "output exceeds the limit of %zu bytes", R->max_output);
     if (b->n + n + 1 > b->cap) {
-        if (b->n + n > R->max_output) jerr(R, "output exceeds the limit of %zu bytes", R->max_output);
         size_t cap = b->cap ? b->cap * 2 : 256;
         while (cap < b->n + n + 1) cap *= 2;
-        char *p = ja_alloc(&R->ar, cap);
+        char *p = ja_alloc_raw(&R->ar, cap);
         if (b->n) memcpy(p, b->p, b->n);
         b->p = p, b->cap = cap;
     }
@@ -330,6 +334,7 @@ static void print(jr *R, jbuf *b, jv x, bool repr) {
         else jb_add(R, b, x.u.s->s, x.u.s->len);
         break;
     case V_LIST:
+        if (x.tuple == 2) { jb_add(R, b, "<generator object>", 18); break; }
         jb_addc(R, b, x.tuple ? '(' : '[');
         for (size_t i = 0; i < x.u.l->n; i++) {
             if (i) jb_add(R, b, ", ", 2);
