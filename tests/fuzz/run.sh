@@ -103,6 +103,18 @@ seed_harmony_parse() {
   add_hex "$dir" no-role "01${t}ffffff000000a00000"
 }
 
+# Chat messages: the conversations of the golden chat-template cases.
+seed_chat_json() {
+  local dir=$1 f n=0
+  command -v jq >/dev/null || return
+  for f in "$SHARED"/templates/*.jinja.json; do
+    jq -c '.cases[].messages' "$f" 2>/dev/null | while IFS= read -r line; do
+      n=$((n + 1))
+      printf '%s' "$line" >"$dir/$(basename "$f" .jinja.json)-$n"
+    done
+  done
+}
+
 # Chat templates, each followed by a NUL and a render context that reaches
 # their system, tool and tool-call branches.
 seed_jinja() {
@@ -115,6 +127,7 @@ seed_jinja() {
 
 seed_corpus() {
   case "$1" in
+    chat_json) seed_chat_json "$2" ;;
     gguf) seed_gguf "$2" ;;
     zip) seed_zip "$2" ;;
     args) seed_args "$2" ;;
