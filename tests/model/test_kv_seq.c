@@ -268,6 +268,26 @@ static void test_window_drop(const setup *su) {
     EXPECT(lf_kv_seq_pos_max(c, 0) == -1, "pos max %d", lf_kv_seq_pos_max(c, 0));
     lf_context_free(c);
     TEST_END();
+
+    snprintf(name, sizeof name, "%s: a context shift keeps the window, or reports the drop",
+             su->name);
+    TEST_BEGIN(name);
+    c = ctx(su, 1, su->kv_type);
+    lf_error err;
+    ok = run(c, NP, tok, pos, seq, NULL, su->nv);
+    /* keep 2, discard 5: the window (8) of the new end sees nothing evicted */
+    st = ok ? lf_kv_remove(c, 0, 2, 7) : LF_KV_FAILED;
+    EXPECT(st == LF_KV_DONE, "remove: %d", st);
+    st = st == LF_KV_DONE ? lf_kv_shift(c, 0, 7, -1, -5, &err) : st;
+    EXPECT(st == LF_KV_DONE && lf_kv_seq_pos_max(c, 0) == NP - 6, "shift: %d, pos max %d", st,
+           lf_kv_seq_pos_max(c, 0));
+    /* keep 2, discard 12 of the 15 left: evicted positions come within the window */
+    st = lf_kv_remove(c, 0, 2, 14);
+    st = st == LF_KV_DONE ? lf_kv_shift(c, 0, 14, -1, -12, &err) : st;
+    EXPECT(st == LF_KV_DROPPED && lf_kv_seq_pos_max(c, 0) == -1, "second shift: %d, pos max %d",
+           st, lf_kv_seq_pos_max(c, 0));
+    lf_context_free(c);
+    TEST_END();
 }
 
 /* A recurrent state cannot be cut, nor copied, in part. */
