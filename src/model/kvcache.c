@@ -152,22 +152,23 @@ static void evict(lf_kvcache *c, lf_kv_group *g, int64_t n, const int32_t *pos,
     for (int32_t s = 0; s < c->n_seq; s++)
         q[s] = -1;
     for (int64_t i = 0; i < g->n_cells; i++)
-        for (int32_t s = 0; g->pos[i] >= 0 && s < c->n_seq; s++)
-            if (lf_kvcache_has_seq(g, i, s) && g->pos[i] + 1 > q[s])
+        for (uint64_t m = g->seqs[i]; m; m &= m - 1) {
+            int s = __builtin_ctzll(m);
+            if (g->pos[i] + 1 > q[s])
                 q[s] = g->pos[i] + 1;
+        }
     for (int64_t t = 0; t < n; t++)
         if (q[seq[t]] > pos[t])
             q[seq[t]] = pos[t];
     for (int64_t i = 0; i < g->n_cells; i++) {
         int32_t p = g->pos[i];
-        for (int32_t s = 0; p >= 0 && s < c->n_seq; s++) {
-            if (!lf_kvcache_has_seq(g, i, s) || (int64_t)p > (int64_t)q[s] - g->window)
+        for (uint64_t m = g->seqs[i]; m; m &= m - 1) {
+            int s = __builtin_ctzll(m);
+            if ((int64_t)p > (int64_t)q[s] - g->window)
                 continue;
             if (p > g->gone[s])
                 g->gone[s] = p;
             drop_seq(g, i, s);
-            if (g->pos[i] < 0)
-                break;
         }
     }
 }
