@@ -37,9 +37,9 @@ lf_context *lf_context_new(lf_model *m, const lf_context_params *p, lf_error *er
         c->params.n_threads = lf_physical_cores();
     if (c->params.n_seq_max == 0)
         c->params.n_seq_max = 1;
-    if (c->params.n_seq_max > INT32_MAX) {
-        lf_fail(err, "n_seq_max %u is out of range (1..%d; a negative value cast to unsigned?)",
-                c->params.n_seq_max, INT32_MAX);
+    if (c->params.n_seq_max > LF_KV_SEQ_MAX) {
+        lf_fail(err, "n_seq_max %u is above the limit of %d sequences (a negative value cast "
+                "to unsigned?)", c->params.n_seq_max, LF_KV_SEQ_MAX);
         goto fail;
     }
     if (c->params.n_threads > 512) {
@@ -208,14 +208,4 @@ const float *lf_get_logits_ith(lf_context *c, int32_t i) {
     if (i >= c->last_n || c->out_row[i] < 0)
         return NULL;
     return c->logits + (size_t)c->out_row[i] * (size_t)c->model->hp.n_vocab;
-}
-
-void lf_kv_remove(lf_context *c, int32_t seq, int32_t p0, int32_t p1) {
-    lf_kvcache_remove(&c->kv, seq, p0, p1);
-    if (c->model->arch->seq_remove)
-        c->model->arch->seq_remove(c, seq, p0, p1);
-}
-
-int32_t lf_kv_seq_pos_max(const lf_context *c, int32_t seq) {
-    return lf_kvcache_seq_pos_max(&c->kv, seq);
 }
