@@ -189,6 +189,22 @@ static void granite_seq_remove(lf_context *c, int32_t seq, int32_t p0, int32_t p
             lf_kvcache_remove(&c->kv, (int32_t)s, 0, -1);
 }
 
+static size_t granite_state_size(const lf_context *c) {
+    return lf_mamba2_state_bytes(c->arch_state);
+}
+
+static void granite_state_write(const lf_context *c, int32_t seq, uint8_t *dst) {
+    lf_mamba2_state_save(c->arch_state, seq, dst);
+}
+
+static bool granite_state_check(const lf_context *c, const uint8_t *src, size_t n, lf_error *err) {
+    return lf_mamba2_state_check(c->arch_state, src, n, err);
+}
+
+static void granite_state_read(lf_context *c, int32_t seq, const uint8_t *src) {
+    lf_mamba2_state_load(c->arch_state, seq, src);
+}
+
 /* h += scale * x (scale 0: absent, plain add). */
 static void add_scaled(float *h, const float *x, float scale, int64_t n) {
     for (int64_t i = 0; i < n; i++)
@@ -282,4 +298,8 @@ const struct lf_arch lf_arch_granitehybrid = {
     .ctx_init = granite_ctx_init,
     .ctx_free = granite_ctx_free,
     .seq_remove = granite_seq_remove,
+    .state_size = granite_state_size,
+    .state_write = granite_state_write,
+    .state_check = granite_state_check,
+    .state_read = granite_state_read,
 };
