@@ -534,7 +534,7 @@ typedef struct lf_context_params {
     int32_t n_threads;  /* 0: physical cores */
     int32_t kv_type;    /* LF_TYPE_F16 (default) or LF_TYPE_F32 */
     uint32_t n_seq_max; /* sequences that may share the cache, ids 0..n_seq_max-1;
-                         * 0 means 1; above INT32_MAX (a negative int) is refused */
+                         * 0 means 1; at most 64 (LF_KV_SEQ_MAX), above is refused */
 } lf_context_params;
 
 lf_context_params lf_context_default_params(void);

@@ -37,9 +37,9 @@ lf_context *lf_context_new(lf_model *m, const lf_context_params *p, lf_error *er
         c->params.n_threads = lf_physical_cores();
     if (c->params.n_seq_max == 0)
         c->params.n_seq_max = 1;
-    if (c->params.n_seq_max > INT32_MAX) {
-        lf_fail(err, "n_seq_max %u is out of range (1..%d; a negative value cast to unsigned?)",
-                c->params.n_seq_max, INT32_MAX);
+    if (c->params.n_seq_max > LF_KV_SEQ_MAX) {
+        lf_fail(err, "n_seq_max %u is above the limit of %d sequences (a negative value cast "
+                "to unsigned?)", c->params.n_seq_max, LF_KV_SEQ_MAX);
         goto fail;
     }
     if (c->params.n_threads > 512) {

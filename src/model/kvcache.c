@@ -12,13 +12,13 @@ static bool group_init(lf_kv_group *g, int32_t window, int64_t n_cells, int32_t 
     g->window = window;
     g->n_cells = n_cells;
     g->pos = lf_malloc((size_t)n_cells * sizeof(int32_t));
-    g->seq = lf_malloc((size_t)n_cells * sizeof(int32_t));
+    g->seqs = lf_calloc((size_t)n_cells, sizeof(uint64_t));
     if (window)
         g->gone = lf_malloc((size_t)(n_seq > 0 ? n_seq : 1) * sizeof(int32_t));
-    if (!g->pos || !g->seq || (window && !g->gone))
+    if (!g->pos || !g->seqs || (window && !g->gone))
         return false;
     for (int64_t i = 0; i < n_cells; i++)
-        g->pos[i] = -1, g->seq[i] = -1;
+        g->pos[i] = -1;
     for (int32_t s = 0; window && s < n_seq; s++)
         g->gone[s] = -1;
     return true;
@@ -44,15 +44,18 @@ bool lf_kvcache_init_layout(lf_kvcache *c, const lf_kvcache_layout *l, lf_error 
     if (l->n_cells <= 0 || l->n_layer <= 0 || l->n_cells > INT32_MAX)
         return lf_fail(err, "invalid KV cache size (%lld cells, %d layers)",
                        (long long)l->n_cells, l->n_layer);
+    if (l->n_seq < 0 || l->n_seq > LF_KV_SEQ_MAX)
+        return lf_fail(err, "%d sequences asked for; the KV cache holds at most %d "
+                       "(n_seq_max 1..%d)", l->n_seq, LF_KV_SEQ_MAX, LF_KV_SEQ_MAX);
     size_t esize = l->type == LF_TYPE_F16 ? 2 : 4;
     c->type = l->type;
     c->n_layer = l->n_layer;
-    c->n_seq = l->n_seq;
+    c->n_seq = l->n_seq > 0 ? l->n_seq : LF_KV_SEQ_MAX;
     c->k = lf_calloc((size_t)l->n_layer, sizeof(void *));
     c->v = lf_calloc((size_t)l->n_layer, sizeof(void *));
     c->layer_group = lf_calloc((size_t)l->n_layer, sizeof(int));
     c->group = lf_calloc((size_t)l->n_layer + 1, sizeof(lf_kv_group));
-    c->qlow = lf_malloc((size_t)(l->n_seq > 0 ? l->n_seq : 1) * sizeof(int32_t));
+    c->qlow = lf_malloc((size_t)c->n_seq * sizeof(int32_t));
     if (!c->k || !c->v || !c->layer_group || !c->group || !c->qlow ||
         !group_init(&c->group[0], 0, l->n_cells, l->n_seq))
         goto oom;
@@ -82,7 +85,7 @@ bool lf_kvcache_init_layout(lf_kvcache *c, const lf_kvcache_layout *l, lf_error 
     }
     c->n_cells = c->group[0].n_cells;
     c->pos = c->group[0].pos;
-    c->seq = c->group[0].seq;
+    c->seqs = c->group[0].seqs;
     return true;
 oom:
     lf_kvcache_free(c);
@@ -105,7 +108,7 @@ void lf_kvcache_free(lf_kvcache *c) {
         free(c->v[l]);
     for (int g = 0; c->group && g <= c->n_group && g <= c->n_layer; g++) {
         free(c->group[g].pos);
-        free(c->group[g].seq);
+        free(c->group[g].seqs);
         free(c->group[g].gone);
     }
     free(c->k);
@@ -126,39 +129,52 @@ size_t lf_kvcache_bytes(const lf_kvcache *c) {
 
 static void free_cell(lf_kv_group *g, int64_t i) {
     g->pos[i] = -1;
-    g->seq[i] = -1;
+    g->seqs[i] = 0;
     g->used--;
 }
 
-/* Evicts the cells of a windowed group that no query of this ubatch, nor a
- * later one (positions go up), can see: pos <= lowest query pos - window. */
+/* Takes seq out of cell i; the cell is freed when no sequence is left. */
+static void drop_seq(lf_kv_group *g, int64_t i, int32_t seq) {
+    g->seqs[i] &= ~(1ull << seq);
+    if (!g->seqs[i])
+        free_cell(g, i);
+}
+
+/* Evicts, per sequence, the cells of a windowed group that no query of this
+ * ubatch, nor a later one (positions go up), can see: pos <= lowest query
+ * pos - window. A cell shared by several sequences is freed once no
+ * sequence needs it any more. */
 static void evict(lf_kvcache *c, lf_kv_group *g, int64_t n, const int32_t *pos,
                   const int32_t *seq) {
     int32_t *q = c->qlow; /* lowest query position per sequence; -1: no cells */
     for (int32_t s = 0; s < c->n_seq; s++)
         q[s] = -1;
     for (int64_t i = 0; i < g->n_cells; i++)
-        if (g->pos[i] >= 0 && g->pos[i] + 1 > q[g->seq[i]])
-            q[g->seq[i]] = g->pos[i] + 1;
+        for (int32_t s = 0; g->pos[i] >= 0 && s < c->n_seq; s++)
+            if (lf_kvcache_has_seq(g, i, s) && g->pos[i] + 1 > q[s])
+                q[s] = g->pos[i] + 1;
     for (int64_t t = 0; t < n; t++)
         if (q[seq[t]] > pos[t])
             q[seq[t]] = pos[t];
     for (int64_t i = 0; i < g->n_cells; i++) {
-        int32_t p = g->pos[i], s = g->seq[i];
-        if (p >= 0 && (int64_t)p <= (int64_t)q[s] - g->window) {
+        int32_t p = g->pos[i];
+        for (int32_t s = 0; p >= 0 && s < c->n_seq; s++) {
+            if (!lf_kvcache_has_seq(g, i, s) || (int64_t)p > (int64_t)q[s] - g->window)
+                continue;
             if (p > g->gone[s])
                 g->gone[s] = p;
-            free_cell(g, i);
+            drop_seq(g, i, s);
+            if (g->pos[i] < 0)
+                break;
         }
     }
 }
 
 bool lf_kvcache_alloc(lf_kvcache *c, int64_t n, const int32_t *pos, const int32_t *seq,
                       int32_t *cells, lf_error *err) {
-    if (c->n_group > 1)
-        for (int64_t t = 0; t < n; t++)
-            if (seq[t] < 0 || seq[t] >= c->n_seq)
-                return lf_fail(err, "sequence %d is outside 0..%d", seq[t], c->n_seq - 1);
+    for (int64_t t = 0; t < n; t++)
+        if (seq[t] < 0 || seq[t] >= c->n_seq)
+            return lf_fail(err, "sequence %d is outside 0..%d", seq[t], c->n_seq - 1);
     for (int gi = 1; gi < c->n_group; gi++)
         evict(c, &c->group[gi], n, pos, seq);
     for (int gi = 0; gi < c->n_group; gi++) {
@@ -175,7 +191,7 @@ bool lf_kvcache_alloc(lf_kvcache *c, int64_t n, const int32_t *pos, const int32_
             while (g->pos[cell] >= 0)
                 cell = cell + 1 == g->n_cells ? 0 : cell + 1;
             g->pos[cell] = pos[t];
-            g->seq[cell] = seq[t];
+            g->seqs[cell] = 1ull << seq[t];
             cells[gi * n + t] = (int32_t)cell;
         }
         g->head = cell + 1 == g->n_cells ? 0 : cell + 1;
@@ -211,23 +227,27 @@ lf_attn_kv lf_kvcache_view(const lf_kvcache *c, int layer) {
     return (lf_attn_kv){
         .type = c->type, .k = c->k[layer], .v = c->v[layer],
         .k_row_bytes = c->k_row_bytes, .v_row_bytes = c->v_row_bytes,
-        .pos = g->pos, .seq = g->seq, .n_cells = g->n_cells,
+        .pos = g->pos, .seqs = g->seqs, .n_cells = g->n_cells,
     };
 }
 
+/* Takes seq (every sequence if seq < 0) out of its cells with
+ * p0 <= pos < p1 (p1 < 0: to the end). */
 static void remove_range(lf_kv_group *g, int32_t seq, int32_t p0, int32_t p1) {
     for (int64_t i = 0; i < g->n_cells; i++) {
-        if (g->pos[i] < 0 || (seq >= 0 && g->seq[i] != seq))
+        if (g->pos[i] < 0 || g->pos[i] < p0 || (p1 >= 0 && g->pos[i] >= p1))
             continue;
-        if (g->pos[i] >= p0 && (p1 < 0 || g->pos[i] < p1))
+        if (seq < 0)
             free_cell(g, i);
+        else if (lf_kvcache_has_seq(g, i, seq))
+            drop_seq(g, i, seq);
     }
 }
 
 static int32_t group_pos_max(const lf_kv_group *g, int32_t seq) {
     int32_t m = -1;
     for (int64_t i = 0; i < g->n_cells; i++)
-        if (g->pos[i] >= 0 && g->seq[i] == seq && g->pos[i] > m)
+        if (g->pos[i] > m && lf_kvcache_has_seq(g, i, seq))
             m = g->pos[i];
     return m;
 }

@@ -1,5 +1,6 @@
 /* kvcache.h — the attention key/value cache. Cells hold one token's keys and
- * values, tagged with its position and sequence; they are found for each
+ * values, tagged with its position and the set of sequences that share it
+ * (a bit mask: sequence ids are 0..LF_KV_SEQ_MAX-1); they are found for each
  * ubatch before it runs, and a sequence can be cleared or cut back.
  *
  * Layers are split into groups by their sliding window. Group 0 keeps the
@@ -14,11 +15,15 @@
 #include "llamafile.h"
 #include "tensor/attention.h"
 
+/* The most sequences a cache (and so a context's n_seq_max) can hold: one
+ * bit each in a cell's uint64_t set. */
+#define LF_KV_SEQ_MAX 64
+
 typedef struct lf_kv_group {
     int32_t window;    /* 0: full history; else the sliding window */
     int64_t n_cells, used, head;
     int32_t *pos;      /* per cell; -1 when free */
-    int32_t *seq;      /* per cell */
+    uint64_t *seqs;    /* per cell: bit s set when sequence s holds it; 0: free */
     int32_t *gone;     /* per sequence: highest evicted position, -1: none */
 } lf_kv_group;
 
@@ -31,12 +36,18 @@ typedef struct lf_kvcache {
     int n_group;
     lf_kv_group *group;
     int *layer_group;  /* per layer */
-    int32_t n_seq;     /* sequence ids are < n_seq */
+    int32_t n_seq;     /* sequence ids are < n_seq (<= LF_KV_SEQ_MAX) */
     int32_t *qlow;     /* scratch: per sequence */
     /* group 0 (full history), for callers that know of no other group */
     int64_t n_cells;
-    int32_t *pos, *seq;
+    int32_t *pos;
+    uint64_t *seqs;
 } lf_kvcache;
+
+/* Whether sequence seq holds cell `cell` of group g. */
+static inline bool lf_kvcache_has_seq(const lf_kv_group *g, int64_t cell, int32_t seq) {
+    return seq >= 0 && seq < LF_KV_SEQ_MAX && ((g->seqs[cell] >> seq) & 1);
+}
 
 typedef struct lf_kvcache_layout {
     int type;                  /* LF_TYPE_F16 or LF_TYPE_F32 */
@@ -45,12 +56,12 @@ typedef struct lf_kvcache_layout {
     const int64_t *k_row, *v_row; /* per layer, elements; 0: no storage */
     const int32_t *window;     /* per layer sliding window, 0: none; NULL: all 0 */
     int64_t n_batch;           /* most tokens placed at once (a ubatch) */
-    int32_t n_seq;             /* number of sequences */
+    int32_t n_seq;             /* number of sequences, 0..LF_KV_SEQ_MAX (0: the most) */
 } lf_kvcache_layout;
 
 bool lf_kvcache_init_layout(lf_kvcache *c, const lf_kvcache_layout *l, lf_error *err);
-/* One group only (every layer keeps the full history), one sequence
- * allowed per id without a limit. */
+/* One group only (every layer keeps the full history), sequence ids
+ * 0..LF_KV_SEQ_MAX-1. */
 bool lf_kvcache_init(lf_kvcache *c, int type, int n_layer, int64_t n_cells,
                      const int64_t *k_row, const int64_t *v_row, lf_error *err);
 void lf_kvcache_free(lf_kvcache *c);

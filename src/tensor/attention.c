@@ -175,12 +175,13 @@ static bool visibility(const struct attn_job *j, int64_t t0, int nt, int64_t c0,
     bool any = false;
     for (int t = 0; t < nt; t++) {
         int32_t p = j->pos[t0 + t], sq = j->seq[t0 + t];
+        uint64_t bit = sq >= 0 && sq < 64 ? 1ull << sq : 0;
         float *v = mask + t * CT;
         for (int c = 0; c < CT; c++) {
             bool ok = false;
             if (c < nc) {
                 int32_t pc = kv->pos[c0 + c];
-                ok = pc >= 0 && pc <= p && kv->seq[c0 + c] == sq && !(n_swa > 0 && p - pc >= n_swa);
+                ok = pc >= 0 && pc <= p && (kv->seqs[c0 + c] & bit) && !(n_swa > 0 && p - pc >= n_swa);
             }
             v[c] = ok ? 0.0f : -INFINITY;
             any |= ok;

@@ -19,13 +19,14 @@ typedef struct lf_attn_kv {
     int type;                /* LF_TYPE_F16 or LF_TYPE_F32 */
     const void *k, *v;       /* n_cells rows of k_row_bytes / v_row_bytes */
     size_t k_row_bytes, v_row_bytes;
-    const int32_t *pos, *seq; /* per cell; pos < 0: empty */
+    const int32_t *pos;      /* per cell; pos < 0: empty */
+    const uint64_t *seqs;    /* per cell: bit s set when sequence s (< 64) holds it */
     int64_t n_cells;
 } lf_attn_kv;
 
 /* out[t] (n_head * head_dim_v floats) for each of n queries q[t]
  * (n_head * head_dim_k floats) at position pos[t] in sequence seq[t]:
- * causal over the cells of the same sequence. scratch holds the per-thread
+ * causal over the cells that sequence holds. scratch holds the per-thread
  * work space between calls. False ("out of memory in attention ...") when
  * that work space cannot be had; out is then unspecified. */
 bool lf_attention(lf_pool *pool, lf_scratch *scratch, float *out, const float *q, int64_t n, const int32_t *pos,

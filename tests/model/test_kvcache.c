@@ -50,7 +50,7 @@ static uint64_t held(const lf_kvcache *c, int layer, int32_t seq, bool *rows_ok)
     lf_attn_kv kv = lf_kvcache_view(c, layer);
     uint64_t set = 0;
     for (int64_t i = 0; i < kv.n_cells; i++) {
-        if (kv.pos[i] < 0 || kv.seq[i] != seq)
+        if (kv.pos[i] < 0 || !((kv.seqs[i] >> seq) & 1))
             continue;
         set |= 1ull << kv.pos[i];
         const float *k = (const float *)((const char *)kv.k + i * kv.k_row_bytes);
