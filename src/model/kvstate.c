@@ -19,14 +19,10 @@
 #include "base/error.h"
 #include "model/kvcache.h"
 
-static bool has_seq(const lf_kv_group *g, int64_t cell, int32_t seq) {
-    return g->pos[cell] >= 0 && g->seq[cell] == seq;
-}
-
 static int64_t count_cells(const lf_kv_group *g, int32_t seq) {
     int64_t n = 0;
     for (int64_t i = 0; i < g->n_cells; i++)
-        n += has_seq(g, i, seq);
+        n += lf_kvcache_has_seq(g, i, seq);
     return n;
 }
 
@@ -62,7 +58,7 @@ void lf_kvstate_write(const lf_kvcache *c, int32_t seq, uint8_t *p) {
         p = lf_put_u32(p, (uint32_t)count_cells(g, seq));
         p = lf_put_u32(p, (uint32_t)(g->window && seq < c->n_seq ? g->gone[seq] : -1));
         for (int64_t i = 0; i < g->n_cells; i++)
-            if (has_seq(g, i, seq))
+            if (lf_kvcache_has_seq(g, i, seq))
                 p = lf_put_u32(p, (uint32_t)g->pos[i]);
     }
     for (int l = 0; l < c->n_layer; l++) {
@@ -70,10 +66,10 @@ void lf_kvstate_write(const lf_kvcache *c, int32_t seq, uint8_t *p) {
             continue;
         const lf_kv_group *g = &c->group[c->layer_group[l]];
         for (int64_t i = 0; i < g->n_cells; i++)
-            if (has_seq(g, i, seq))
+            if (lf_kvcache_has_seq(g, i, seq))
                 p = lf_put_bytes(p, (const char *)c->k[l] + (size_t)i * c->k_row_bytes, c->k_row_bytes);
         for (int64_t i = 0; i < g->n_cells; i++)
-            if (has_seq(g, i, seq))
+            if (lf_kvcache_has_seq(g, i, seq))
                 p = lf_put_bytes(p, (const char *)c->v[l] + (size_t)i * c->v_row_bytes, c->v_row_bytes);
     }
 }
