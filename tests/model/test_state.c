@@ -128,6 +128,24 @@ static bool prepare(saved *s, const char *name) {
     EXPECT(ok && same_run(b, 1, s, got), "logits differ");
     lf_context_free(b);
     TEST_END();
+    snprintf(t, sizeof t, "%s: a cut after a restore keeps what it keeps on the original", name);
+    TEST_BEGIN(t);
+    int cut = s->np / 2 + 2;
+    lf_context *orig = ctx(s->m, 256, s->n_batch, 2, LF_TYPE_F16);
+    bool made = decode(orig, s->prompt, s->np, 0, 0);
+    b = ctx(s->m, 256, s->n_batch, 2, LF_TYPE_F16);
+    EXPECT(made && ok && b && lf_state_seq_set(b, 0, s->buf, s->size, &err) == s->size, "set");
+    if (made && b) {
+        lf_kv_remove(orig, 0, cut, -1);
+        lf_kv_remove(b, 0, cut, -1);
+        EXPECT(lf_kv_seq_pos_max(b, 0) == lf_kv_seq_pos_max(orig, 0),
+               "cut at %d: the restored one keeps up to %d, the original up to %d", cut,
+               lf_kv_seq_pos_max(b, 0), lf_kv_seq_pos_max(orig, 0));
+    }
+    printf("# %s: cut at %d keeps up to %d\n", name, cut, made ? lf_kv_seq_pos_max(orig, 0) : -2);
+    lf_context_free(orig);
+    lf_context_free(b);
+    TEST_END();
     free(got);
     return ok;
 }
