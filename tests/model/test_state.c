@@ -203,7 +203,7 @@ static void test_refusals(saved *s, lf_model *other) {
 
     TEST_BEGIN("a flipped byte (header or payload) is refused and the context is unchanged");
     uint8_t *bad = malloc(s->size + 8);
-    size_t flips[] = {0, 4, 10, 75, 100, 125, 138, 141, s->size - 3};
+    size_t flips[] = {0, 4, 10, 75, 100, 125, 138, 141, s->size - 20}; /* the last: a V row */
     const char *wants[] = {"not a saved state", "version", "header is corrupt", "header is corrupt",
                            "header is corrupt", "header is corrupt", "header is corrupt",
                            "header is corrupt", "corrupt"};
