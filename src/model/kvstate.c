@@ -10,6 +10,7 @@
  * placed first, in position order and n_batch at a time, so the window
  * evicts them as it would have (their rows there are zero and no query can
  * see them), then the rest in one call, in saved cell order. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,7 +151,7 @@ static bool check_positions(const lf_kvcache *c, const saved_group *sg, lf_error
         return lf_fail(err, "out of memory");
     bool ok = true;
     for (int64_t i = 0; ok && i < sg[0].n; i++)
-        if (p0[i].pos < 0 || (i && p0[i].pos == p0[i - 1].pos))
+        if (p0[i].pos < 0 || p0[i].pos == INT32_MAX || (i && p0[i].pos == p0[i - 1].pos))
             ok = lf_fail(err, "state is corrupt: %s position %d",
                          p0[i].pos < 0 ? "negative" : "repeated", p0[i].pos);
     for (int gi = 1; ok && gi < c->n_group; gi++) {

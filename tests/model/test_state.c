@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../harness.h"
+#include "base/crc32.h"
 #include "llamafile.h"
 #include "model_util.h"
 
@@ -325,6 +326,52 @@ static void test_whole(saved *s) {
     TEST_END();
 }
 
+static void put32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Random changes to a state's payload with its checksums made right again,
+ * so they reach the structural checks: each is refused with a one-line
+ * message or accepted, and the context decodes afterwards either way. */
+static void test_mutations(saved *s, const char *name) {
+    char t[160];
+    snprintf(t, sizeof t, "%s: a state changed at random past its checksums never breaks the context", name);
+    TEST_BEGIN(t);
+    enum { HEAD = 144, ROUNDS = 400 };
+    lf_context *c = ctx(s->m, 64, s->n_batch, 2, LF_TYPE_F16);
+    uint8_t *m = malloc(s->size);
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    int refused_n = 0, accepted = 0;
+    for (int r = 0; c && m && r < ROUNDS && s->size > HEAD; r++) {
+        memcpy(m, s->buf, s->size);
+        for (int k = 0; k < 1 + r % 3; k++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            /* mostly the section headers and positions near the front */
+            size_t span = r % 2 ? s->size - HEAD : (s->size - HEAD < 256 ? s->size - HEAD : 256);
+            size_t at = HEAD + (size_t)(rng >> 33) % span;
+            m[at] = (uint8_t)(r % 4 == 0 ? 0xff : m[at] ^ (uint8_t)(1u << ((rng >> 20) & 7)));
+        }
+        put32(m + HEAD - 8, lf_crc32(0, m + HEAD, s->size - HEAD));
+        put32(m + HEAD - 4, lf_crc32(0, m, HEAD - 4));
+        lf_error err = {{0}};
+        if (lf_state_seq_set(c, 0, m, s->size, &err)) {
+            accepted++;
+        } else {
+            refused_n++;
+            EXPECT(err.msg[0] && !strchr(err.msg, '\n'), "round %d: message \"%s\"", r, err.msg);
+        }
+        lf_kv_remove(c, -1, 0, -1);
+        int32_t tok = s->prompt[0];
+        EXPECT(decode(c, &tok, 1, 0, 0), "round %d: the context no longer decodes", r);
+    }
+    printf("# %s: %d mutated states refused, %d accepted\n", name, refused_n, accepted);
+    EXPECT(refused_n > 0, "nothing refused");
+    free(m);
+    lf_context_free(c);
+    TEST_END();
+}
+
 static lf_model *load_vector(const char *name) {
     char path[1024];
     snprintf(path, sizeof path, "%s/vectors/%s", test_shared_dir(), name);
@@ -354,13 +401,15 @@ int main(void) {
         if (prepare(&s, "stories260K")) {
             test_refusals(&s, granite);
             test_whole(&s);
+            test_mutations(&s, "stories260K");
         }
         done(&s);
     }
     if (granite) {
         saved s = {.m = granite, .nv = lf_model_n_vocab(granite), .np = NP, .prompt = prompt,
                    .n_batch = 5};
-        prepare(&s, "granitehybrid (recurrent state)");
+        if (prepare(&s, "granitehybrid (recurrent state)"))
+            test_mutations(&s, "granitehybrid");
         done(&s);
     }
     if (gemma) {
@@ -373,7 +422,8 @@ int main(void) {
         saved s = {.m = gemma, .nv = lf_model_n_vocab(gemma), .np = np, .prompt = long_prompt,
                    .n_batch = 4};
         printf("# gemma3: sliding window %lld, prompt %d tokens in ubatches of 4\n", (long long)w, np);
-        prepare(&s, "gemma3 (sliding window, cells evicted)");
+        if (prepare(&s, "gemma3 (sliding window, cells evicted)"))
+            test_mutations(&s, "gemma3");
         done(&s);
     }
     unlink(g_path);
