@@ -40,7 +40,7 @@ static bool cont(lf_context *c, int seq, int pos, int32_t t, int nv, float *out)
 static lf_context *ctx(lf_model *m, int n_ctx, int n_batch, int n_seq, int kv_type) {
     lf_context_params p = lf_context_default_params();
     p.n_ctx = n_ctx;
-    p.n_threads = 2;
+    p.n_threads = 1;
     p.n_batch = n_batch;
     p.n_seq_max = (uint32_t)n_seq;
     p.kv_type = kv_type;
@@ -338,8 +338,8 @@ static void test_mutations(saved *s, const char *name) {
     char t[160];
     snprintf(t, sizeof t, "%s: a state changed at random past its checksums never breaks the context", name);
     TEST_BEGIN(t);
-    enum { HEAD = 144, ROUNDS = 400 };
-    lf_context *c = ctx(s->m, 64, s->n_batch, 2, LF_TYPE_F16);
+    enum { HEAD = 144, ROUNDS = 300 };
+    lf_context *c = ctx(s->m, 32, s->n_batch, 2, LF_TYPE_F16);
     uint8_t *m = malloc(s->size);
     uint64_t rng = 0x9e3779b97f4a7c15ull;
     int refused_n = 0, accepted = 0;
@@ -362,8 +362,14 @@ static void test_mutations(saved *s, const char *name) {
             EXPECT(err.msg[0] && !strchr(err.msg, '\n'), "round %d: message \"%s\"", r, err.msg);
         }
         lf_kv_remove(c, -1, 0, -1);
-        int32_t tok = s->prompt[0];
-        EXPECT(decode(c, &tok, 1, 0, 0), "round %d: the context no longer decodes", r);
+        EXPECT(lf_state_seq_size(c, -1) == HEAD, "round %d: cells left after clearing", r);
+        if (r % 25 == 24) { /* the whole cache: no cell may have been lost */
+            int32_t fill[32];
+            for (int i = 0; i < 32; i++)
+                fill[i] = s->prompt[i % s->np];
+            EXPECT(decode(c, fill, 32, 0, 0), "round %d: the context no longer decodes", r);
+            lf_kv_remove(c, -1, 0, -1);
+        }
     }
     printf("# %s: %d mutated states refused, %d accepted\n", name, refused_n, accepted);
     EXPECT(refused_n > 0, "nothing refused");
