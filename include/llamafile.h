@@ -568,11 +568,51 @@ void lf_set_abort_callback(lf_context *c, lf_abort_fn fn, void *user);
  * entry did not request them. */
 const float *lf_get_logits_ith(lf_context *c, int32_t i);
 
+/* ---- KV cache: sequences ----
+ * A cached token belongs to a set of sequences (ids 0..n_seq_max-1, at most
+ * 64): lf_kv_copy shares cells, it does not duplicate them. Positions are
+ * half-open ranges [p0, p1); p0 < 0 means 0, p1 < 0 means to the end. Some
+ * changes cannot be made in part: a sliding-window layer has already
+ * evicted what lies more than a window behind, and a recurrent state
+ * (granitehybrid's Mamba-2 layers) cannot be rewound. The calls below say
+ * what they did: */
+typedef enum lf_kv_status {
+    LF_KV_DONE = 0,    /* done as asked */
+    LF_KV_DROPPED = 1, /* could not be done in part: the sequence(s) it touched
+                        * were removed whole (lf_kv_seq_pos_max then says -1);
+                        * decode them again from position 0 */
+    LF_KV_FAILED = -1, /* nothing was changed; err says why */
+} lf_kv_status;
 /* Removes the cached tokens of seq (all sequences if seq < 0) with
- * p0 <= pos < p1 (p1 < 0: to the end). */
-void lf_kv_remove(lf_context *c, int32_t seq, int32_t p0, int32_t p1);
+ * p0 <= pos < p1. DONE, or DROPPED when the rest of a sequence could not
+ * be kept (a removal that is not a tail of the window, or any cut of a
+ * recurrent state short of its start). A seq outside the context: DONE. */
+lf_kv_status lf_kv_remove(lf_context *c, int32_t seq, int32_t p0, int32_t p1);
 /* Largest position cached for seq, or -1. */
 int32_t lf_kv_seq_pos_max(const lf_context *c, int32_t seq);
+/* Smallest position every layer still holds for seq, or -1: with a sliding
+ * window it is that of the window's oldest cell; with a recurrent state it
+ * is the state's last position (a prefix cannot be kept without the
+ * rest). */
+int32_t lf_kv_seq_pos_min(const lf_context *c, int32_t seq);
+/* The cached tokens of src with p0 <= pos < p1 also become dst's (shared
+ * cells; a recurrent state is copied). DONE; DROPPED when dst lacks the
+ * window its next position needs (src's was evicted) and was removed;
+ * FAILED when an id is out of range, or for a recurrent state, when the
+ * range does not hold src's last position (the state of a prefix is gone). */
+lf_kv_status lf_kv_copy(lf_context *c, int32_t src, int32_t dst, int32_t p0, int32_t p1,
+                        lf_error *err);
+/* Removes every sequence but seq. */
+void lf_kv_keep(lf_context *c, int32_t seq);
+/* Adds delta to the positions of seq's cached tokens with p0 <= pos < p1,
+ * re-applying RoPE to their cached keys (tokens moved below 0 are
+ * removed; cells shared with other sequences are first copied, so the
+ * others keep theirs). DONE; DROPPED when a sliding window then lacks
+ * cells the sequence's next position needs (it was removed whole); FAILED
+ * (nothing changed) when seq is out of range, the cache lacks free cells
+ * for those copies, or the architecture cannot re-apply its RoPE. */
+lf_kv_status lf_kv_shift(lf_context *c, int32_t seq, int32_t p0, int32_t p1, int32_t delta,
+                         lf_error *err);
 
 /* ---------------------------------------------------------------- sampling */
 

@@ -209,13 +209,3 @@ const float *lf_get_logits_ith(lf_context *c, int32_t i) {
         return NULL;
     return c->logits + (size_t)c->out_row[i] * (size_t)c->model->hp.n_vocab;
 }
-
-void lf_kv_remove(lf_context *c, int32_t seq, int32_t p0, int32_t p1) {
-    lf_kvcache_remove(&c->kv, seq, p0, p1);
-    if (c->model->arch->seq_remove)
-        c->model->arch->seq_remove(c, seq, p0, p1);
-}
-
-int32_t lf_kv_seq_pos_max(const lf_context *c, int32_t seq) {
-    return lf_kvcache_seq_pos_max(&c->kv, seq);
-}

@@ -150,9 +150,14 @@ static bool bm2_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
     return lf_output(c, b, &w->io, h, x, NULL, err);
 }
 
+static void bailing_kv_rope(const lf_model *m, int layer, lf_kv_rope *out) {
+    *out = (lf_kv_rope){&m->hp.rope, (int)m->hp.n_head_kv, (int)m->hp.head_dim_k};
+}
+
 const struct lf_arch lf_arch_bailingmoe2 = {
     .name = "bailingmoe2",
     .load = bm2_load,
     .forward = bm2_forward,
     .free_weights = lf_weights_free,
+    .kv_rope = bailing_kv_rope,
 };

@@ -172,10 +172,17 @@ static bool gemma3_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
     return true;
 }
 
+static void gemma3_kv_rope(const lf_model *m, int layer, lf_kv_rope *out) {
+    const gemma3_weights *w = m->weights;
+    *out = (lf_kv_rope){w->layers[layer].swa ? &w->rope_swa : &m->hp.rope,
+                        (int)m->hp.n_head_kv, (int)m->hp.head_dim_k};
+}
+
 const struct lf_arch lf_arch_gemma3 = {
     .name = "gemma3",
     .load = gemma3_load,
     .forward = gemma3_forward,
     .free_weights = lf_weights_free,
     .kv_window = gemma3_kv_window,
+    .kv_rope = gemma3_kv_rope,
 };

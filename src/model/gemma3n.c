@@ -430,6 +430,12 @@ static bool g3n_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
     return output(c, b, &B, err);
 }
 
+static void g3n_kv_rope(const lf_model *m, int layer, lf_kv_rope *out) {
+    const g3n_weights *w = m->weights;
+    *out = (lf_kv_rope){is_swa(layer) ? &w->rope_swa : &w->rope_global,
+                        (int)m->hp.n_head_kv, (int)m->hp.head_dim_k};
+}
+
 const struct lf_arch lf_arch_gemma3n = {
     .name = "gemma3n",
     .load = g3n_load,
@@ -437,4 +443,5 @@ const struct lf_arch lf_arch_gemma3n = {
     .free_weights = lf_weights_free,
     .kv_rows = g3n_kv_rows,
     .kv_window = g3n_kv_window,
+    .kv_rope = g3n_kv_rope,
 };

@@ -137,10 +137,17 @@ static void oss_kv_window(const lf_model *m, int32_t *window) {
         window[l] = w->layers[l].swa ? (int32_t)w->n_swa : 0;
 }
 
+static void oss_kv_rope(const lf_model *m, int layer, lf_kv_rope *out) {
+    const oss_weights *w = m->weights;
+    *out = (lf_kv_rope){w->layers[layer].swa ? &w->rope_swa : &m->hp.rope,
+                        (int)m->hp.n_head_kv, (int)m->hp.head_dim_k};
+}
+
 const struct lf_arch lf_arch_gpt_oss = {
     .name = "gpt-oss",
     .load = oss_load,
     .forward = oss_forward,
     .free_weights = lf_weights_free,
     .kv_window = oss_kv_window,
+    .kv_rope = oss_kv_rope,
 };

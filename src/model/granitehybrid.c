@@ -6,12 +6,14 @@
  * RoPE when rope.scaling.finetuned is false (Granite 4.0-H). spec archs.md §3.
  *
  * Each sequence's recurrent state lives in the context (c->arch_state). A
- * recurrent state cannot be cut back to an earlier position: removing a
- * sequence's tail from position p0 > 0 clears the whole sequence, so
- * lf_kv_seq_pos_max then reports -1 and the caller decodes it again from
- * the start (llama.cpp without state snapshots refuses such a removal; its
- * server then does the same). A removal that leaves the last position in
- * place keeps the state; one from position 0 resets it. A decode that fails
+ * recurrent state cannot be cut back to an earlier position, nor have a
+ * range taken out: such a removal clears the whole sequence and
+ * lf_kv_remove says LF_KV_DROPPED (lf_kv_seq_pos_max then reports -1 and
+ * the caller decodes it again from the start; llama.cpp without state
+ * snapshots refuses such a removal, and its server then does the same). A
+ * removal after the last position keeps the state; one of all of it resets
+ * it. lf_kv_copy copies the state (only when the range holds the source's
+ * last position), lf_kv_shift moves its last position. A decode that fails
  * part-way (out of memory) may leave its sequences' states advanced while
  * lf_decode takes their new cells back: clear such sequences. */
 #include <math.h>
@@ -181,12 +183,47 @@ static void granite_ctx_free(lf_context *c) {
     c->arch_state = NULL;
 }
 
-static void granite_seq_remove(lf_context *c, int32_t seq, int32_t p0, int32_t p1) {
+static bool granite_seq_remove(lf_context *c, int32_t seq, int32_t p0, int32_t p1) {
     lf_mamba2_state *st = c->arch_state;
     int64_t s0 = seq < 0 ? 0 : seq, s1 = seq < 0 ? st->n_seq : seq + 1;
+    bool dropped = false;
     for (int64_t s = s0; s < s1 && s < st->n_seq; s++)
-        if (lf_mamba2_state_remove(st, (int32_t)s, p0, p1))
+        if (lf_mamba2_state_remove(st, (int32_t)s, p0, p1)) {
             lf_kvcache_remove(&c->kv, (int32_t)s, 0, -1);
+            dropped = true;
+        }
+    return dropped;
+}
+
+static bool granite_seq_copy(lf_context *c, int32_t src, int32_t dst, int32_t p0, int32_t p1,
+                             lf_error *err) {
+    if (lf_mamba2_state_copy(c->arch_state, src, dst, p0, p1))
+        return true;
+    return lf_fail(err, "granitehybrid: a recurrent state cannot be copied in part: the range "
+                   "must hold sequence %d's last position", src);
+}
+
+static void granite_seq_keep(lf_context *c, int32_t seq) {
+    lf_mamba2_state *st = c->arch_state;
+    for (int32_t s = 0; s < st->n_seq; s++)
+        if (s != seq)
+            lf_mamba2_state_clear(st, s);
+}
+
+static void granite_seq_shift(lf_context *c, int32_t seq, int32_t p0, int32_t p1,
+                              int32_t delta) {
+    lf_mamba2_state_shift(c->arch_state, seq, p0, p1, delta);
+}
+
+static int32_t granite_seq_state_pos(const lf_context *c, int32_t seq) {
+    const lf_mamba2_state *st = c->arch_state;
+    return seq >= 0 && seq < st->n_seq ? st->pos_max[seq] : -1;
+}
+
+static void granite_kv_rope(const lf_model *m, int layer, lf_kv_rope *out) {
+    const granite_weights *w = m->weights;
+    *out = (lf_kv_rope){w->use_rope ? &m->hp.rope : NULL,
+                        (int)w->layers[layer].n_head_kv, (int)m->hp.head_dim_k};
 }
 
 static size_t granite_state_size(const lf_context *c) {
@@ -298,6 +335,11 @@ const struct lf_arch lf_arch_granitehybrid = {
     .ctx_init = granite_ctx_init,
     .ctx_free = granite_ctx_free,
     .seq_remove = granite_seq_remove,
+    .seq_copy = granite_seq_copy,
+    .seq_keep = granite_seq_keep,
+    .seq_shift = granite_seq_shift,
+    .seq_state_pos = granite_seq_state_pos,
+    .kv_rope = granite_kv_rope,
     .state_size = granite_state_size,
     .state_write = granite_state_write,
     .state_check = granite_state_check,

@@ -1,5 +1,6 @@
 #include "model/kvcache.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "base/alloc.h"
 #include "base/error.h"
 #include "tensor/fp16.h"
+#include "tensor/ops.h"
 
 static bool group_init(lf_kv_group *g, int32_t window, int64_t n_cells, int32_t n_seq) {
     g->window = window;
@@ -150,22 +152,23 @@ static void evict(lf_kvcache *c, lf_kv_group *g, int64_t n, const int32_t *pos,
     for (int32_t s = 0; s < c->n_seq; s++)
         q[s] = -1;
     for (int64_t i = 0; i < g->n_cells; i++)
-        for (int32_t s = 0; g->pos[i] >= 0 && s < c->n_seq; s++)
-            if (lf_kvcache_has_seq(g, i, s) && g->pos[i] + 1 > q[s])
+        for (uint64_t m = g->seqs[i]; m; m &= m - 1) {
+            int s = __builtin_ctzll(m);
+            if (g->pos[i] + 1 > q[s])
                 q[s] = g->pos[i] + 1;
+        }
     for (int64_t t = 0; t < n; t++)
         if (q[seq[t]] > pos[t])
             q[seq[t]] = pos[t];
     for (int64_t i = 0; i < g->n_cells; i++) {
         int32_t p = g->pos[i];
-        for (int32_t s = 0; p >= 0 && s < c->n_seq; s++) {
-            if (!lf_kvcache_has_seq(g, i, s) || (int64_t)p > (int64_t)q[s] - g->window)
+        for (uint64_t m = g->seqs[i]; m; m &= m - 1) {
+            int s = __builtin_ctzll(m);
+            if ((int64_t)p > (int64_t)q[s] - g->window)
                 continue;
             if (p > g->gone[s])
                 g->gone[s] = p;
             drop_seq(g, i, s);
-            if (g->pos[i] < 0)
-                break;
         }
     }
 }
@@ -252,9 +255,9 @@ static int32_t group_pos_max(const lf_kv_group *g, int32_t seq) {
     return m;
 }
 
-/* After a removal: drops seq everywhere if a window lost cells that a query
- * at its next position would need. */
-static void check_windows(lf_kvcache *c, int32_t seq) {
+/* After a change to seq: drops it everywhere if a window lost cells that a
+ * query at its next position would need; true if it did (cells were there). */
+static bool check_windows(lf_kvcache *c, int32_t seq) {
     int32_t next = group_pos_max(&c->group[0], seq) + 1;
     bool broken = false;
     for (int gi = 1; gi < c->n_group; gi++) {
@@ -262,25 +265,226 @@ static void check_windows(lf_kvcache *c, int32_t seq) {
         broken |= next > 0 && g->gone[seq] >= 0 && (int64_t)g->gone[seq] > (int64_t)next - g->window;
     }
     if (next > 0 && !broken)
-        return;
+        return false;
     for (int gi = 0; gi < c->n_group; gi++) {
         remove_range(&c->group[gi], seq, 0, -1);
         if (gi)
             c->group[gi].gone[seq] = -1;
     }
+    return next > 0;
 }
 
-void lf_kvcache_remove(lf_kvcache *c, int32_t seq, int32_t p0, int32_t p1) {
+bool lf_kvcache_remove(lf_kvcache *c, int32_t seq, int32_t p0, int32_t p1) {
+    bool dropped = false;
+    if (seq >= c->n_seq)
+        return false;
     for (int gi = 0; gi < c->n_group; gi++)
         remove_range(&c->group[gi], seq, p0, p1);
     if (c->n_group == 1)
-        return;
-    if (seq >= 0 && seq < c->n_seq)
-        check_windows(c, seq);
-    for (int32_t s = 0; seq < 0 && s < c->n_seq; s++)
-        check_windows(c, s);
+        return false;
+    if (seq >= 0)
+        return check_windows(c, seq);
+    for (int32_t s = 0; s < c->n_seq; s++)
+        dropped |= check_windows(c, s);
+    return dropped;
 }
 
 int32_t lf_kvcache_seq_pos_max(const lf_kvcache *c, int32_t seq) {
     return group_pos_max(&c->group[0], seq);
+}
+
+int32_t lf_kvcache_seq_pos_min(const lf_kvcache *c, int32_t seq) {
+    int32_t lo = -1;
+    for (int gi = 0; gi < c->n_group; gi++) {
+        const lf_kv_group *g = &c->group[gi];
+        int32_t m = -1;
+        for (int64_t i = 0; i < g->n_cells; i++)
+            if (g->pos[i] >= 0 && (m < 0 || g->pos[i] < m) && lf_kvcache_has_seq(g, i, seq))
+                m = g->pos[i];
+        if (m < 0)
+            return -1;
+        lo = m > lo ? m : lo; /* a window holds a tail of the full group */
+    }
+    return lo;
+}
+
+/* The highest position evicted from seq's window after positions in
+ * [p0, p1) moved by delta (the evicted positions are those <= gone). */
+static int32_t shifted_gone(int32_t gone, int32_t p0, int32_t p1, int32_t delta) {
+    if (gone < p0)
+        return gone;
+    if (gone < p1) {
+        int64_t moved = (int64_t)gone + delta;
+        int32_t below = p0 - 1; /* evicted positions left where they were */
+        return moved > below ? (int32_t)moved : below;
+    }
+    int64_t moved_top = (int64_t)p1 - 1 + delta;
+    return moved_top > gone ? (int32_t)moved_top : gone;
+}
+
+bool lf_kvcache_copy(lf_kvcache *c, int32_t src, int32_t dst, int32_t p0, int32_t p1) {
+    if (src == dst)
+        return false;
+    for (int gi = 0; gi < c->n_group; gi++) {
+        lf_kv_group *g = &c->group[gi];
+        for (int64_t i = 0; i < g->n_cells; i++)
+            if (g->pos[i] >= p0 && (p1 < 0 || g->pos[i] < p1) && lf_kvcache_has_seq(g, i, src))
+                g->seqs[i] |= 1ull << dst;
+        /* what src lost of the range, dst lacks too */
+        int32_t lost = g->gone ? g->gone[src] : -1;
+        if (p1 >= 0 && lost >= p1)
+            lost = p1 - 1;
+        if (gi && lost >= p0 && lost > g->gone[dst])
+            g->gone[dst] = lost;
+    }
+    return c->n_group > 1 && check_windows(c, dst);
+}
+
+void lf_kvcache_keep(lf_kvcache *c, int32_t seq) {
+    uint64_t bit = seq >= 0 && seq < LF_KV_SEQ_MAX ? 1ull << seq : 0;
+    for (int gi = 0; gi < c->n_group; gi++) {
+        lf_kv_group *g = &c->group[gi];
+        for (int64_t i = 0; i < g->n_cells; i++)
+            if (g->pos[i] >= 0 && !(g->seqs[i] &= bit))
+                free_cell(g, i);
+        for (int32_t s = 0; gi && s < c->n_seq; s++)
+            if (s != seq)
+                g->gone[s] = -1;
+    }
+}
+
+/* Rotates the keys of layer l in `cell` on by delta positions: the RoPE
+ * angle is linear in the position, so this is RoPE at delta with its
+ * magnitude scale (attn_factor, YaRN's mscale) taken out. */
+static void rerope(lf_kvcache *c, int l, int64_t cell, int32_t delta, const lf_kv_rope *r,
+                   float *tmp) {
+    lf_rope_params rp = *r->rope;
+    float mscale = rp.ext_factor != 0 ? 1.0f + 0.1f * logf(1.0f / rp.freq_scale) : 1.0f;
+    rp.attn_factor = 1.0f / mscale;
+    int64_t n = (int64_t)r->n_head * r->head_dim;
+    if (c->type == LF_TYPE_F32) {
+        lf_rope((float *)((char *)c->k[l] + (size_t)cell * c->k_row_bytes), r->n_head,
+                r->head_dim, delta, &rp);
+        return;
+    }
+    uint16_t *row = (uint16_t *)((char *)c->k[l] + (size_t)cell * c->k_row_bytes);
+    for (int64_t i = 0; i < n; i++)
+        tmp[i] = lf_fp16_to_fp32(row[i]);
+    lf_rope(tmp, r->n_head, r->head_dim, delta, &rp);
+    for (int64_t i = 0; i < n; i++)
+        row[i] = lf_fp32_to_fp16(tmp[i]);
+}
+
+/* Gives seq its own copy of shared cell i (rows of every layer of group gi). */
+static void detach(lf_kvcache *c, int gi, int64_t i, int32_t seq) {
+    lf_kv_group *g = &c->group[gi];
+    int64_t j = 0;
+    while (g->pos[j] >= 0) /* the caller checked there is a free cell */
+        j++;
+    for (int l = 0; l < c->n_layer; l++) {
+        if (c->layer_group[l] != gi || !c->k[l])
+            continue;
+        memcpy((char *)c->k[l] + (size_t)j * c->k_row_bytes,
+               (char *)c->k[l] + (size_t)i * c->k_row_bytes, c->k_row_bytes);
+        memcpy((char *)c->v[l] + (size_t)j * c->v_row_bytes,
+               (char *)c->v[l] + (size_t)i * c->v_row_bytes, c->v_row_bytes);
+    }
+    g->pos[j] = g->pos[i];
+    g->seqs[j] = 1ull << seq;
+    g->seqs[i] &= ~(1ull << seq);
+    g->used++;
+}
+
+static int64_t shifted(int32_t p, int32_t p0, int32_t p1, int32_t delta) {
+    return p >= p0 && p < p1 ? (int64_t)p + delta : p;
+}
+
+/* Whether a group still needs a cell of seq that the shift puts at np:
+ * a window does not when its next query (at next) cannot see it, as an
+ * eviction would find. */
+static bool needed(const lf_kv_group *g, int64_t np, int64_t next) {
+    return !g->window || np > next - g->window;
+}
+
+lf_kv_status lf_kvcache_shift(lf_kvcache *c, int32_t seq, int32_t p0, int32_t p1,
+                              int32_t delta, const lf_kv_rope *rope, lf_error *err) {
+    if (seq < 0 || seq >= c->n_seq)
+        return lf_fail(err, "sequence %d is outside 0..%d", seq, c->n_seq - 1), LF_KV_FAILED;
+    p0 = p0 < 0 ? 0 : p0;
+    p1 = p1 < 0 ? INT32_MAX : p1;
+    if (delta == 0 || p0 >= p1)
+        return LF_KV_DONE;
+    uint64_t bit = 1ull << seq;
+    int64_t most = 0, next = 0; /* largest head * dim of a roped layer; next position */
+    for (int l = 0; l < c->n_layer; l++) {
+        if (!c->k[l] || !rope[l].rope)
+            continue;
+        if ((int64_t)rope[l].n_head * rope[l].head_dim > c->k_row)
+            return lf_fail(err, "layer %d: RoPE of %d heads of %d exceeds the cached keys", l,
+                           rope[l].n_head, rope[l].head_dim), LF_KV_FAILED;
+        if ((int64_t)rope[l].n_head * rope[l].head_dim > most)
+            most = (int64_t)rope[l].n_head * rope[l].head_dim;
+    }
+    const lf_kv_group *g0 = &c->group[0];
+    for (int64_t i = 0; i < g0->n_cells; i++)
+        if (g0->pos[i] >= 0 && (g0->seqs[i] & bit) && shifted(g0->pos[i], p0, p1, delta) + 1 > next)
+            next = shifted(g0->pos[i], p0, p1, delta) + 1;
+    /* cells seq shares and keeps need a copy of their own: room first */
+    for (int gi = 0; gi < c->n_group; gi++) {
+        const lf_kv_group *g = &c->group[gi];
+        int64_t copies = 0, room = g->n_cells - g->used;
+        for (int64_t i = 0; i < g->n_cells; i++) {
+            if (g->pos[i] < 0 || !(g->seqs[i] & bit))
+                continue;
+            int64_t np = shifted(g->pos[i], p0, p1, delta);
+            if (!needed(g, np, next))
+                room += g->seqs[i] == bit;
+            else if (g->seqs[i] != bit && np != g->pos[i] && np >= 0)
+                copies++;
+        }
+        if (copies > room)
+            return lf_fail(err, "no room to give sequence %d its own copy of %lld shared cells "
+                           "(%lld free)", seq, (long long)copies, (long long)room), LF_KV_FAILED;
+    }
+    float *tmp = lf_malloc(sizeof(float) * (size_t)(most > 0 ? most : 1));
+    if (!tmp)
+        return lf_fail(err, "out of memory"), LF_KV_FAILED;
+    for (int gi = 0; gi < c->n_group; gi++) {
+        lf_kv_group *g = &c->group[gi];
+        if (gi && g->gone[seq] >= 0)
+            g->gone[seq] = shifted_gone(g->gone[seq], p0, p1, delta);
+        for (int64_t i = 0; i < g->n_cells; i++) { /* what the window lets go */
+            if (g->pos[i] < 0 || !(g->seqs[i] & bit))
+                continue;
+            int64_t np = shifted(g->pos[i], p0, p1, delta);
+            if (needed(g, np, next))
+                continue;
+            if (np >= 0 && np > g->gone[seq])
+                g->gone[seq] = (int32_t)np;
+            drop_seq(g, i, seq);
+        }
+        for (int64_t i = 0; i < g->n_cells; i++) {
+            if (g->pos[i] < p0 || g->pos[i] >= p1 || !(g->seqs[i] & bit) || g->seqs[i] == bit)
+                continue;
+            if ((int64_t)g->pos[i] + delta < 0)
+                drop_seq(g, i, seq); /* moved out of the cache: nothing to copy */
+            else
+                detach(c, gi, i, seq);
+        }
+        for (int64_t i = 0; i < g->n_cells; i++) {
+            if (g->pos[i] < p0 || g->pos[i] >= p1 || g->seqs[i] != bit)
+                continue;
+            int64_t np = (int64_t)g->pos[i] + delta;
+            if (np < 0 || np > INT32_MAX) {
+                free_cell(g, i);
+                continue;
+            }
+            g->pos[i] = (int32_t)np;
+            for (int l = 0; l < c->n_layer; l++)
+                if (c->layer_group[l] == gi && c->k[l] && rope[l].rope)
+                    rerope(c, l, i, delta, &rope[l], tmp);
+        }
+    }
+    free(tmp);
+    return c->n_group > 1 && check_windows(c, seq) ? LF_KV_DROPPED : LF_KV_DONE;
 }

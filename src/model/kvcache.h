@@ -14,6 +14,7 @@
 
 #include "llamafile.h"
 #include "tensor/attention.h"
+#include "tensor/ops.h"
 
 /* The most sequences a cache (and so a context's n_seq_max) can hold: one
  * bit each in a cell's uint64_t set. */
@@ -87,13 +88,38 @@ void lf_kvcache_store(lf_kvcache *c, int layer, int32_t cell, const float *k, co
 /* What lf_attention reads for `layer`. */
 lf_attn_kv lf_kvcache_view(const lf_kvcache *c, int layer);
 
-/* Frees the cells of seq (every sequence if seq < 0) with p0 <= pos < p1
- * (p1 < 0: to the end). If that leaves a windowed group without the cells a
- * query at the sequence's next position needs (they were evicted), the
- * whole sequence is removed: check lf_kvcache_seq_pos_max afterwards. */
-void lf_kvcache_remove(lf_kvcache *c, int32_t seq, int32_t p0, int32_t p1);
-/* Largest position stored for seq, or -1. */
+/* Takes seq (every sequence if seq < 0) out of its cells with
+ * p0 <= pos < p1 (p1 < 0: to the end); a cell no sequence holds is freed.
+ * If that leaves a windowed group without the cells a query at the
+ * sequence's next position needs (they were evicted), the whole sequence is
+ * removed and the call returns true. */
+bool lf_kvcache_remove(lf_kvcache *c, int32_t seq, int32_t p0, int32_t p1);
+/* Largest / smallest position stored for seq, or -1. The smallest is that
+ * of every group (a window keeps only the tail of a sequence). */
 int32_t lf_kvcache_seq_pos_max(const lf_kvcache *c, int32_t seq);
+int32_t lf_kvcache_seq_pos_min(const lf_kvcache *c, int32_t seq);
+/* Adds dst (0 <= src, dst < n_seq) to the cells of src with p0 <= pos < p1
+ * (p1 < 0: to the end): shared, not copied. True if dst then lacked the
+ * window its next position needs and was removed whole. */
+bool lf_kvcache_copy(lf_kvcache *c, int32_t src, int32_t dst, int32_t p0, int32_t p1);
+/* Removes every sequence but seq (seq outside 0..n_seq-1: all of them). */
+void lf_kvcache_keep(lf_kvcache *c, int32_t seq);
+
+/* The RoPE a layer's cached keys carry: n_head heads of head_dim floats
+ * from the start of each row; rope NULL: none. */
+typedef struct lf_kv_rope {
+    const lf_rope_params *rope;
+    int n_head, head_dim;
+} lf_kv_rope;
+/* Moves the cells of seq with p0 <= pos < p1 (p0 < 0: 0; p1 < 0: to the
+ * end) by delta positions, turning each cached key on by delta with
+ * rope[layer] (n_layer entries). A cell that would get a negative position
+ * is removed; a cell seq shares with other sequences is first copied so
+ * theirs stay. LF_KV_FAILED (nothing changed) when seq is out of range or
+ * a group lacks free cells for those copies; LF_KV_DROPPED when a window
+ * then lacks cells the sequence's next position needs: it was removed. */
+lf_kv_status lf_kvcache_shift(lf_kvcache *c, int32_t seq, int32_t p0, int32_t p1,
+                              int32_t delta, const lf_kv_rope *rope, lf_error *err);
 
 /* ---- a sequence's cells as bytes, for saved states (kvstate.c) ---- */
 /* A checksum of the layout a saved state depends on: the groups' windows

@@ -140,10 +140,44 @@ bool lf_mamba2_state_remove(lf_mamba2_state *st, int32_t seq, int32_t p0, int32_
     int32_t last = st->pos_max[seq];
     if (p0 < 0)
         p0 = 0;
-    if (last < 0 || last < p0 || (p1 >= 0 && last >= p1))
-        return false; /* the last position stays: so does the state */
+    if (last < 0 || last < p0)
+        return false; /* nothing of the state's history goes */
     lf_mamba2_state_clear(st, seq);
-    return p0 > 0;
+    return p0 > 0 || (p1 >= 0 && p1 <= last);
+}
+
+bool lf_mamba2_state_copy(lf_mamba2_state *st, int32_t src, int32_t dst, int32_t p0,
+                          int32_t p1) {
+    if (src < 0 || src >= st->n_seq || dst < 0 || dst >= st->n_seq)
+        return false;
+    int32_t last = st->pos_max[src];
+    if (last >= 0 && (last < p0 || (p1 >= 0 && last >= p1)))
+        return false;
+    if (src == dst)
+        return true;
+    for (int l = 0; l < st->n_layer; l++) {
+        if (!st->conv[l])
+            continue;
+        memcpy(st->conv[l] + dst * st->conv_floats, st->conv[l] + src * st->conv_floats,
+               sizeof(float) * (size_t)st->conv_floats);
+        memcpy(st->ssm[l] + dst * st->ssm_floats, st->ssm[l] + src * st->ssm_floats,
+               sizeof(float) * (size_t)st->ssm_floats);
+    }
+    st->pos_max[dst] = last;
+    return true;
+}
+
+void lf_mamba2_state_shift(lf_mamba2_state *st, int32_t seq, int32_t p0, int32_t p1,
+                           int32_t delta) {
+    if (seq < 0 || seq >= st->n_seq)
+        return;
+    int32_t last = st->pos_max[seq];
+    if (last < 0 || last < p0 || (p1 >= 0 && last >= p1))
+        return;
+    if ((int64_t)last + delta < 0)
+        lf_mamba2_state_clear(st, seq);
+    else
+        st->pos_max[seq] = last + delta;
 }
 
 void lf_mamba2_state_advance(lf_mamba2_state *st, int64_t n, const int32_t *seq,

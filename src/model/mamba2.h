@@ -8,7 +8,8 @@
  *   forward:  lf_mamba2_forward(c->pool, &c->mm, &hp, &L, &st, il, b->seq, b->pos,
  *                               T, x, out, work, err);
  *   seq_remove: lf_mamba2_state_remove(&st, seq, p0, p1) says whether the rest of
- *             the sequence must go too (a recurrent state cannot be cut back). */
+ *             the sequence must go too (a recurrent state cannot be cut back);
+ *   seq_copy / seq_shift: lf_mamba2_state_copy / lf_mamba2_state_shift. */
 #ifndef LF_MODEL_MAMBA2_H
 #define LF_MODEL_MAMBA2_H
 
@@ -57,12 +58,21 @@ void lf_mamba2_state_free(lf_mamba2_state *st);
 /* Zeroes sequence seq's state (every sequence if seq < 0). */
 void lf_mamba2_state_clear(lf_mamba2_state *st, int32_t seq);
 /* Applies the removal of positions [p0, p1) (p1 < 0: to the end) of
- * sequence seq (>= 0) to its state. A removal that misses a sequence's last
- * position keeps its state; one that starts at 0 clears it; one that starts
- * later cannot be undone (the state of earlier positions is gone), so the
- * state is cleared and the function returns true: the caller must then drop
- * the whole sequence. */
+ * sequence seq (>= 0) to its state. A removal after the last position
+ * keeps the state; one of every position clears it; any other folded
+ * tokens into the state that cannot be taken out (nor can the state of
+ * earlier positions be had back), so the state is cleared and the function
+ * returns true: the caller must then drop the whole sequence. */
 bool lf_mamba2_state_remove(lf_mamba2_state *st, int32_t seq, int32_t p0, int32_t p1);
+/* Makes dst's state a copy of src's, if src's last position lies in
+ * [p0, p1) (p1 < 0: to the end) or src is empty; false otherwise (the
+ * state of an earlier prefix is gone), and nothing changes. */
+bool lf_mamba2_state_copy(lf_mamba2_state *st, int32_t src, int32_t dst, int32_t p0,
+                          int32_t p1);
+/* Moves seq's last position by delta if it lies in [p0, p1) (the state
+ * itself does not depend on positions); below 0 the state is cleared. */
+void lf_mamba2_state_shift(lf_mamba2_state *st, int32_t seq, int32_t p0, int32_t p1,
+                           int32_t delta);
 /* Records the positions of a ubatch's tokens as folded into the state. */
 void lf_mamba2_state_advance(lf_mamba2_state *st, int64_t n, const int32_t *seq,
                              const int32_t *pos);

@@ -43,8 +43,21 @@ struct lf_arch {
      * recurrent state), kept in c->arch_state. */
     bool (*ctx_init)(lf_context *c, lf_error *err);
     void (*ctx_free)(lf_context *c);
-    /* Optional. Called by lf_kv_remove after the KV cells are removed. */
-    void (*seq_remove)(lf_context *c, int32_t seq, int32_t p0, int32_t p1);
+    /* Optional, for state beyond the KV cache (recurrent archs); each is
+     * called by its lf_kv_* after the KV cells changed. seq_remove: true if
+     * it had to remove a whole sequence (it removes its cells too). */
+    bool (*seq_remove)(lf_context *c, int32_t seq, int32_t p0, int32_t p1);
+    /* Called before the cells are shared: false (nothing changed) when the
+     * state cannot follow a copy of [p0, p1) from src to dst. */
+    bool (*seq_copy)(lf_context *c, int32_t src, int32_t dst, int32_t p0, int32_t p1,
+                     lf_error *err);
+    void (*seq_keep)(lf_context *c, int32_t seq);
+    void (*seq_shift)(lf_context *c, int32_t seq, int32_t p0, int32_t p1, int32_t delta);
+    /* The last position folded into seq's state, or -1. */
+    int32_t (*seq_state_pos)(const lf_context *c, int32_t seq);
+    /* Optional; lf_kv_shift refuses a model with cached keys without it.
+     * The RoPE `layer`'s cached keys carry (out->rope NULL: none). */
+    void (*kv_rope)(const lf_model *m, int layer, lf_kv_rope *out);
     /* Optional. Per-layer sliding window (0: full history, the default). The
      * KV cache of a windowed layer keeps only window * n_seq_max + n_batch
      * cells (a separate cell group: use lf_kvcache_cell / lf_kvcache_view). */

@@ -95,9 +95,14 @@ static bool qwen3_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
     return lf_output(c, b, &w->io, h, x, NULL, err);
 }
 
+static void qwen3_kv_rope(const lf_model *m, int layer, lf_kv_rope *out) {
+    *out = (lf_kv_rope){&m->hp.rope, (int)m->hp.n_head_kv, (int)m->hp.head_dim_k};
+}
+
 const struct lf_arch lf_arch_qwen3 = {
     .name = "qwen3",
     .load = qwen3_load,
     .forward = qwen3_forward,
     .free_weights = lf_weights_free,
+    .kv_rope = qwen3_kv_rope,
 };
