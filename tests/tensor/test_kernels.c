@@ -316,7 +316,10 @@ static void test_attention(int kv_type, int n_swa, bool sinks, lf_pool *pool) {
     }
     for (int h = 0; h < H; h++)
         snk[h] = normal();
-    lf_attn_kv kv = {kv_type, k, v, row, row, cpos, cseq, CELLS};
+    uint64_t cmask[CELLS]; /* the cache's per-cell sequence sets */
+    for (int c = 0; c < CELLS; c++)
+        cmask[c] = cpos[c] >= 0 ? (uint64_t)1 << cseq[c] : 0;
+    lf_attn_kv kv = {kv_type, k, v, row, row, cpos, cmask, CELLS};
     lf_attn_params ap = {H, HKV, D, D, 1.0f / sqrtf((float)D), n_swa, sinks ? snk : NULL};
     lf_scratch sc = {0};
     lf_attention(pool, &sc, out, q, NQ, qpos, qseq, &kv, &ap, NULL);
