@@ -190,19 +190,16 @@ bool lf_kvstate_check(const lf_kvcache *c, const uint8_t *src, size_t n, size_t 
 typedef struct placer {
     lf_kvcache *c;
     const saved_group *sg;
-    const uint8_t *rows;    /* the first layer's K rows */
+    const uint8_t **rows;   /* per layer: its K rows (then its V rows) */
     int32_t **map;          /* per windowed group: group-0 index -> its saved index, or -1 */
     int32_t *pos, *seq, *cells;
 } placer;
 
-/* Where layer l's rows for saved index i of its group start. */
+/* Where layer l's K (or V) row for saved index i of its group starts. */
 static const uint8_t *row_of(const placer *pl, int layer, int64_t i, bool v) {
     const lf_kvcache *c = pl->c;
-    const uint8_t *p = pl->rows;
-    for (int l = 0; l < layer; l++)
-        if (c->k[l])
-            p += (size_t)pl->sg[c->layer_group[l]].n * (c->k_row_bytes + c->v_row_bytes);
     size_t n = (size_t)pl->sg[c->layer_group[layer]].n;
+    const uint8_t *p = pl->rows[layer];
     return v ? p + n * c->k_row_bytes + (size_t)i * c->v_row_bytes : p + (size_t)i * c->k_row_bytes;
 }
 
@@ -285,13 +282,19 @@ bool lf_kvstate_read(lf_kvcache *c, int32_t seq, const uint8_t *src, size_t n, i
         free(pg);
     }
     most = n0 > most ? n0 : most;
+    const uint8_t **rows = lf_calloc((size_t)c->n_layer, sizeof *rows);
+    for (int l = 0; ok && rows && l < c->n_layer; l++) {
+        rows[l] = r.p + r.off;
+        if (c->k[l])
+            lf_read_bytes(&r, (size_t)sg[c->layer_group[l]].n * (c->k_row_bytes + c->v_row_bytes));
+    }
     placer pl = {
-        .c = c, .sg = sg, .rows = r.p + r.off, .map = map,
+        .c = c, .sg = sg, .rows = rows, .map = map,
         .pos = lf_malloc(sizeof(int32_t) * (size_t)most),
         .seq = lf_malloc(sizeof(int32_t) * (size_t)most),
         .cells = lf_malloc(sizeof(int32_t) * (size_t)most * (size_t)c->n_group),
     };
-    if (ok && (!pl.pos || !pl.seq || !pl.cells))
+    if (ok && (!rows || !pl.pos || !pl.seq || !pl.cells))
         ok = lf_fail(err, "out of memory");
     ok = ok && place_all(&pl, seq, n_batch, err);
     for (int gi = 1; ok && gi < c->n_group; gi++)
@@ -300,6 +303,7 @@ bool lf_kvstate_read(lf_kvcache *c, int32_t seq, const uint8_t *src, size_t n, i
     for (int gi = 0; map && gi < c->n_group; gi++)
         free(map[gi]);
     free(map);
+    free(rows);
     free(sg);
     free(pl.pos);
     free(pl.seq);
