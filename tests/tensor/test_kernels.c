@@ -291,12 +291,14 @@ static void test_attention(int kv_type, int n_swa, bool sinks, lf_pool *pool) {
     TEST_BEGIN(label);
     size_t es = kv_type == LF_TYPE_F16 ? 2 : 4, row = (size_t)HKV * D * es;
     char *k = malloc(row * CELLS), *v = malloc(row * CELLS);
-    int32_t cpos[CELLS], cseq[CELLS], qpos[NQ], qseq[NQ];
+    int32_t cpos[CELLS], qpos[NQ], qseq[NQ];
+    uint64_t cseqs[CELLS]; /* sequence sets: some cells shared by both */
     float *q = malloc(sizeof(float) * NQ * H * D), *out = malloc(sizeof(float) * NQ * H * D);
     float *one = malloc(sizeof(float) * H * D), snk[H];
     for (int c = 0; c < CELLS; c++) {
-        cseq[c] = c % 3 == 2;
-        cpos[c] = c % 17 == 5 ? -1 : (cseq[c] ? c / 3 : c - c / 3);
+        bool s1 = c % 3 == 2;
+        cseqs[c] = s1 ? 2 : c % 7 == 0 ? 3 : 1;
+        cpos[c] = c % 17 == 5 ? -1 : (s1 ? c / 3 : c - c / 3);
         for (int i = 0; i < HKV * D; i++) {
             float kv0 = normal(), kv1 = normal();
             if (es == 2) {
@@ -316,10 +318,7 @@ static void test_attention(int kv_type, int n_swa, bool sinks, lf_pool *pool) {
     }
     for (int h = 0; h < H; h++)
         snk[h] = normal();
-    uint64_t cmask[CELLS]; /* the cache's per-cell sequence sets */
-    for (int c = 0; c < CELLS; c++)
-        cmask[c] = cpos[c] >= 0 ? (uint64_t)1 << cseq[c] : 0;
-    lf_attn_kv kv = {kv_type, k, v, row, row, cpos, cmask, CELLS};
+    lf_attn_kv kv = {kv_type, k, v, row, row, cpos, cseqs, CELLS};
     lf_attn_params ap = {H, HKV, D, D, 1.0f / sqrtf((float)D), n_swa, sinks ? snk : NULL};
     lf_scratch sc = {0};
     lf_attention(pool, &sc, out, q, NQ, qpos, qseq, &kv, &ap, NULL);
@@ -328,7 +327,7 @@ static void test_attention(int kv_type, int n_swa, bool sinks, lf_pool *pool) {
             int kvh = h / (H / HKV);
             double s[CELLS], m = sinks ? snk[h] : -INFINITY, l = 0;
             for (int c = 0; c < CELLS; c++) {
-                bool vis = cpos[c] >= 0 && cpos[c] <= qpos[t] && cseq[c] == qseq[t] &&
+                bool vis = cpos[c] >= 0 && cpos[c] <= qpos[t] && ((cseqs[c] >> qseq[t]) & 1) &&
                            !(n_swa > 0 && qpos[t] - cpos[c] >= n_swa);
                 s[c] = -INFINITY;
                 if (!vis)
