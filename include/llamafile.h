@@ -1170,6 +1170,34 @@ char *lf_chat_apply_model(const lf_model *m, const lf_chat_messages *ms,
                           const lf_chat_params *p, size_t *len, bool *raised,
                           const lf_chat_template **used, lf_error *err);
 
+/* ------------------------------------------------------------------- state
+ * A sequence's state (its KV cells in every cache group and layer, and a
+ * recurrent state where the model has one) saved to memory or a file and
+ * restored later, into the same sequence or another, in this context or a
+ * new one of the same model: a server swaps a slot out, a chat is resumed.
+ * seq < 0 means every sequence, each restored to its own id. A restore
+ * first checks the whole state (format version, checksums, the model's
+ * shape, room in the cache); a state that is truncated, corrupt or from
+ * another model is refused with a message and the context is unchanged.
+ * Not to be called while lf_decode runs on the same context. */
+
+/* Bytes lf_state_seq_get needs for seq now; 0 if seq is out of range. */
+size_t lf_state_seq_size(const lf_context *c, int32_t seq);
+/* Writes seq's state to dst (cap bytes); returns its size, or 0 (err). */
+size_t lf_state_seq_get(const lf_context *c, int32_t seq, void *dst, size_t cap, lf_error *err);
+/* Replaces seq's state with the one at src (size bytes; more is allowed);
+ * returns the bytes read, or 0 (err) with the context unchanged. */
+size_t lf_state_seq_set(lf_context *c, int32_t seq, const void *src, size_t size, lf_error *err);
+/* Writes seq's state and the n_tokens tokens it holds (for resuming) to
+ * path, atomically (the old file stays until the new one is complete). */
+bool lf_state_seq_save_file(const lf_context *c, int32_t seq, const char *path,
+                            const int32_t *tokens, size_t n_tokens, lf_error *err);
+/* Restores seq from a file of lf_state_seq_save_file; its tokens go to
+ * tokens (cap of them; more is an error; tokens NULL: not wanted) and their
+ * count to *n_tokens (if not NULL). */
+bool lf_state_seq_load_file(lf_context *c, int32_t seq, const char *path, int32_t *tokens,
+                            size_t cap, size_t *n_tokens, lf_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -226,6 +226,22 @@ static void granite_kv_rope(const lf_model *m, int layer, lf_kv_rope *out) {
                         (int)w->layers[layer].n_head_kv, (int)m->hp.head_dim_k};
 }
 
+static size_t granite_state_size(const lf_context *c) {
+    return lf_mamba2_state_bytes(c->arch_state);
+}
+
+static void granite_state_write(const lf_context *c, int32_t seq, uint8_t *dst) {
+    lf_mamba2_state_save(c->arch_state, seq, dst);
+}
+
+static bool granite_state_check(const lf_context *c, const uint8_t *src, size_t n, lf_error *err) {
+    return lf_mamba2_state_check(c->arch_state, src, n, err);
+}
+
+static void granite_state_read(lf_context *c, int32_t seq, const uint8_t *src) {
+    lf_mamba2_state_load(c->arch_state, seq, src);
+}
+
 /* h += scale * x (scale 0: absent, plain add). */
 static void add_scaled(float *h, const float *x, float scale, int64_t n) {
     for (int64_t i = 0; i < n; i++)
@@ -324,4 +340,8 @@ const struct lf_arch lf_arch_granitehybrid = {
     .seq_shift = granite_seq_shift,
     .seq_state_pos = granite_seq_state_pos,
     .kv_rope = granite_kv_rope,
+    .state_size = granite_state_size,
+    .state_write = granite_state_write,
+    .state_check = granite_state_check,
+    .state_read = granite_state_read,
 };

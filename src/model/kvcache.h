@@ -121,4 +121,21 @@ typedef struct lf_kv_rope {
 lf_kv_status lf_kvcache_shift(lf_kvcache *c, int32_t seq, int32_t p0, int32_t p1,
                               int32_t delta, const lf_kv_rope *rope, lf_error *err);
 
+/* ---- a sequence's cells as bytes, for saved states (kvstate.c) ---- */
+/* A checksum of the layout a saved state depends on: the groups' windows
+ * and which group (if any) each layer's rows live in. */
+uint32_t lf_kvstate_layout(const lf_kvcache *c);
+/* Bytes lf_kvstate_write writes for seq, and writing them. */
+size_t lf_kvstate_bytes(const lf_kvcache *c, int32_t seq);
+void lf_kvstate_write(const lf_kvcache *c, int32_t seq, uint8_t *dst);
+/* Checks that src (at most n bytes) starts with cells this cache can take;
+ * *used: their length. */
+bool lf_kvstate_check(const lf_kvcache *c, const uint8_t *src, size_t n, size_t *used,
+                      lf_error *err);
+/* Places checked cells as sequence seq (which should hold none), n_batch
+ * at a time where a window must evict. On failure (no room) part of them
+ * may be placed: the caller removes seq. */
+bool lf_kvstate_read(lf_kvcache *c, int32_t seq, const uint8_t *src, size_t n, int64_t n_batch,
+                     lf_error *err);
+
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/bytes.h"
 #include "base/error.h"
 #include "model/blocks.h"
 #include "tensor/types.h"
@@ -301,4 +302,70 @@ bool lf_mamba2_forward(lf_pool *pool, lf_scratch *mm, const lf_mamba2_hparams *h
             lf_rms_norm(v, v, L->norm ? L->norm + g * gs : NULL, gs, hp->eps);
         }
     return lf_matmul(pool, mm, out, &L->out, 0, j.y, n, err);
+}
+
+/* ---- saved states ---- */
+
+static uint32_t n_recurrent(const lf_mamba2_state *st) {
+    uint32_t n = 0;
+    for (int l = 0; l < st->n_layer; l++)
+        n += st->conv[l] != NULL;
+    return n;
+}
+
+enum { STATE_HEAD = 24 };
+
+size_t lf_mamba2_state_bytes(const lf_mamba2_state *st) {
+    return STATE_HEAD +
+           (size_t)n_recurrent(st) * sizeof(float) * (size_t)(st->conv_floats + st->ssm_floats);
+}
+
+void lf_mamba2_state_save(const lf_mamba2_state *st, int32_t seq, uint8_t *p) {
+    p = lf_put_u32(p, n_recurrent(st));
+    p = lf_put_u32(p, (uint32_t)st->pos_max[seq]);
+    p = lf_put_u64(p, (uint64_t)st->conv_floats);
+    p = lf_put_u64(p, (uint64_t)st->ssm_floats);
+    for (int l = 0; l < st->n_layer; l++) {
+        if (!st->conv[l])
+            continue;
+        p = lf_put_bytes(p, st->conv[l] + seq * st->conv_floats, sizeof(float) * (size_t)st->conv_floats);
+        p = lf_put_bytes(p, st->ssm[l] + seq * st->ssm_floats, sizeof(float) * (size_t)st->ssm_floats);
+    }
+}
+
+bool lf_mamba2_state_check(const lf_mamba2_state *st, const uint8_t *src, size_t n,
+                           lf_error *err) {
+    lf_reader r = {.p = src, .n = n};
+    uint32_t layers = lf_read_u32(&r);
+    int32_t pos_max = (int32_t)lf_read_u32(&r);
+    uint64_t conv = lf_read_u64(&r), ssm = lf_read_u64(&r);
+    if (r.bad)
+        return lf_fail(err, "recurrent state is truncated");
+    if (layers != n_recurrent(st) || conv != (uint64_t)st->conv_floats ||
+        ssm != (uint64_t)st->ssm_floats)
+        return lf_fail(err, "recurrent state has %u layers of %llu+%llu floats; this model has "
+                       "%u of %lld+%lld", layers, (unsigned long long)conv, (unsigned long long)ssm,
+                       n_recurrent(st), (long long)st->conv_floats, (long long)st->ssm_floats);
+    if (pos_max < -1)
+        return lf_fail(err, "recurrent state is corrupt: position %d", pos_max);
+    if (n != lf_mamba2_state_bytes(st))
+        return lf_fail(err, "recurrent state is %zu bytes, not %zu", n, lf_mamba2_state_bytes(st));
+    return true;
+}
+
+void lf_mamba2_state_load(lf_mamba2_state *st, int32_t seq, const uint8_t *src) {
+    lf_reader r = {.p = src, .n = lf_mamba2_state_bytes(st)};
+    lf_read_u32(&r);
+    st->pos_max[seq] = (int32_t)lf_read_u32(&r);
+    lf_read_bytes(&r, 16);
+    for (int l = 0; l < st->n_layer; l++) {
+        if (!st->conv[l])
+            continue;
+        memcpy(st->conv[l] + seq * st->conv_floats,
+               lf_read_bytes(&r, sizeof(float) * (size_t)st->conv_floats),
+               sizeof(float) * (size_t)st->conv_floats);
+        memcpy(st->ssm[l] + seq * st->ssm_floats,
+               lf_read_bytes(&r, sizeof(float) * (size_t)st->ssm_floats),
+               sizeof(float) * (size_t)st->ssm_floats);
+    }
 }

@@ -88,4 +88,15 @@ bool lf_mamba2_forward(lf_pool *pool, lf_scratch *mm, const lf_mamba2_hparams *h
                        const int32_t *seq, int64_t n, const float *x, float *out, float *work,
                        lf_error *err);
 
+/* ---- one sequence's state as bytes, for saved states (lf_state_seq_*):
+ * the recurrent layer count, the last position folded in, the per-layer
+ * float counts, then each recurrent layer's conv and ssm floats ---- */
+size_t lf_mamba2_state_bytes(const lf_mamba2_state *st);
+void lf_mamba2_state_save(const lf_mamba2_state *st, int32_t seq, uint8_t *dst);
+/* False (err) unless src's n bytes are a state saved from this shape. */
+bool lf_mamba2_state_check(const lf_mamba2_state *st, const uint8_t *src, size_t n,
+                           lf_error *err);
+/* Loads checked bytes into sequence seq. */
+void lf_mamba2_state_load(lf_mamba2_state *st, int32_t seq, const uint8_t *src);
+
 #endif

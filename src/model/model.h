@@ -62,6 +62,15 @@ struct lf_arch {
      * KV cache of a windowed layer keeps only window * n_seq_max + n_batch
      * cells (a separate cell group: use lf_kvcache_cell / lf_kvcache_view). */
     void (*kv_window)(const lf_model *m, int32_t *window);
+    /* Optional. A sequence's state beyond its KV cells (a recurrent state)
+     * for saved states (lf_state_seq_*): its size in bytes, writing it,
+     * checking saved bytes against this context (false with a message, and
+     * nothing changed, when they do not fit it) and loading checked bytes
+     * into a sequence (possibly another than the one saved). */
+    size_t (*state_size)(const lf_context *c);
+    void (*state_write)(const lf_context *c, int32_t seq, uint8_t *dst);
+    bool (*state_check)(const lf_context *c, const uint8_t *src, size_t n, lf_error *err);
+    void (*state_read)(lf_context *c, int32_t seq, const uint8_t *src);
 };
 
 struct lf_model {
