@@ -22,6 +22,7 @@
  * splitters for the GPT-2 and LLaMA-3 regexes behave exactly like those
  * regexes, so the regexes are used for them too. */
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include "base/alloc.h"
 #include "text/pretokenize.h"
 
 #include <pcre2.h>
@@ -51,7 +52,7 @@ static void sb_putn(sbuf *b, const char *s, size_t n) {
         size_t cap = b->cap ? b->cap * 2 : 256;
         while (cap < b->n + n + 1)
             cap *= 2;
-        char *p = realloc(b->p, cap);
+        char *p = lf_realloc(b->p, cap);
         if (!p) {
             b->oom = true;
             return;
@@ -68,7 +69,7 @@ static void sb_puts(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
 /* Wraps the class at b->p[start..] in prefix ... ")". */
 static void sb_wrap(sbuf *b, size_t start, const char *prefix) {
     size_t len = b->n - start;
-    char *cls = malloc(len + 1);
+    char *cls = lf_malloc(len + 1);
     if (!cls) {
         b->oom = true;
         return;
@@ -195,8 +196,8 @@ lf_pretok *lf_pretok_new(const char *const *regexes, lf_error *err) {
     int n = 0;
     while (regexes[n])
         n++;
-    lf_pretok *p = calloc(1, sizeof *p);
-    if (!p || !(p->code = calloc((size_t)n + 1, sizeof *p->code))) {
+    lf_pretok *p = lf_calloc(1, sizeof *p);
+    if (!p || !(p->code = lf_calloc((size_t)n + 1, sizeof *p->code))) {
         free(p);
         lf_fail(err, "out of memory");
         return NULL;
@@ -238,7 +239,7 @@ struct lf_pretok_state {
 
 lf_pretok_state *lf_pretok_state_new(const lf_pretok *p) {
     (void)p;
-    lf_pretok_state *st = calloc(1, sizeof *st);
+    lf_pretok_state *st = lf_calloc(1, sizeof *st);
     if (!st)
         return NULL;
     st->md = pcre2_match_data_create(1, NULL);
@@ -265,7 +266,7 @@ void lf_pretok_state_free(lf_pretok_state *st) {
 static bool push(lf_pieces *ps, size_t off, size_t len) {
     if (ps->n == ps->cap) {
         size_t cap = ps->cap ? ps->cap * 2 : 64;
-        lf_piece *v = realloc(ps->v, cap * sizeof *v);
+        lf_piece *v = lf_realloc(ps->v, cap * sizeof *v);
         if (!v)
             return false;
         ps->v = v, ps->cap = cap;
