@@ -181,7 +181,18 @@ char *lf_pre_translate(const char *re, lf_error *err) {
 struct lf_pretok {
     int n;
     pcre2_code **code;
+    pcre2_general_context *gctx; /* PCRE2 allocates through lf_malloc */
 };
+
+static void *pc_malloc(PCRE2_SIZE n, void *ud) {
+    (void)ud;
+    return lf_malloc(n);
+}
+
+static void pc_free(void *ptr, void *ud) {
+    (void)ud;
+    free(ptr);
+}
 
 void lf_pretok_free(lf_pretok *p) {
     if (!p)
@@ -189,6 +200,7 @@ void lf_pretok_free(lf_pretok *p) {
     for (int i = 0; i < p->n; i++)
         pcre2_code_free(p->code[i]);
     free(p->code);
+    pcre2_general_context_free(p->gctx);
     free(p);
 }
 
@@ -197,34 +209,48 @@ lf_pretok *lf_pretok_new(const char *const *regexes, lf_error *err) {
     while (regexes[n])
         n++;
     lf_pretok *p = lf_calloc(1, sizeof *p);
-    if (!p || !(p->code = lf_calloc((size_t)n + 1, sizeof *p->code))) {
-        free(p);
+    pcre2_compile_context *cctx = NULL;
+    if (!p || !(p->code = lf_calloc((size_t)n + 1, sizeof *p->code)) ||
+        !(p->gctx = pcre2_general_context_create(pc_malloc, pc_free, NULL)) ||
+        !(cctx = pcre2_compile_context_create(p->gctx))) {
+        lf_pretok_free(p);
         lf_fail(err, "out of memory");
         return NULL;
     }
     for (int i = 0; i < n; i++) {
         char *pat = lf_pre_translate(regexes[i], err);
         if (!pat) {
+            pcre2_compile_context_free(cctx);
             lf_pretok_free(p);
             return NULL;
         }
         int ec;
         PCRE2_SIZE eo;
         pcre2_code *code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
-                                         PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &ec, &eo, NULL);
+                                         PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &ec, &eo, cctx);
+        free(pat);
+        /* without JIT the interpreter runs it, but running out of memory
+         * there is an error like anywhere else */
+        if (code && pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == PCRE2_ERROR_NOMEMORY) {
+            pcre2_code_free(code);
+            code = NULL;
+            ec = PCRE2_ERROR_NOMEMORY;
+        }
         if (!code) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(ec, msg, sizeof msg);
-            lf_fail(err, "pre-tokenizer regex %d: %s at offset %zu", i, (const char *)msg,
-                    (size_t)eo);
-            free(pat);
+            if (ec == PCRE2_ERROR_NOMEMORY || ec == PCRE2_ERROR_HEAP_FAILED)
+                lf_fail(err, "pre-tokenizer regex %d: out of memory", i);
+            else
+                lf_fail(err, "pre-tokenizer regex %d: %s at offset %zu", i, (const char *)msg,
+                        (size_t)eo);
+            pcre2_compile_context_free(cctx);
             lf_pretok_free(p);
             return NULL;
         }
-        free(pat);
-        pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* no JIT: the interpreter runs it */
         p->code[p->n++] = code;
     }
+    pcre2_compile_context_free(cctx);
     return p;
 }
 
@@ -234,16 +260,17 @@ struct lf_pretok_state {
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit_stack;
+    pcre2_general_context *gctx; /* the pre-tokenizer's */
     lf_pieces a, b;
 };
 
 lf_pretok_state *lf_pretok_state_new(const lf_pretok *p) {
-    (void)p;
     lf_pretok_state *st = lf_calloc(1, sizeof *st);
     if (!st)
         return NULL;
-    st->md = pcre2_match_data_create(1, NULL);
-    st->mctx = pcre2_match_context_create(NULL);
+    st->gctx = p->gctx;
+    st->md = pcre2_match_data_create(1, st->gctx);
+    st->mctx = pcre2_match_context_create(st->gctx);
     if (!st->md || !st->mctx) {
         lf_pretok_state_free(st);
         return NULL;
@@ -280,9 +307,9 @@ static int run_match(lf_pretok_state *st, const pcre2_code *code, const char *s,
     opts |= PCRE2_NO_UTF_CHECK;
     int rc = pcre2_match(code, (PCRE2_SPTR)s, len, pos, opts, st->md, st->mctx);
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT && !st->jit_stack) {
-        st->jit_stack = pcre2_jit_stack_create(64 * 1024, 512 * 1024 * 1024, NULL);
+        st->jit_stack = pcre2_jit_stack_create(64 * 1024, 512 * 1024 * 1024, st->gctx);
         if (!st->jit_stack)
-            return rc;
+            return PCRE2_ERROR_NOMEMORY;
         pcre2_jit_stack_assign(st->mctx, NULL, st->jit_stack);
         rc = pcre2_match(code, (PCRE2_SPTR)s, len, pos, opts, st->md, st->mctx);
     }
@@ -306,6 +333,8 @@ static bool split_piece(lf_pretok_state *st, const pcre2_code *code, const char 
             opts = 0;
             continue;
         }
+        if (rc == PCRE2_ERROR_NOMEMORY)
+            return false; /* out of memory, as the callers take a false */
         if (rc < 0)
             break; /* no match, or an engine error: the rest is one piece */
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(st->md);
