@@ -56,7 +56,9 @@ static const char k_help[] =
     "                             -1 = the context size (default: 64)\n"
     "       --presence-penalty X  subtract X from tokens already present (default: 0.0)\n"
     "       --frequency-penalty X subtract X per occurrence (default: 0.0)\n"
-    "\n"
+    "\n";
+
+static const char k_help_more[] =
     "embeddings:\n"
     "       --embedding           print the prompt's embedding (the final hidden\n"
     "                             states after the output norm) instead of generating:\n"
@@ -83,7 +85,15 @@ static const char k_help[] =
     "model, output that could not be written, or a failure while running\n"
     "(e.g. the model produced NaN or infinite logits).\n";
 
-void cli_print_help(FILE *f) { fputs(k_help, f); }
+/* In two parts, each under stdio's 4 KiB buffer, flushed in between: a
+ * write that fails then fails in lf_stdout_flush, which keeps its reason
+ * ("No space left on device") for lf_stdout_close. */
+void cli_print_help(FILE *f) {
+    fputs(k_help, f);
+    if (f == stdout)
+        lf_stdout_flush();
+    fputs(k_help_more, f);
+}
 
 /* "in .args: " while parsing an argument that came from the .args member. */
 static const char *g_where = "";
