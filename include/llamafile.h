@@ -535,6 +535,11 @@ typedef struct lf_context_params {
     int32_t kv_type;    /* LF_TYPE_F16 (default) or LF_TYPE_F32 */
     uint32_t n_seq_max; /* sequences that may share the cache, ids 0..n_seq_max-1;
                          * 0 means 1; at most 64 (LF_KV_SEQ_MAX), above is refused */
+    /* embeddings (see the embeddings section below) */
+    bool embeddings;        /* output final hidden states instead of logits */
+    int32_t pooling_type;   /* enum lf_pooling_type; UNSPECIFIED: the model's */
+    int32_t embd_normalize; /* -1 none, 0 max-abs to int16 range, 1 taxicab,
+                             * 2 euclidean (L2, the default), p > 2: p-norm */
 } lf_context_params;
 
 lf_context_params lf_context_default_params(void);
@@ -1197,6 +1202,55 @@ bool lf_state_seq_save_file(const lf_context *c, int32_t seq, const char *path,
  * count to *n_tokens (if not NULL). */
 bool lf_state_seq_load_file(lf_context *c, int32_t seq, const char *path, int32_t *tokens,
                             size_t cap, size_t *n_tokens, lf_error *err);
+/* -------------------------------------------------------------- embeddings
+ * A context made with params.embeddings outputs the final hidden states
+ * (after the output norm, before the output projection: n_embd floats per
+ * token) instead of logits; lf_get_logits_ith then returns NULL. Attention
+ * stays causal (decoder models; the non-causal attention of encoder-style
+ * embedding models is not implemented yet).
+ *
+ * Pooling follows llama.cpp (--pooling, llama_get_embeddings_ith/_seq):
+ *   NONE  one vector per batch entry whose logits flag is set, read with
+ *         lf_get_embeddings_ith;
+ *   MEAN  per sequence, the average of its tokens' states in the batch;
+ *   CLS   per sequence, the state of its token with the lowest position in
+ *         the batch (position 0 for a fresh sequence: the first token);
+ *   LAST  per sequence, the state of its token with the highest position;
+ * the pooled ones read with lf_get_embeddings_seq. A pooled context
+ * outputs every token of a batch whatever its logits flags say, and pools
+ * over that one lf_decode call only (over all its ubatches): decode a
+ * sequence's whole text in one batch. Each vector given (per token, or
+ * pooled) is normalised by embd_normalize as llama-embedding's
+ * --embd-normalize does; lf_context_default_params sets 2 (unit length).
+ * UNSPECIFIED takes the model's `<arch>.pooling_type` key, NONE when it is
+ * absent; RANK (a classifier head) is refused. */
+enum lf_pooling_type {
+    LF_POOLING_TYPE_UNSPECIFIED = -1,
+    LF_POOLING_TYPE_NONE = 0,
+    LF_POOLING_TYPE_MEAN = 1,
+    LF_POOLING_TYPE_CLS = 2,
+    LF_POOLING_TYPE_LAST = 3,
+    LF_POOLING_TYPE_RANK = 4, /* not supported */
+};
+
+/* The pooling a context applies (resolved from the model when the params
+ * left it unspecified); NONE for a context without embeddings. */
+int32_t lf_pooling_type(const lf_context *c);
+/* n_embd floats of batch entry i of the last lf_decode (i < 0 counts from
+ * the end of the output rows), valid until the next lf_decode or
+ * lf_context_free. NULL when the context has no embeddings, pools, or the
+ * entry had no logits flag. */
+const float *lf_get_embeddings_ith(lf_context *c, int32_t i);
+/* Every output row of the last lf_decode, [n_out][n_embd] in batch order
+ * (pooling NONE), or NULL as above. */
+const float *lf_get_embeddings(lf_context *c);
+/* The pooled vector of sequence seq from the last lf_decode; NULL when the
+ * context has no embeddings, pooling is NONE, or seq had no token in that
+ * batch (or it failed). */
+const float *lf_get_embeddings_seq(lf_context *c, int32_t seq);
+/* out = in / norm(in) for n floats (out may be in); norm as embd_normalize
+ * above (-1: a copy). A zero vector gives zeros. */
+void lf_embd_normalize(const float *in, float *out, int32_t n, int32_t norm);
 
 #ifdef __cplusplus
 }

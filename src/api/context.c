@@ -12,6 +12,7 @@
 lf_context_params lf_context_default_params(void) {
     return (lf_context_params){
         .n_ctx = 4096, .n_batch = 512, .n_threads = 0, .kv_type = LF_TYPE_F16, .n_seq_max = 1,
+        .embeddings = false, .pooling_type = LF_POOLING_TYPE_UNSPECIFIED, .embd_normalize = 2,
     };
 }
 
@@ -77,6 +78,8 @@ lf_context *lf_context_new(lf_model *m, const lf_context_params *p, lf_error *er
         goto fail;
     if (m->arch->ctx_init && !m->arch->ctx_init(c, err))
         goto fail;
+    if (!lf_embd_init(c, err))
+        goto fail;
     return c;
 fail:
     lf_context_free(c);
@@ -95,6 +98,7 @@ void lf_context_free(lf_context *c) {
     lf_scratch_free(&c->attn);
     free(c->logits);
     free(c->out_row);
+    lf_embd_free(c);
     free(c);
 }
 
@@ -120,14 +124,17 @@ static bool check_batch(const lf_context *c, const lf_batch *b, lf_error *err) {
     return true;
 }
 
-/* Makes room for the logits rows of a batch of n tokens, n_out of them wanted. */
+/* Makes room for the output rows (logits, or hidden states in an embeddings
+ * context) of a batch of n tokens, n_out of them wanted. */
 static bool reserve_outputs(lf_context *c, int32_t n, int32_t n_out, lf_error *err) {
-    size_t n_vocab = (size_t)c->model->hp.n_vocab;
+    bool embd = c->params.embeddings;
+    size_t width = (size_t)(embd ? c->model->hp.n_embd : c->model->hp.n_vocab);
+    float **rows = embd ? &c->embd : &c->logits;
     if (n_out > c->out_cap) {
-        float *l = lf_realloc(c->logits, sizeof(float) * n_vocab * (size_t)n_out);
+        float *l = lf_realloc(*rows, sizeof(float) * width * (size_t)n_out);
         if (!l)
-            return lf_fail(err, "out of memory for %d rows of logits", n_out);
-        c->logits = l;
+            return lf_fail(err, "out of memory for %d output rows", n_out);
+        *rows = l;
         c->out_cap = n_out;
     }
     if (n > c->batch_cap) {
@@ -135,6 +142,13 @@ static bool reserve_outputs(lf_context *c, int32_t n, int32_t n_out, lf_error *e
         if (!r)
             return lf_fail(err, "out of memory");
         c->out_row = r;
+        if (embd) {
+            int8_t *w = lf_realloc(c->want_all, (size_t)n);
+            if (!w)
+                return lf_fail(err, "out of memory");
+            memset(w, 1, (size_t)n);
+            c->want_all = w;
+        }
         c->batch_cap = n;
     }
     return true;
@@ -154,18 +168,25 @@ bool lf_ctx_cancelled(lf_context *c, lf_error *err) {
 
 bool lf_decode(lf_context *c, const lf_batch *b, lf_error *err) {
     c->n_out = c->last_n = 0; /* a failed decode leaves no logits */
+    if (c->seq_n)
+        memset(c->seq_n, 0, sizeof(int32_t) * c->params.n_seq_max);
     if (!check_batch(c, b, err))
         return false;
     int32_t n = b->n_tokens, n_out = 0;
+    if (!reserve_outputs(c, n, 0, err))
+        return false;
+    /* a pooled embeddings context outputs every token */
+    const int8_t *want = c->seq_n ? c->want_all : b->logits;
     for (int32_t i = 0; i < n; i++)
-        n_out += b->logits && b->logits[i];
+        n_out += want && want[i];
     if (!reserve_outputs(c, n, n_out, err))
         return false;
     /* cells are placed per ubatch: a sliding-window group only holds one */
     int32_t *cells = lf_malloc(sizeof(int32_t) * (size_t)n * (size_t)c->kv.n_group);
     if (!cells)
         return lf_fail(err, "out of memory");
-    size_t n_vocab = (size_t)c->model->hp.n_vocab;
+    bool embd = c->params.embeddings;
+    size_t width = (size_t)(embd ? c->model->hp.n_embd : c->model->hp.n_vocab);
     int32_t nb = c->params.n_batch, placed = 0;
     bool ok = true;
     for (int32_t i0 = 0; ok && i0 < n; i0 += nb) {
@@ -180,12 +201,13 @@ bool lf_decode(lf_context *c, const lf_batch *b, lf_error *err) {
         placed = i0 + len;
         lf_ubatch ub = {
             .n = len, .token = b->token + i0, .pos = b->pos + i0, .seq = b->seq_id + i0,
-            .want = b->logits ? b->logits + i0 : NULL, .cells = uc,
-            .logits = c->logits + (size_t)c->n_out * n_vocab,
+            .want = want ? want + i0 : NULL, .cells = uc,
+            .logits = embd ? NULL : c->logits + (size_t)c->n_out * width,
+            .embd = embd ? c->embd + (size_t)c->n_out * width : NULL,
         };
         ok = c->model->arch->forward(c, &ub, err);
         for (int32_t i = i0; i < i0 + len; i++)
-            c->out_row[i] = b->logits && b->logits[i] ? c->n_out++ : -1;
+            c->out_row[i] = want && want[i] ? c->n_out++ : -1;
     }
     /* drop this batch's tokens (cells a window evicted for it stay gone) */
     for (int32_t i0 = 0; !ok && i0 < placed; i0 += nb)
@@ -195,10 +217,14 @@ bool lf_decode(lf_context *c, const lf_batch *b, lf_error *err) {
     if (!ok)
         c->n_out = 0;
     c->last_n = ok ? n : 0;
+    if (ok && embd)
+        lf_embd_finish(c, b);
     return ok;
 }
 
 const float *lf_get_logits_ith(lf_context *c, int32_t i) {
+    if (c->params.embeddings)
+        return NULL;
     if (i < 0) {
         i += c->n_out;
         if (i < 0)

@@ -1,6 +1,7 @@
 /* tokenize_api.c — the public tokenization API over the model's vocab. */
 #include <stdlib.h>
 
+#include "base/alloc.h"
 #include "model/model.h"
 #include "text/vocab.h"
 
@@ -18,7 +19,7 @@ int64_t lf_tokenize_alloc(const lf_model *m, const char *text, size_t len, int32
                           bool add_special, bool parse_special) {
     int64_t cap = (int64_t)len + 8;
     for (int tries = 0; tries < 2; tries++) {
-        int32_t *t = malloc(sizeof(int32_t) * (size_t)(cap + 1));
+        int32_t *t = lf_malloc(sizeof(int32_t) * (size_t)(cap + 1));
         if (!t)
             break;
         int64_t n = lf_tokenize(m, text, len, t, cap, add_special, parse_special);

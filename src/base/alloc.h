@@ -12,6 +12,9 @@ void *lf_malloc(size_t n);
 void *lf_calloc(size_t n, size_t size);
 void *lf_realloc(void *p, size_t n);
 void *lf_aligned_alloc(size_t align, size_t n);
+/* strdup / strndup through the same hook. */
+char *lf_strdup(const char *s);
+char *lf_strndup(const char *s, size_t n);
 
 /* Test hook: fail the n-th allocation from now (n < 0: none). */
 void lf_alloc_fail_after(long n);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "format/gguf.h"
 #include "platform/replace_file.h"
@@ -51,7 +52,7 @@ static void put(wbuf *b, const void *p, size_t n) {
             }
             cap *= 2;
         }
-        uint8_t *q = realloc(b->p, cap);
+        uint8_t *q = lf_realloc(b->p, cap);
         if (!q) {
             b->oom = true;
             return;
@@ -101,7 +102,7 @@ static void put_scalars(wbuf *b, int type, const void *data, uint64_t n) {
 }
 
 lf_gguf_writer *lf_gguf_writer_new(void) {
-    lf_gguf_writer *w = calloc(1, sizeof(lf_gguf_writer));
+    lf_gguf_writer *w = lf_calloc(1, sizeof(lf_gguf_writer));
     if (w)
         w->alignment = LF_GGUF_DEFAULT_ALIGNMENT;
     return w;
@@ -127,7 +128,7 @@ static bool grow(void **p, size_t *cap, size_t n, size_t elem) {
     size_t c = *cap ? *cap * 2 : 16;
     if (c > SIZE_MAX / elem)
         return false;
-    void *q = realloc(*p, c * elem);
+    void *q = lf_realloc(*p, c * elem);
     if (!q)
         return false;
     *p = q;
@@ -172,7 +173,7 @@ static bool set_kv(lf_gguf_writer *w, const char *key, wbuf *v, lf_error *err) {
             return true;
         }
     }
-    char *k = strdup(key);
+    char *k = lf_strdup(key);
     if (!k || !grow((void **)&w->kv, &w->cap_kv, w->n_kv, sizeof(wkv))) {
         free(k);
         free(v->p);
@@ -286,7 +287,7 @@ bool lf_gguf_add_tensor(lf_gguf_writer *w, const char *name, int type,
         return false;
     for (int d = 0; d < LF_GGUF_MAX_DIMS; d++)
         t.ne[d] = d < n_dims ? ne[d] : 1;
-    t.name = strdup(name);
+    t.name = lf_strdup(name);
     if (!t.name || !grow((void **)&w->t, &w->cap_t, w->n_t, sizeof(wtensor))) {
         free(t.name);
         return lf_fail(err, "gguf writer: tensor '%s': out of memory", name);
@@ -389,7 +390,7 @@ bool lf_gguf_writer_to_memory(lf_gguf_writer *w, void **out, size_t *out_size,
         free(head.p);
         return lf_fail(err, "gguf writer: %llu bytes do not fit in memory", (unsigned long long)total);
     }
-    sink s = {.mem = malloc((size_t)total)};
+    sink s = {.mem = lf_malloc((size_t)total)};
     if (!s.mem) {
         free(head.p);
         return lf_fail(err, "gguf writer: out of memory for %llu bytes", (unsigned long long)total);

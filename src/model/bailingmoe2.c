@@ -140,7 +140,7 @@ static bool bm2_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
             lf_add(h, s, T * E);
             continue;
         }
-        if (!lf_moe_forward(c, &L->moe, &w->moe, s, x, T, buf[MOE_], err) ||
+        if (!lf_moe_forward(c, &L->moe, &w->moe, s, x, T, buf[MOE_], sizes[MOE_], err) ||
             !lf_ffn_block(c, &L->shexp, LF_SWIGLU, x, T, x, buf[FFN_], sizes[FFN_], err))
             return false;
         lf_add(s, x, T * E);

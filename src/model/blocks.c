@@ -140,9 +140,12 @@ bool lf_output(lf_context *c, const lf_ubatch *b, const lf_io_weights *io, const
                float *x, int64_t *n_out, lf_error *err) {
     const lf_hparams *hp = &c->model->hp;
     int64_t E = hp->n_embd, n = 0;
+    float *y = b->embd ? b->embd : x; /* embeddings: the normed rows are the output */
     for (int64_t t = 0; t < b->n; t++)
         if (b->want && b->want[t])
-            lf_rms_norm(x + n++ * E, h + t * E, io->output_norm, E, hp->eps);
+            lf_rms_norm(y + n++ * E, h + t * E, io->output_norm, E, hp->eps);
+    if (b->embd)
+        n = 0; /* no logits rows for the caller's logit-only steps (soft-cap, scale) */
     if (n_out)
         *n_out = n;
     return !n || lf_matmul(c->pool, &c->mm, b->logits, &io->output, 0, x, n, err);

@@ -49,7 +49,10 @@ bool lf_io_bind(const lf_model *m, lf_io_weights *io, bool output_required, lf_e
 bool lf_embed(const lf_io_weights *io, const lf_ubatch *b, int64_t n_embd, float scale, float *h,
               lf_error *err);
 /* b->logits = output(rms_norm(h[t]) * output_norm) for the tokens whose
- * logits are wanted; x: T * n_embd scratch; *n_out (if n_out): the rows. */
+ * logits are wanted; x: T * n_embd scratch; *n_out (if n_out): the rows.
+ * With b->embd (an embeddings context) the normed rows go there instead,
+ * no logits are computed and *n_out is 0, so an arch's logit-only steps
+ * after it (soft-capping, logit scale) do nothing. */
 bool lf_output(lf_context *c, const lf_ubatch *b, const lf_io_weights *io, const float *h,
                float *x, int64_t *n_out, lf_error *err);
 

@@ -385,7 +385,8 @@ static bool layer(lf_context *c, const lf_ubatch *b, int64_t l, g3n_bufs *B, lf_
 }
 
 /* Streams 1..3 unembedded to stream 0's magnitude, averaged with it, then
- * the output norm, head and soft-cap, for the tokens whose logits are wanted. */
+ * the output norm, head and soft-cap, for the tokens whose logits are wanted
+ * (an embeddings context stops after the norm, as lf_output does). */
 static bool output(lf_context *c, const lf_ubatch *b, g3n_bufs *B, lf_error *err) {
     const lf_hparams *hp = &c->model->hp;
     const g3n_weights *w = c->model->weights;
@@ -412,8 +413,11 @@ static bool output(lf_context *c, const lf_ubatch *b, g3n_bufs *B, lf_error *err
     }
     for (int64_t o = 0; o < n_out; o++) {
         scale(acc + o * E, E, 1.0f / N_ALTUP);
-        lf_rms_norm(x + o * E, acc + o * E, w->io.output_norm, E, hp->eps);
+        lf_rms_norm((b->embd ? b->embd : x) + o * E, acc + o * E, w->io.output_norm, E,
+                    hp->eps);
     }
+    if (b->embd) /* an embeddings context: the normed rows, no head or soft-cap */
+        return true;
     if (!lf_matmul(c->pool, &c->mm, b->logits, &w->io.output, 0, x, n_out, err))
         return false;
     lf_softcap(b->logits, n_out * V, LOGIT_SOFTCAP);

@@ -122,7 +122,7 @@ static bool oss_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
 
         /* mixture of experts */
         lf_rms_norm_rows(x, h, L->post_norm, T, E, hp->eps);
-        if (!lf_moe_forward(c, &L->moe, &w->moe, o, x, T, buf[MOE_], err))
+        if (!lf_moe_forward(c, &L->moe, &w->moe, o, x, T, buf[MOE_], sizes[MOE_], err))
             return false;
         lf_add(h, o, T * E);
     }

@@ -302,7 +302,7 @@ static bool granite_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
             if (!lf_ffn_block(c, &L->ffn, LF_SWIGLU, x, T, mix, buf[FFN_], sizes[FFN_], err))
                 return false;
         } else {
-            if (!lf_moe_forward(c, &L->moe, &w->moe, mix, x, T, buf[MOE_], err))
+            if (!lf_moe_forward(c, &L->moe, &w->moe, mix, x, T, buf[MOE_], sizes[MOE_], err))
                 return false;
             if (w->n_ff_sh) {
                 if (!lf_ffn_block(c, &L->shexp, LF_SWIGLU, x, T, s, buf[FFN_], sizes[FFN_], err))

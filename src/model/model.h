@@ -26,6 +26,9 @@ typedef struct lf_ubatch {
     int32_t *cells;      /* KV cells, filled before forward: cells[g * n + t] in
                           * cache group g; use lf_kvcache_cell(&c->kv, layer, ...) */
     float *logits;       /* rows for the tokens with want set, in order */
+    float *embd;         /* embeddings context: instead of logits, the rows of the
+                          * final hidden states (after the output norm), n_embd each;
+                          * then logits is NULL (see lf_output) */
 } lf_ubatch;
 
 struct lf_arch {
@@ -100,6 +103,12 @@ struct lf_context {
     void *arch_state;       /* owned by the arch's ctx_init / ctx_free */
     lf_abort_fn abort_fn;   /* lf_set_abort_callback; NULL: none */
     void *abort_user;
+    /* embeddings (params.embeddings; src/api/embeddings.c) */
+    float *embd;            /* [n_out][n_embd] hidden states of the output tokens */
+    int8_t *want_all;       /* [batch_cap] ones: pooled contexts output every token */
+    float *embd_seq;        /* [n_seq_max][n_embd] pooled, per sequence */
+    int32_t *seq_n;         /* [n_seq_max] tokens of each sequence in the last batch */
+    int32_t *seq_row, *seq_pos; /* [n_seq_max] cls/last: the row chosen and its position */
 };
 
 /* ---- helpers for architecture files ---- */
@@ -128,6 +137,14 @@ bool lf_model_f32(const lf_model *m, const float **out, bool required, int64_t n
  * forward before each layer: true (with "cancelled ..." in err) when the
  * caller asked to stop; the forward then returns false at once. */
 bool lf_ctx_cancelled(lf_context *c, lf_error *err);
+
+/* Embeddings (src/api/embeddings.c): resolves and checks the pooling type
+ * and allocates the per-sequence buffers at context creation; after a
+ * successful decode of b, pools the rows of c->embd per sequence and
+ * normalises them. */
+bool lf_embd_init(lf_context *c, lf_error *err);
+void lf_embd_finish(lf_context *c, const lf_batch *b);
+void lf_embd_free(lf_context *c);
 
 /* Float buffers for one forward pass, carved from c->work. */
 float *lf_ctx_buffers(lf_context *c, int count, const size_t *floats, float **bufs,

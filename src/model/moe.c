@@ -240,10 +240,33 @@ static void group_by_expert(const moe_work *w, int E, int64_t n_slots) {
         w->order[fill[w->ids[s]]++] = (int32_t)s;
 }
 
+/* The weights' shapes against each other and p (bound ones are, but the
+ * work size is computed from them, so a mismatch must not reach carve). */
+static bool check_shapes(const lf_moe_weights *mw, const lf_moe_params *p, lf_error *err) {
+    int64_t E = p->n_expert, D = mw->down.ne[1], F = mw->up.ne[1];
+    const lf_weight *g = mw->gate.data ? &mw->gate : &mw->up;
+    if (mw->router.ne[0] != D || mw->router.ne[1] != E || mw->up.ne[0] != D ||
+        mw->up.ne[2] != E || g->ne[0] != D || g->ne[1] != F || g->ne[2] != E ||
+        mw->down.ne[0] != F || mw->down.ne[2] != E)
+        return lf_fail(err, "MoE tensors do not match each other or the %lld experts "
+                            "(router %lldx%lld, up %lldx%lldx%lld, down %lldx%lldx%lld)",
+                       (long long)E, (long long)mw->router.ne[0], (long long)mw->router.ne[1],
+                       (long long)mw->up.ne[0], (long long)F, (long long)mw->up.ne[2],
+                       (long long)mw->down.ne[0], (long long)D, (long long)mw->down.ne[2]);
+    return true;
+}
+
 bool lf_moe_forward(lf_context *c, const lf_moe_weights *mw, const lf_moe_params *p, float *out,
-                    const float *x, int64_t n_tokens, float *work, lf_error *err) {
+                    const float *x, int64_t n_tokens, float *work, size_t work_floats,
+                    lf_error *err) {
     int E = p->n_expert, K = p->n_used;
     int64_t D = mw->down.ne[1], F = mw->up.ne[1];
+    if (!lf_moe_check(p, err) || !check_shapes(mw, p, err))
+        return false;
+    size_t need = lf_moe_work_floats(p, n_tokens, D, F);
+    if (need > work_floats)
+        return lf_fail(err, "the MoE block needs %zu work floats, the buffer holds %zu", need,
+                       work_floats);
     moe_work w = carve(work, p, n_tokens, D, F);
 
     if (!lf_matmul(c->pool, &c->mm, w.logits, &mw->router, 0, x, n_tokens, err))

@@ -9,7 +9,7 @@
  *            lf_moe_bind(m, &layer->moe, &p, il, n_embd, n_ff_exp, err);
  *   forward: carve lf_moe_work_floats(&p, T, n_embd, n_ff_exp) floats with
  *            the other buffers (lf_ctx_buffers), then
- *            lf_moe_forward(c, &layer->moe, &p, out, x, T, work, err);
+ *            lf_moe_forward(c, &layer->moe, &p, out, x, T, work, floats, err);
  *            out = Σ_e w_e · expert_e(x), to be added to the residual. */
 #ifndef LF_MODEL_MOE_H
 #define LF_MODEL_MOE_H
@@ -80,8 +80,12 @@ void lf_moe_route(const lf_moe_params *p, const float *logits, const float *sele
 
 /* out[t] (n_embd floats, overwritten) = Σ_{e chosen for t} w_e · expert_e(x[t])
  * for the n_tokens rows of x (the normed hidden state). work holds
- * lf_moe_work_floats floats and must not alias out or x. */
+ * work_floats floats and must not alias out or x. The params are checked
+ * (lf_moe_check), the weights' shapes against each other and p, and
+ * lf_moe_work_floats for the weights' widths against work_floats: a
+ * mismatch is an error, not an overflow. */
 bool lf_moe_forward(lf_context *c, const lf_moe_weights *w, const lf_moe_params *p, float *out,
-                    const float *x, int64_t n_tokens, float *work, lf_error *err);
+                    const float *x, int64_t n_tokens, float *work, size_t work_floats,
+                    lf_error *err);
 
 #endif

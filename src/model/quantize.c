@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "base/threadpool.h"
 #include "format/gguf.h"
@@ -56,7 +57,7 @@ static bool copy_scalar(lf_gguf_writer *w, const char *key, const lf_gguf_value 
     case LF_GGUF_FLOAT64: x.f64 = v->v.f; break;
     case LF_GGUF_BOOL: x.b = v->v.b; break;
     case LF_GGUF_STRING: {
-        char *s = strndup(v->v.s.ptr, v->v.s.len);
+        char *s = lf_strndup(v->v.s.ptr, v->v.s.len);
         if (!s)
             return lf_fail(err, "out of memory");
         bool ok = lf_gguf_set_scalar(w, key, LF_GGUF_STRING, s, err);
@@ -70,11 +71,11 @@ static bool copy_scalar(lf_gguf_writer *w, const char *key, const lf_gguf_value 
 
 static bool copy_string_array(lf_gguf_writer *w, const lf_gguf *g, int64_t i, const char *key,
                               uint64_t n, lf_error *err) {
-    char **s = calloc(n ? n : 1, sizeof *s);
+    char **s = lf_calloc(n ? n : 1, sizeof *s);
     bool ok = s != NULL;
     for (uint64_t j = 0; ok && j < n; j++) {
         lf_gguf_value e;
-        ok = lf_gguf_arr_get(g, i, j, &e) && (s[j] = strndup(e.v.s.ptr, e.v.s.len));
+        ok = lf_gguf_arr_get(g, i, j, &e) && (s[j] = lf_strndup(e.v.s.ptr, e.v.s.len));
     }
     ok = ok ? lf_gguf_set_arr_str(w, key, (const char *const *)s, n, err)
             : lf_fail(err, "out of memory");
@@ -91,7 +92,7 @@ static bool str_is(lf_str s, const char *z) {
 /* Copies metadata pair i of g into w. */
 static bool copy_kv(lf_gguf_writer *w, const lf_gguf *g, int64_t i, lf_error *err) {
     lf_str k = lf_gguf_kv_key(g, i);
-    char *key = strndup(k.ptr, k.len);
+    char *key = lf_strndup(k.ptr, k.len);
     if (!key)
         return lf_fail(err, "out of memory");
     lf_gguf_value v = lf_gguf_kv_value(g, i);
@@ -205,7 +206,7 @@ static bool convert_tensor(writer_state *s, const lf_gguf_tensor *t, int type, u
     if (need > s->out_cap) {
         free(s->out);
         s->out_cap = 0;
-        if (!(s->out = malloc(need)))
+        if (!(s->out = lf_malloc(need)))
             return lf_fail(err, "out of memory");
         s->out_cap = need;
     }
@@ -287,7 +288,7 @@ static bool write_tensors(const lf_gguf *g, const lf_quantize_plan *plan,
     bool ok = lf_gguf_tensor_count(layout) == plan->n ||
               lf_fail(err, "%s: wrote %lld tensors, expected %lld", tmp,
                       (long long)lf_gguf_tensor_count(layout), (long long)plan->n);
-    uint64_t *offsets = calloc((size_t)plan->n + 1, sizeof *offsets);
+    uint64_t *offsets = lf_calloc((size_t)plan->n + 1, sizeof *offsets);
     if (ok && !offsets)
         ok = lf_fail(err, "out of memory");
     for (int64_t i = 0; ok && i < plan->n; i++)
@@ -303,10 +304,10 @@ static bool write_tensors(const lf_gguf *g, const lf_quantize_plan *plan,
     }
     if (ok && !(s.pool = lf_pool_new(nth, err)))
         ok = false;
-    if (ok && !(s.scratch = calloc((size_t)lf_pool_threads(s.pool), sizeof *s.scratch)))
+    if (ok && !(s.scratch = lf_calloc((size_t)lf_pool_threads(s.pool), sizeof *s.scratch)))
         ok = lf_fail(err, "out of memory");
     for (int i = 0; ok && i < lf_pool_threads(s.pool); i++)
-        if (!(s.scratch[i] = malloc(sizeof(float) * (size_t)max_ne0)))
+        if (!(s.scratch[i] = lf_malloc(sizeof(float) * (size_t)max_ne0)))
             ok = lf_fail(err, "out of memory");
     if (ok && (s.fd = open(tmp, O_RDWR | O_CLOEXEC)) < 0)
         ok = lf_fail(err, "%s: cannot open: %s", tmp, strerror(errno));

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "model/quantize.h"
 
@@ -390,10 +391,10 @@ bool lf_quantize_plan_make(const lf_gguf *g, const lf_quantize_params *p,
     if (!init_mix(g, p->ftype, &q, err))
         return false;
     int64_t n = lf_gguf_tensor_count(g);
-    entry *e = calloc((size_t)n + 1, sizeof *e);
-    plan->order = calloc((size_t)n + 1, sizeof *plan->order);
-    plan->type = calloc((size_t)n + 1, sizeof *plan->type);
-    plan->fallback = calloc((size_t)n + 1, sizeof *plan->fallback);
+    entry *e = lf_calloc((size_t)n + 1, sizeof *e);
+    plan->order = lf_calloc((size_t)n + 1, sizeof *plan->order);
+    plan->type = lf_calloc((size_t)n + 1, sizeof *plan->type);
+    plan->fallback = lf_calloc((size_t)n + 1, sizeof *plan->fallback);
     if (!e || !plan->order || !plan->type || !plan->fallback) {
         free(e);
         lf_quantize_plan_free(plan);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "llamafile.h"
 #include "sample/stages.h"
@@ -90,9 +91,9 @@ lf_sampler *lf_sampler_chain_new(int32_t n_vocab, lf_error *err) {
         lf_fail(err, "empty vocabulary");
         return NULL;
     }
-    lf_sampler *s = calloc(1, sizeof(*s));
+    lf_sampler *s = lf_calloc(1, sizeof(*s));
     if (s)
-        s->cand = malloc(sizeof(lf_candidate) * (size_t)n_vocab);
+        s->cand = lf_malloc(sizeof(lf_candidate) * (size_t)n_vocab);
     if (!s || !s->cand) {
         free(s);
         lf_fail(err, "out of memory");
@@ -141,7 +142,7 @@ bool lf_sampler_add_logit_bias(lf_sampler *s, const lf_logit_bias *b, int32_t n,
         if (isnan(b[i].bias))
             return lf_fail(err, "logit bias: the bias of token %d is NaN", (int)b[i].token);
     }
-    float *bias = calloc((size_t)s->n_vocab, sizeof(float));
+    float *bias = lf_calloc((size_t)s->n_vocab, sizeof(float));
     if (!bias)
         return lf_fail(err, "out of memory");
     stage *st = add_stage(s, LOGIT_BIAS, err);
@@ -157,10 +158,10 @@ bool lf_sampler_add_logit_bias(lf_sampler *s, const lf_logit_bias *b, int32_t n,
 
 bool lf_sampler_add_penalties(lf_sampler *s, int32_t last_n, float repeat, float frequency,
                               float presence, lf_error *err) {
-    penalties *pen = calloc(1, sizeof(*pen));
+    penalties *pen = lf_calloc(1, sizeof(*pen));
     if (pen) {
-        pen->counts = calloc((size_t)s->n_vocab, sizeof(int32_t));
-        pen->ring = last_n > 0 ? malloc(sizeof(int32_t) * (size_t)last_n) : NULL;
+        pen->counts = lf_calloc((size_t)s->n_vocab, sizeof(int32_t));
+        pen->ring = last_n > 0 ? lf_malloc(sizeof(int32_t) * (size_t)last_n) : NULL;
     }
     stage *st = NULL;
     if (!pen || !pen->counts || (last_n > 0 && !pen->ring)) {

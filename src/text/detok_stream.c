@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "model/model.h"
 #include "text/vocab.h"
@@ -16,7 +17,7 @@ struct lf_detok {
 };
 
 lf_detok *lf_detok_new(const lf_model *m, bool special, bool strip_space, lf_error *err) {
-    lf_detok *d = calloc(1, sizeof *d);
+    lf_detok *d = lf_calloc(1, sizeof *d);
     if (!d || !lf_bytebuf_reserve(&d->b, 64)) {
         free(d);
         lf_fail(err, "out of memory");

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "text/vocab_impl.h"
 
 static int hex_digit(char c) {
@@ -101,8 +102,8 @@ bool lf_vocab_build_pieces(lf_vocab *v) {
         total += make_piece(v, id, NULL);
     if (total >= (1ull << 31))
         return false;
-    v->piece_text = malloc(total + 1);
-    v->pieces = malloc((size_t)v->n_tokens * sizeof *v->pieces);
+    v->piece_text = lf_malloc(total + 1);
+    v->pieces = lf_malloc((size_t)v->n_tokens * sizeof *v->pieces);
     if (!v->piece_text || !v->pieces)
         return false;
     uint32_t off = 0;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "text/vocab_impl.h"
 
 static bool is_c_space(char c) {
@@ -21,7 +22,7 @@ static bool is_c_space(char c) {
 static bool frag_push(lf_fragments *f, int32_t token, size_t off, size_t len) {
     if (f->n == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 16;
-        lf_fragment *p = realloc(f->v, cap * sizeof *p);
+        lf_fragment *p = lf_realloc(f->v, cap * sizeof *p);
         if (!p)
             return false;
         f->v = p, f->cap = cap;
@@ -103,7 +104,7 @@ bool lf_vocab_partition(const lf_vocab *v, const char *text, size_t len, bool pa
         return false;
     if (v->n_special == 0)
         return true;
-    uint8_t *present = calloc((size_t)v->n_special, 1);
+    uint8_t *present = lf_calloc((size_t)v->n_special, 1);
     if (!present)
         return false;
     bool ok = true;

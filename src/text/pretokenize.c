@@ -22,6 +22,7 @@
  * splitters for the GPT-2 and LLaMA-3 regexes behave exactly like those
  * regexes, so the regexes are used for them too. */
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include "base/alloc.h"
 #include "text/pretokenize.h"
 
 #include <pcre2.h>
@@ -51,7 +52,7 @@ static void sb_putn(sbuf *b, const char *s, size_t n) {
         size_t cap = b->cap ? b->cap * 2 : 256;
         while (cap < b->n + n + 1)
             cap *= 2;
-        char *p = realloc(b->p, cap);
+        char *p = lf_realloc(b->p, cap);
         if (!p) {
             b->oom = true;
             return;
@@ -68,7 +69,7 @@ static void sb_puts(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
 /* Wraps the class at b->p[start..] in prefix ... ")". */
 static void sb_wrap(sbuf *b, size_t start, const char *prefix) {
     size_t len = b->n - start;
-    char *cls = malloc(len + 1);
+    char *cls = lf_malloc(len + 1);
     if (!cls) {
         b->oom = true;
         return;
@@ -180,7 +181,18 @@ char *lf_pre_translate(const char *re, lf_error *err) {
 struct lf_pretok {
     int n;
     pcre2_code **code;
+    pcre2_general_context *gctx; /* PCRE2 allocates through lf_malloc */
 };
+
+static void *pc_malloc(PCRE2_SIZE n, void *ud) {
+    (void)ud;
+    return lf_malloc(n);
+}
+
+static void pc_free(void *ptr, void *ud) {
+    (void)ud;
+    free(ptr);
+}
 
 void lf_pretok_free(lf_pretok *p) {
     if (!p)
@@ -188,6 +200,7 @@ void lf_pretok_free(lf_pretok *p) {
     for (int i = 0; i < p->n; i++)
         pcre2_code_free(p->code[i]);
     free(p->code);
+    pcre2_general_context_free(p->gctx);
     free(p);
 }
 
@@ -195,35 +208,49 @@ lf_pretok *lf_pretok_new(const char *const *regexes, lf_error *err) {
     int n = 0;
     while (regexes[n])
         n++;
-    lf_pretok *p = calloc(1, sizeof *p);
-    if (!p || !(p->code = calloc((size_t)n + 1, sizeof *p->code))) {
-        free(p);
+    lf_pretok *p = lf_calloc(1, sizeof *p);
+    pcre2_compile_context *cctx = NULL;
+    if (!p || !(p->code = lf_calloc((size_t)n + 1, sizeof *p->code)) ||
+        !(p->gctx = pcre2_general_context_create(pc_malloc, pc_free, NULL)) ||
+        !(cctx = pcre2_compile_context_create(p->gctx))) {
+        lf_pretok_free(p);
         lf_fail(err, "out of memory");
         return NULL;
     }
     for (int i = 0; i < n; i++) {
         char *pat = lf_pre_translate(regexes[i], err);
         if (!pat) {
+            pcre2_compile_context_free(cctx);
             lf_pretok_free(p);
             return NULL;
         }
         int ec;
         PCRE2_SIZE eo;
         pcre2_code *code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
-                                         PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &ec, &eo, NULL);
+                                         PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &ec, &eo, cctx);
+        free(pat);
+        /* without JIT the interpreter runs it, but running out of memory
+         * there is an error like anywhere else */
+        if (code && pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == PCRE2_ERROR_NOMEMORY) {
+            pcre2_code_free(code);
+            code = NULL;
+            ec = PCRE2_ERROR_NOMEMORY;
+        }
         if (!code) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(ec, msg, sizeof msg);
-            lf_fail(err, "pre-tokenizer regex %d: %s at offset %zu", i, (const char *)msg,
-                    (size_t)eo);
-            free(pat);
+            if (ec == PCRE2_ERROR_NOMEMORY || ec == PCRE2_ERROR_HEAP_FAILED)
+                lf_fail(err, "pre-tokenizer regex %d: out of memory", i);
+            else
+                lf_fail(err, "pre-tokenizer regex %d: %s at offset %zu", i, (const char *)msg,
+                        (size_t)eo);
+            pcre2_compile_context_free(cctx);
             lf_pretok_free(p);
             return NULL;
         }
-        free(pat);
-        pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* no JIT: the interpreter runs it */
         p->code[p->n++] = code;
     }
+    pcre2_compile_context_free(cctx);
     return p;
 }
 
@@ -233,16 +260,17 @@ struct lf_pretok_state {
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit_stack;
+    pcre2_general_context *gctx; /* the pre-tokenizer's */
     lf_pieces a, b;
 };
 
 lf_pretok_state *lf_pretok_state_new(const lf_pretok *p) {
-    (void)p;
-    lf_pretok_state *st = calloc(1, sizeof *st);
+    lf_pretok_state *st = lf_calloc(1, sizeof *st);
     if (!st)
         return NULL;
-    st->md = pcre2_match_data_create(1, NULL);
-    st->mctx = pcre2_match_context_create(NULL);
+    st->gctx = p->gctx;
+    st->md = pcre2_match_data_create(1, st->gctx);
+    st->mctx = pcre2_match_context_create(st->gctx);
     if (!st->md || !st->mctx) {
         lf_pretok_state_free(st);
         return NULL;
@@ -265,7 +293,7 @@ void lf_pretok_state_free(lf_pretok_state *st) {
 static bool push(lf_pieces *ps, size_t off, size_t len) {
     if (ps->n == ps->cap) {
         size_t cap = ps->cap ? ps->cap * 2 : 64;
-        lf_piece *v = realloc(ps->v, cap * sizeof *v);
+        lf_piece *v = lf_realloc(ps->v, cap * sizeof *v);
         if (!v)
             return false;
         ps->v = v, ps->cap = cap;
@@ -279,9 +307,9 @@ static int run_match(lf_pretok_state *st, const pcre2_code *code, const char *s,
     opts |= PCRE2_NO_UTF_CHECK;
     int rc = pcre2_match(code, (PCRE2_SPTR)s, len, pos, opts, st->md, st->mctx);
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT && !st->jit_stack) {
-        st->jit_stack = pcre2_jit_stack_create(64 * 1024, 512 * 1024 * 1024, NULL);
+        st->jit_stack = pcre2_jit_stack_create(64 * 1024, 512 * 1024 * 1024, st->gctx);
         if (!st->jit_stack)
-            return rc;
+            return PCRE2_ERROR_NOMEMORY;
         pcre2_jit_stack_assign(st->mctx, NULL, st->jit_stack);
         rc = pcre2_match(code, (PCRE2_SPTR)s, len, pos, opts, st->md, st->mctx);
     }
@@ -305,6 +333,8 @@ static bool split_piece(lf_pretok_state *st, const pcre2_code *code, const char 
             opts = 0;
             continue;
         }
+        if (rc == PCRE2_ERROR_NOMEMORY)
+            return false; /* out of memory, as the callers take a false */
         if (rc < 0)
             break; /* no match, or an engine error: the rest is one piece */
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(st->md);

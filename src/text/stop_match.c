@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "llamafile.h"
 #include "text/vocab_impl.h"
@@ -25,17 +26,17 @@ lf_stop_matcher *lf_stop_matcher_new(const char *const *stops, int n, lf_error *
             lf_fail(err, "stop string %d is empty", i + 1);
             return NULL;
         }
-    lf_stop_matcher *s = calloc(1, sizeof *s);
+    lf_stop_matcher *s = lf_calloc(1, sizeof *s);
     if (!s)
         goto oom;
     s->found = -1;
-    s->stops = calloc((size_t)n + 1, sizeof *s->stops);
-    s->lens = calloc((size_t)n + 1, sizeof *s->lens);
+    s->stops = lf_calloc((size_t)n + 1, sizeof *s->stops);
+    s->lens = lf_calloc((size_t)n + 1, sizeof *s->lens);
     if (!s->stops || !s->lens || !lf_bytebuf_reserve(&s->b, 64))
         goto oom;
     for (; s->n < n; s->n++) {
         size_t len = strlen(stops[s->n]);
-        if (!(s->stops[s->n] = malloc(len)))
+        if (!(s->stops[s->n] = lf_malloc(len)))
             goto oom;
         memcpy(s->stops[s->n], stops[s->n], len);
         s->lens[s->n] = len;

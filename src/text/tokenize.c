@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "text/vocab_impl.h"
 
 bool lf_bytebuf_reserve(lf_bytebuf *b, size_t cap) {
@@ -11,7 +12,7 @@ bool lf_bytebuf_reserve(lf_bytebuf *b, size_t cap) {
     size_t n = b->cap ? b->cap : 256;
     while (n < cap)
         n *= 2;
-    char *p = realloc(b->p, n);
+    char *p = lf_realloc(b->p, n);
     if (!p)
         return false;
     b->p = p, b->cap = n;

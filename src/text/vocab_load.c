@@ -2,6 +2,7 @@
  * llama.cpp's llama_vocab::impl::load reads, with its defaults). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -361,15 +362,17 @@ static void build_byte_tables(lf_vocab *v) {
 }
 
 /* The newline token: SPM's byte token for '\n', else the first token of
- * "\n" (llama.cpp falls back to the pad id). */
-static void find_newline(lf_vocab *v) {
+ * "\n" (llama.cpp falls back to the pad id). False when out of memory. */
+static bool find_newline(lf_vocab *v) {
     int32_t ids[8];
+    int64_t n = 0;
     if (v->kind == LF_VOCAB_SPM)
         v->nl = v->byte_token['\n'];
-    else if (lf_vocab_tokenize(v, "\n", 1, false, false, ids, 8) > 0)
+    else if ((n = lf_vocab_tokenize(v, "\n", 1, false, false, ids, 8)) > 0)
         v->nl = ids[0];
     if (v->nl < 0)
         v->nl = v->pad;
+    return n != INT64_MIN;
 }
 
 lf_vocab *lf_vocab_load(const lf_gguf *g, lf_error *err) {
@@ -388,11 +391,10 @@ lf_vocab *lf_vocab_load(const lf_gguf *g, lf_error *err) {
     v->spm_split_at_space = v->kind == LF_VOCAB_SPM && space_only_leads(v);
     if (!lf_vocab_setup_special(v, name, arch, err))
         goto fail;
-    if (!lf_vocab_build_pieces(v)) {
+    if (!lf_vocab_build_pieces(v) || !find_newline(v)) {
         lf_fail(err, "out of memory");
         goto fail;
     }
-    find_newline(v);
     return v;
 fail:
     lf_vocab_free(v);

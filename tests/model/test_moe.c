@@ -171,7 +171,7 @@ static void forward_case(const char *name, lf_pool *pool, int act, bool with_gat
     float out[NT * D];
     lf_error err;
     TEST_BEGIN(name);
-    bool ok = work && lf_moe_forward(&c, &w, &p, out, x, NT, work, &err);
+    bool ok = work && lf_moe_forward(&c, &w, &p, out, x, NT, work, lf_moe_work_floats(&p, NT, D, F), &err);
     EXPECT(ok, "lf_moe_forward failed: %s", ok ? "" : err.msg);
     int used[NE] = {0};
     for (int t = 0; ok && t < NT; t++) {

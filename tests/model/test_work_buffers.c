@@ -1,8 +1,11 @@
-/* The attention and feed-forward blocks check their work buffers: on
+/* The attention, feed-forward and MoE blocks check their work buffers: on
  * stories260K's layer 0, a buffer one float short, or one sized for
  * separate Q/K/V while the layer holds a fused attn_qkv (the "fused-QKV
  * llama" case), is an error naming the sizes, not an overflow (run under
- * SANITIZE=address); the right sizes work. */
+ * SANITIZE=address); the right sizes work. The MoE block (small F32
+ * experts over stories260K's width) likewise, and a buffer sized for
+ * narrower experts than the weights hold, or weights that disagree, are
+ * errors too. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,7 @@
 #include "llamafile.h"
 #include "model_util.h"
 #include "model/blocks.h"
+#include "model/moe.h"
 
 enum { T = 3 };
 
@@ -29,6 +33,58 @@ static bool attend(lf_context *c, const lf_attn_weights *A, size_t floats, lf_er
     lf_kvcache_release(&c->kv, T, cells);
     free(x), free(out), free(work);
     return ok;
+}
+
+enum { NE = 4, NK = 2, FF = 32 };
+
+static lf_weight f32(float *data, int64_t cols, int64_t rows, int64_t n) {
+    return (lf_weight){.type = LF_TYPE_F32, .ne = {cols, rows, n, 1},
+                       .row_bytes = sizeof(float) * (size_t)cols, .data = data};
+}
+
+static void test_moe(lf_context *c, int64_t E) {
+    static float router[NE * 1024], gate[NE * FF * 1024], up[NE * FF * 1024],
+        down[NE * 1024 * FF];
+    float *x = calloc((size_t)(T * E), sizeof(float)), *out = calloc((size_t)(T * E), sizeof(float));
+    for (int i = 0; i < NE * E; i++)
+        router[i] = (float)((i * 37) % 11) / 11 - 0.5f;
+    for (int i = 0; i < T * E && x; i++)
+        x[i] = (float)((i * 13) % 7) / 7 - 0.5f;
+    lf_moe_weights w = {.router = f32(router, E, NE, 1), .gate = f32(gate, E, FF, NE),
+                        .up = f32(up, E, FF, NE), .down = f32(down, FF, E, NE)};
+    lf_moe_params p = {.n_expert = NE, .n_used = NK, .gating = LF_MOE_SOFTMAX, .act = LF_MOE_SWIGLU};
+    size_t need = lf_moe_work_floats(&p, T, E, FF), narrow = lf_moe_work_floats(&p, T, E, FF / 2);
+    float *work = malloc(need * sizeof(float));
+    lf_error err;
+    TEST_BEGIN("MoE: the exact work size works, one float less is an error");
+    EXPECT(E <= 1024 && x && out && work, "setup");
+    bool ready = E <= 1024 && x && out && work;
+    EXPECT(ready && lf_moe_forward(c, &w, &p, out, x, T, work, need, &err), "%s", err.msg);
+    EXPECT(ready && !lf_moe_forward(c, &w, &p, out, x, T, work, need - 1, &err),
+           "a short buffer was accepted");
+    EXPECT(strstr(err.msg, "work floats"), "message: %s", err.msg);
+    TEST_END();
+
+    TEST_BEGIN("MoE: a buffer sized for narrower experts, or mismatched weights, is an error");
+    EXPECT(narrow < need, "narrow %zu, need %zu", narrow, need);
+    EXPECT(ready && !lf_moe_forward(c, &w, &p, out, x, T, work, narrow, &err),
+           "a buffer for experts of width %d was accepted for width %d", FF / 2, FF);
+    EXPECT(strstr(err.msg, "work floats"), "message: %s", err.msg);
+    lf_moe_weights bad = w;
+    bad.down.ne[0] = FF / 2; /* down reads a narrower hidden layer than up gives */
+    EXPECT(ready && !lf_moe_forward(c, &bad, &p, out, x, T, work, need, &err),
+           "mismatched down accepted");
+    EXPECT(strstr(err.msg, "do not match"), "message: %s", err.msg);
+    bad = w;
+    bad.router.ne[1] = NE - 1; /* fewer router rows than experts */
+    EXPECT(ready && !lf_moe_forward(c, &bad, &p, out, x, T, work, need, &err),
+           "a router for %d experts accepted for %d", NE - 1, NE);
+    lf_moe_params bp = p;
+    bp.n_used = NE + 1;
+    EXPECT(ready && !lf_moe_forward(c, &w, &bp, out, x, T, work, need, &err),
+           "more experts used than exist was accepted");
+    TEST_END();
+    free(x), free(out), free(work);
 }
 
 int main(void) {
@@ -87,6 +143,8 @@ int main(void) {
     free(x), free(work);
     TEST_END();
 
+    if (c)
+        test_moe(c, hp->n_embd);
     lf_context_free(c);
     lf_model_free(m);
     return test_summary();

@@ -56,6 +56,17 @@ static const char k_help[] =
     "                             -1 = the context size (default: 64)\n"
     "       --presence-penalty X  subtract X from tokens already present (default: 0.0)\n"
     "       --frequency-penalty X subtract X per occurrence (default: 0.0)\n"
+    "\n";
+
+static const char k_help_more[] =
+    "embeddings:\n"
+    "       --embedding           print the prompt's embedding (the final hidden\n"
+    "                             states after the output norm) instead of generating:\n"
+    "                             one line \"embedding N: v1 v2 ...\" per vector\n"
+    "       --pooling TYPE        none (a vector per token), mean, cls (first token) or\n"
+    "                             last (default: the model's, else none)\n"
+    "       --embd-normalize N    -1 none, 0 max-abs to int16, 1 taxicab, 2 euclidean\n"
+    "                             (default), >2 p-norm\n"
     "\n"
     "other:\n"
     "  -v,  --verbose             print model details and, at the end, load time and\n"
@@ -74,7 +85,15 @@ static const char k_help[] =
     "model, output that could not be written, or a failure while running\n"
     "(e.g. the model produced NaN or infinite logits).\n";
 
-void cli_print_help(FILE *f) { fputs(k_help, f); }
+/* In two parts, each under stdio's 4 KiB buffer, flushed in between: a
+ * write that fails then fails in lf_stdout_flush, which keeps its reason
+ * ("No space left on device") for lf_stdout_close. */
+void cli_print_help(FILE *f) {
+    fputs(k_help, f);
+    if (f == stdout)
+        lf_stdout_flush();
+    fputs(k_help_more, f);
+}
 
 /* "in .args: " while parsing an argument that came from the .args member. */
 static const char *g_where = "";
@@ -156,7 +175,7 @@ static const char *const k_value_flags[] = {
     "-b", "--batch-size", "-t", "--threads", "-s", "--seed", "--temp", "--top-k", "--top-p",
     "--min-p", "--repeat-penalty", "--repeat-last-n", "--presence-penalty",
     "--frequency-penalty", "-ngl", "--gpu-layers", "--n-gpu-layers", "-ctk", "--cache-type-k",
-    "-ctv", "--cache-type-v",
+    "-ctv", "--cache-type-v", "--pooling", "--embd-normalize",
 };
 
 static bool takes_value(const char *a) {
@@ -179,6 +198,8 @@ bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options 
     o->display_prompt = true;
     o->kv_type = LF_TYPE_F16;
     o->sampling = lf_sampler_default_params();
+    o->pooling = LF_POOLING_TYPE_UNSPECIFIED;
+    o->embd_normalize = 2;
     long v;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -192,6 +213,7 @@ bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options 
         if (is(a, "--ignore-eos", NULL)) { o->ignore_eos = true; continue; }
         if (is(a, "-v", "--verbose")) { o->verbose = true; continue; }
         if (is(a, "--log-disable", NULL)) { o->quiet = true; continue; }
+        if (is(a, "--embedding", "--embeddings")) { o->embedding = true; continue; }
         /* flags with a value */
         if (!takes_value(a))
             return fail(a[0] == '-' ? "unknown option '%s'%s" : "unexpected argument '%s'%s", a,
@@ -223,6 +245,16 @@ bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options 
                 return fail("invalid value '%s' for %s (expected f16 or f32)", val, a);
             o->kv_type = t;
         }
+        else if (is(a, "--pooling", NULL)) {
+            static const char *const names[] = {"none", "mean", "cls", "last"};
+            o->pooling = -2;
+            for (int k = 0; k < 4; k++)
+                if (!strcmp(val, names[k]))
+                    o->pooling = k;
+            if (o->pooling < 0)
+                return fail("invalid value '%s' for %s (expected none, mean, cls or last)", val, a);
+        }
+        else if (is(a, "--embd-normalize", NULL)) { if (!parse_long(a, val, -1, 1000, &v)) return false; o->embd_normalize = (int)v; }
     }
     g_where = "";
     if (o->prompt && o->escape)

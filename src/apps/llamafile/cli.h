@@ -12,6 +12,9 @@ typedef struct cli_options {
     int n_predict, n_ctx, n_batch, n_threads, n_gpu_layers, kv_type;
     bool ngl_given, ctx_given, escape, display_prompt, ignore_eos, verbose, quiet, help, version;
     lf_sampler_params sampling;
+    bool embedding;      /* --embedding: print the prompt's embedding, not a continuation */
+    int pooling;         /* --pooling (enum lf_pooling_type) */
+    int embd_normalize;  /* --embd-normalize */
 } cli_options;
 
 /* Parses argv, where argv[user_first..user_end) are the user's own and the
@@ -20,5 +23,8 @@ typedef struct cli_options {
 bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options *o);
 void cli_free(cli_options *o);
 void cli_print_help(FILE *f);
+/* --embedding: decodes the prompt in one batch and prints its embedding
+ * vectors; returns the exit status. */
+int cli_embed(lf_model *m, lf_context *ctx, const cli_options *o);
 
 #endif

@@ -223,6 +223,9 @@ static int run(int argc, char **argv, int user_first, int user_end) {
     cp.n_batch = o.n_batch;
     cp.n_threads = o.n_threads;
     cp.kv_type = o.kv_type;
+    cp.embeddings = o.embedding;
+    cp.pooling_type = o.pooling;
+    cp.embd_normalize = o.embd_normalize;
     if (o.sampling.penalty_last_n < 0)
         o.sampling.penalty_last_n = o.n_ctx ? o.n_ctx : lf_model_n_ctx_train(m);
     lf_context *ctx = lf_context_new(m, &cp, &err);
@@ -239,8 +242,8 @@ static int run(int argc, char **argv, int user_first, int user_end) {
                 lf_model_n_embd(m), lf_model_n_vocab(m), lf_model_n_params(m) / 1e6,
                 lf_n_ctx(ctx), lf_n_threads(ctx));
     signal(SIGINT, on_sigint);
-    int rc = generate(m, ctx, &o, &st);
-    if (rc != 1) /* llama.cpp ends its output with a blank line; so do we */
+    int rc = o.embedding ? cli_embed(m, ctx, &o) : generate(m, ctx, &o, &st);
+    if (rc != 1 && !o.embedding) /* llama.cpp ends its output with a blank line; so do we */
         fputs("\n\n", stdout);
     if (o.verbose)
         print_stats(&st);
