@@ -74,7 +74,10 @@ static const char k_help[] =
     "model, output that could not be written, or a failure while running\n"
     "(e.g. the model produced NaN or infinite logits).\n";
 
-void cli_print_help(FILE *f) { fputs(k_help, f); }
+void cli_print_help(FILE *f) {
+    fputs(k_help, f);
+    srv_options_help(f);
+}
 
 /* "in .args: " while parsing an argument that came from the .args member. */
 static const char *g_where = "";
@@ -179,6 +182,7 @@ bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options 
     o->display_prompt = true;
     o->kv_type = LF_TYPE_F16;
     o->sampling = lf_sampler_default_params();
+    srv_options_init(&o->server);
     long v;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -192,6 +196,15 @@ bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options 
         if (is(a, "--ignore-eos", NULL)) { o->ignore_eos = true; continue; }
         if (is(a, "-v", "--verbose")) { o->verbose = true; continue; }
         if (is(a, "--log-disable", NULL)) { o->quiet = true; continue; }
+        char why[256];
+        int used = srv_options_flag(&o->server, a, i + 1 < argc ? argv[i + 1] : NULL, why,
+                                    sizeof why);
+        if (used < 0)
+            return fail("%s%s", why, "");
+        if (used > 0) {
+            i += used - 1;
+            continue;
+        }
         /* flags with a value */
         if (!takes_value(a))
             return fail(a[0] == '-' ? "unknown option '%s'%s" : "unexpected argument '%s'%s", a,
@@ -234,4 +247,7 @@ bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options 
     return true;
 }
 
-void cli_free(cli_options *o) { free(o->prompt); }
+void cli_free(cli_options *o) {
+    free(o->prompt);
+    srv_options_free(&o->server);
+}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "llamafile.h"
+#include "server/options.h"
 
 typedef struct cli_options {
     const char *model;
@@ -12,6 +13,7 @@ typedef struct cli_options {
     int n_predict, n_ctx, n_batch, n_threads, n_gpu_layers, kv_type;
     bool ngl_given, ctx_given, escape, display_prompt, ignore_eos, verbose, quiet, help, version;
     lf_sampler_params sampling;
+    srv_options server; /* --server and its flags */
 } cli_options;
 
 /* Parses argv, where argv[user_first..user_end) are the user's own and the
