@@ -106,12 +106,30 @@ void srv_h_detokenize(srv_call *c) {
         return;
     }
     json_decref(o);
-    int64_t k = lf_detokenize(s->m, toks, n, NULL, 0, false, true);
-    size_t cap = k < 0 ? (size_t)-k + 1 : 1;
-    char *buf = malloc(cap);
-    k = buf ? lf_detokenize(s->m, toks, n, buf, cap, false, true) : -1;
+    /* the pieces as they are (llama-server keeps a leading space) */
+    lf_error err;
+    lf_detok *d = lf_detok_new(s->m, true, false, &err);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    bool ok = d != NULL;
+    for (int i = 0; ok && i <= n; i++) {
+        const char *txt;
+        int64_t k = i < n ? lf_detok_push(d, toks[i], &txt, &err) : lf_detok_flush(d, &txt);
+        if (k >= 0 && len + (size_t)k + 1 > cap) {
+            char *nb = realloc(buf, 2 * (len + (size_t)k + 1));
+            if (nb)
+                buf = nb, cap = 2 * (len + (size_t)k + 1);
+            else
+                k = -1;
+        }
+        if (k < 0)
+            ok = false;
+        else if (k > 0)
+            memcpy(buf + len, txt, (size_t)k), len += (size_t)k;
+    }
+    lf_detok_free(d);
     free(toks);
-    json_t *str = k >= 0 ? json_stringn(buf, (size_t)k) : NULL;
+    json_t *str = ok ? json_stringn(buf, len) : NULL;
     free(buf);
     srv_reply_json(c, 200, json_pack("{s:o}", "content", str ? str : json_string("")));
 }
