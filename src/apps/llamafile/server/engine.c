@@ -322,7 +322,8 @@ static void *loop(void *arg) {
                 continue;
             if (!ok) {
                 /* a failed batch leaves nothing of itself in the cache */
-                slot_release(e, s, SRV_STOP_ERROR, err.msg);
+                slot_release(e, s, SRV_STOP_ERROR, atomic_load(&e->stopping)
+                             ? "the server is shutting down" : err.msg);
                 continue;
             }
             int32_t *src = s->has_next ? &s->next : s->task->tokens + s->i_prompt;
