@@ -41,7 +41,7 @@ INCLUDES = -Iinclude -Isrc
 OPT ?= -O2
 CFLAGS ?=
 CFLAGS += $(BASE_CFLAGS) $(OPT) -MMD -MP
-LDLIBS := -lpcre2-8 -lm -pthread
+LDLIBS := -ljansson -lpcre2-8 -lm -pthread
 TEST_LIBS := -ljansson
 
 # Programs that dlopen (GPU detection loads the CUDA driver) link the C
@@ -59,7 +59,7 @@ link_mode = $(2) $(3) $(LDLIBS)
 else
 # Static where Debian's static libraries allow: the binaries run on any
 # x86-64 Linux (the LIBC_DYNAMIC ones on any with glibc 2.36 or later).
-LIBC_DYNAMIC_LIBS = -static-libgcc -Wl,-Bstatic $(1) -lpcre2-8 -Wl,-Bdynamic $(2) -lm -pthread
+LIBC_DYNAMIC_LIBS = -static-libgcc -Wl,-Bstatic $(1) -ljansson -lpcre2-8 -Wl,-Bdynamic $(2) -lm -pthread
 link_mode = $(if $(filter $(LIBC_DYNAMIC),$(1)),$(call LIBC_DYNAMIC_LIBS,$(2),$(3)),-static $(2) $(LDLIBS))
 endif
 

@@ -696,6 +696,120 @@ int32_t lf_candidates_probs(const lf_candidates *c, float *chosen_p, int32_t top
 int32_t lf_sampler_last_probs(const lf_sampler *s, float *chosen_p, int32_t top_n,
                               lf_candidate *out);
 
+/* ---- chat ---- */
+
+/* Chat messages and chat templates: the conversation as OpenAI's API shapes
+ * it, rendered to a prompt with the model's Jinja template exactly as Hugging
+ * Face's apply_chat_template does. JSON crosses this API as text (UTF-8);
+ * see docs/api.md for why. */
+
+/* One part of a message whose content is a list ({"type": "text", "text":
+ * ...}); text is NULL for parts that are not text (images, ...). */
+typedef struct lf_chat_part {
+    const char *type;
+    const char *text;
+} lf_chat_part;
+
+/* One tool call of an assistant message. arguments is JSON text; with
+ * arguments_object the template is given the parsed value (what most
+ * templates expect), otherwise the text as a string (what OpenAI clients
+ * send). From C, arguments NULL means "{}". */
+typedef struct lf_chat_tool_call {
+    const char *id;             /* NULL: none */
+    const char *name;           /* the function's name */
+    const char *arguments;
+    bool arguments_object;
+} lf_chat_tool_call;
+
+/* A message. NULL strings are absent keys; content NULL with n_parts 0 is
+ * null (e.g. an assistant message that only calls tools). */
+typedef struct lf_chat_message {
+    const char *role;
+    const char *content;
+    const lf_chat_part *parts;  /* content as a list of parts (content NULL) */
+    size_t n_parts;
+    const char *name;
+    const lf_chat_tool_call *tool_calls;
+    size_t n_tool_calls;
+    const char *tool_call_id;   /* role "tool": the call it answers */
+    const char *reasoning_content;
+} lf_chat_message;
+
+/* A conversation. Built from OpenAI-shaped JSON (every key of every message
+ * is kept, in order, for the template: "thinking", "type", ...) or message
+ * by message from C. Read-only once built: several threads may render it. */
+typedef struct lf_chat_messages lf_chat_messages;
+lf_chat_messages *lf_chat_messages_new(lf_error *err);
+/* From a JSON array of message objects. Errors name the place:
+ * "messages[2].tool_calls[0].function.name: expected a string". */
+lf_chat_messages *lf_chat_messages_from_json(const char *json, size_t len, lf_error *err);
+/* Appends a copy of m (its strings must be valid UTF-8). */
+bool lf_chat_messages_add(lf_chat_messages *ms, const lf_chat_message *m, lf_error *err);
+size_t lf_chat_messages_count(const lf_chat_messages *ms);
+/* Message i, its strings owned by ms (NULL if i is out of range). */
+const lf_chat_message *lf_chat_messages_at(const lf_chat_messages *ms, size_t i);
+/* The messages as a JSON array (compact); free the result. */
+char *lf_chat_messages_to_json(const lf_chat_messages *ms, size_t *len, lf_error *err);
+void lf_chat_messages_free(lf_chat_messages *ms);
+
+/* A parsed chat template with the bos_token / eos_token it is given. */
+typedef struct lf_chat_template lf_chat_template;
+/* From template text (a .jinja file); bos/eos NULL: "". Syntax errors
+ * name the line and column. Free it with lf_chat_template_free. */
+lf_chat_template *lf_chat_template_new(const char *text, size_t len, const char *bos_token,
+                                       const char *eos_token, lf_error *err);
+void lf_chat_template_free(lf_chat_template *t);
+/* The model's template: name NULL is tokenizer.chat_template, a name N is
+ * the variant tokenizer.chat_template.N (e.g. "tool_use"), an error if the
+ * model has none of that name. With name NULL and no template at all, the
+ * tool_use variant if there is one, else our ChatML fallback
+ * (lf_chat_template_is_fallback). bos_token / eos_token are the texts of the
+ * model's BOS / EOS tokens ("" if it has none). Parsed once and cached on
+ * the model, which owns it (do not free it); safe from several threads. */
+const lf_chat_template *lf_chat_template_from_model(const lf_model *m, const char *name,
+                                                    lf_error *err);
+/* The template a request uses: the tool_use variant when tools are given
+ * (has_tools) and the model has one, else as lf_chat_template_from_model(m,
+ * NULL). */
+const lf_chat_template *lf_chat_template_for_request(const lf_model *m, bool has_tools,
+                                                     lf_error *err);
+bool lf_chat_template_is_fallback(const lf_chat_template *t);
+/* Where it came from: "tokenizer.chat_template", "tokenizer.chat_template.
+ * tool_use", "fallback (ChatML)" or "text". */
+const char *lf_chat_template_origin(const lf_chat_template *t);
+const char *lf_chat_template_bos(const lf_chat_template *t);
+const char *lf_chat_template_eos(const lf_chat_template *t);
+/* The fallback template's Jinja source. */
+const char *lf_chat_fallback_template(void);
+
+typedef struct lf_chat_params {
+    const char *tools;          /* JSON array text; NULL or "null": none */
+    bool add_generation_prompt;
+    /* JSON object text: more template variables (enable_thinking,
+     * reasoning_effort, a request's chat_template_kwargs), set last so they
+     * override every other variable; NULL: none. */
+    const char *kwargs;
+    const char *bos_token;      /* NULL: the template's */
+    const char *eos_token;
+    bool pin_now;               /* strftime_now reads now instead of the clock */
+    int64_t now;                /* seconds since the epoch, shown as local time */
+} lf_chat_params;
+
+/* Renders the prompt: the template given messages, tools (none if absent),
+ * documents = none, add_generation_prompt, bos_token, eos_token, then the
+ * kwargs. Returns malloc'd text (*len its length) or NULL with the error;
+ * for the template's raise_exception(msg) the message is exactly msg and
+ * *raised is set (raised may be NULL). The text may start with bos_token:
+ * tokenize it without adding another BOS. p NULL: add_generation_prompt
+ * and nothing else. */
+char *lf_chat_apply(const lf_chat_template *t, const lf_chat_messages *ms,
+                    const lf_chat_params *p, size_t *len, bool *raised, lf_error *err);
+/* lf_chat_apply with lf_chat_template_for_request (tools given and not an
+ * empty array); *used (may be NULL) tells which template that was. */
+char *lf_chat_apply_model(const lf_model *m, const lf_chat_messages *ms,
+                          const lf_chat_params *p, size_t *len, bool *raised,
+                          const lf_chat_template **used, lf_error *err);
+
 #ifdef __cplusplus
 }
 #endif

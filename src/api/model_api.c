@@ -7,6 +7,7 @@
 #include "base/alloc.h"
 #include "base/error.h"
 #include "model/model.h"
+#include "text/chat.h"
 #include "text/vocab.h"
 
 static lf_model *finish_load(lf_gguf *g, const char *name, bool vocab_only, lf_error *err) {
@@ -82,6 +83,7 @@ void lf_model_free(lf_model *m) {
     for (int i = 0; i < m->n_owned; i++)
         free(m->owned[i]);
     free(m->owned);
+    lf_chat_cache_free(m->chat);
     lf_vocab_free(m->vocab);
     lf_gguf_close(m->gguf);
     free(m);

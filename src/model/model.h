@@ -60,6 +60,7 @@ struct lf_model {
     void *weights;
     void **owned;   /* converted copies of small non-F32 tensors */
     int n_owned;
+    struct lf_chat_cache *chat; /* its parsed chat templates (text/chat.h) */
 };
 
 struct lf_context {

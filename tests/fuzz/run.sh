@@ -87,6 +87,18 @@ ARGS
   printf -- '... ... "..." x#y #z\n\\' >"$dir/dots"
 }
 
+# Chat messages: the conversations of the golden chat-template cases.
+seed_chat_json() {
+  local dir=$1 f n=0
+  command -v jq >/dev/null || return
+  for f in "$SHARED"/templates/*.jinja.json; do
+    jq -c '.cases[].messages' "$f" 2>/dev/null | while IFS= read -r line; do
+      n=$((n + 1))
+      printf '%s' "$line" >"$dir/$(basename "$f" .jinja.json)-$n"
+    done
+  done
+}
+
 # Request bodies for the server's parser: each field, right and wrong.
 seed_server_request() {
   local dir=$1
@@ -99,6 +111,7 @@ seed_server_request() {
 
 seed_corpus() {
   case "$1" in
+    chat_json) seed_chat_json "$2" ;;
     gguf) seed_gguf "$2" ;;
     zip) seed_zip "$2" ;;
     args) seed_args "$2" ;;
