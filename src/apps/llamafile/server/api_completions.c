@@ -17,7 +17,7 @@ typedef struct gen {
     size_t len, cap;
     int32_t *toks;
     int n_toks, toks_cap;
-    bool sent_final;
+    bool sent_final, sent_role;
 } gen;
 
 static void make_id(char *out, size_t n) {
@@ -120,6 +120,52 @@ static json_t *openai_json(gen *g, const char *text, size_t n, bool final, bool 
     return j;
 }
 
+static json_t *native_json(gen *g, const char *text, size_t n, bool final);
+
+/* Chat: a delta chunk (role first, then content, then the finish), or
+ * the whole message. */
+static json_t *chat_json(gen *g, const char *text, size_t n, bool final, bool stream) {
+    srv_task *t = g->t;
+    json_t *choice;
+    if (!stream)
+        choice = json_pack("{s:s,s:i,s:{s:s,s:o}}", "finish_reason", finish_reason(t), "index", 0,
+                           "message", "role", "assistant", "content", text_json(text, n));
+    else if (final)
+        choice = json_pack("{s:s,s:i,s:{}}", "finish_reason", finish_reason(t), "index", 0,
+                           "delta");
+    else if (!text)
+        choice = json_pack("{s:n,s:i,s:{s:s,s:n}}", "finish_reason", "index", 0, "delta", "role",
+                           "assistant", "content");
+    else
+        choice = json_pack("{s:n,s:i,s:{s:o}}", "finish_reason", "index", 0, "delta", "content",
+                           text_json(text, n));
+    json_t *j = json_pack("{s:[o],s:I,s:s,s:s,s:s,s:s}", "choices", choice, "created",
+                          (json_int_t)g->created, "id", g->id, "model", g->s->model_name,
+                          "system_fingerprint", fingerprint(), "object",
+                          stream ? "chat.completion.chunk" : "chat.completion");
+    if (j && final && !stream)
+        json_object_set_new(j, "usage", usage(t));
+    if (j && final)
+        json_object_set_new(j, "timings", timings(t));
+    return j;
+}
+
+/* The usage chunk after the finish (stream_options.include_usage). */
+static json_t *chat_usage_json(gen *g) {
+    return json_pack("{s:[],s:I,s:s,s:s,s:s,s:s,s:o,s:o}", "choices", "created",
+                     (json_int_t)g->created, "id", g->id, "model", g->s->model_name,
+                     "system_fingerprint", fingerprint(), "object", "chat.completion.chunk",
+                     "usage", usage(g->t), "timings", timings(g->t));
+}
+
+static json_t *chunk_json(gen *g, const char *text, size_t n, bool final, bool stream) {
+    switch (g->api) {
+    case SRV_API_OPENAI: return openai_json(g, text, n, final, stream);
+    case SRV_API_CHAT: return chat_json(g, text, n, final, stream);
+    default: return native_json(g, text, n, final);
+    }
+}
+
 static json_t *tokens_json(const int32_t *t, int n) {
     json_t *a = json_array();
     for (int i = 0; a && i < n; i++)
@@ -186,12 +232,16 @@ static bool gen_fill(srv_stream *st) {
     gen *g = st->user;
     if (g->sent_final)
         return false;
+    if (g->api == SRV_API_CHAT && !g->sent_role) {
+        g->sent_role = true;
+        srv_sse_json(st, chat_json(g, NULL, 0, false, true));
+        return true;
+    }
     g->len = 0, g->n_toks = 0;
     bool done = srv_task_wait(g->s->eng, g->t, 200, &g->text, &g->len, &g->cap, &g->toks,
                               &g->n_toks, &g->toks_cap);
     if (g->len || (g->n_toks && g->api == SRV_API_NATIVE))
-        srv_sse_json(st, g->api == SRV_API_OPENAI ? openai_json(g, g->text, g->len, false, true)
-                                                  : native_json(g, g->text, g->len, false));
+        srv_sse_json(st, chunk_json(g, g->text, g->len, false, true));
     if (!done)
         return true;
     g->sent_final = true;
@@ -201,10 +251,11 @@ static bool gen_fill(srv_stream *st) {
         srv_sse_json(st, srv_err_json(&e));
     } else {
         g->n_toks = 0;
-        srv_sse_json(st, g->api == SRV_API_OPENAI ? openai_json(g, "", 0, true, true)
-                                                  : native_json(g, "", 0, true));
+        srv_sse_json(st, chunk_json(g, "", 0, true, true));
+        if (g->api == SRV_API_CHAT && g->t->req.include_usage)
+            srv_sse_json(st, chat_usage_json(g));
     }
-    if (g->api == SRV_API_OPENAI)
+    if (g->api != SRV_API_NATIVE)
         srv_sse_raw(st, "data: [DONE]\n\n", 14);
     return true;
 }
@@ -224,13 +275,21 @@ static void gen_free(gen *g) {
 static void gen_done(srv_stream *st) { gen_free(st->user); }
 
 static void completion(srv_call *c, enum srv_api api) {
-    srv_server *s = c->s;
     srv_completion req;
     srv_err e;
-    if (!srv_parse_completion(c->body, c->body_len, api, &s->defaults, s->n_vocab, &req, &e)) {
+    if (!srv_parse_completion(c->body, c->body_len, api, &c->s->defaults, c->s->n_vocab, &req,
+                              &e)) {
         srv_reply_error(c, &e);
         return;
     }
+    srv_run_completion(c, api, &req);
+}
+
+void srv_run_completion(srv_call *c, enum srv_api api, srv_completion *reqp) {
+    srv_server *s = c->s;
+    srv_completion req = *reqp;
+    memset(reqp, 0, sizeof *reqp);
+    srv_err e;
     int32_t *toks = NULL;
     int64_t n;
     if (req.prompt) {
@@ -309,8 +368,7 @@ static void completion(srv_call *c, enum srv_api api) {
         task_error(t, &e);
         srv_reply_error(c, &e);
     } else {
-        srv_reply_json(c, 200, api == SRV_API_OPENAI ? openai_json(g, g->text, g->len, true, false)
-                                                     : native_json(g, g->text, g->len, true));
+        srv_reply_json(c, 200, chunk_json(g, g->text, g->len, true, false));
     }
     gen_free(g);
 }

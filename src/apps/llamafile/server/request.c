@@ -246,9 +246,7 @@ static bool parse_bias(json_t *o, int32_t n_vocab, srv_completion *c, srv_err *e
     return true;
 }
 
-bool srv_parse_completion(const char *body, size_t len, enum srv_api api,
-                          const lf_sampler_params *defaults, int32_t n_vocab,
-                          srv_completion *c, srv_err *err) {
+static void init(srv_completion *c, const lf_sampler_params *defaults) {
     memset(c, 0, sizeof *c);
     c->n_prompt_tokens = -1;
     c->n_predict = -1;
@@ -257,48 +255,44 @@ bool srv_parse_completion(const char *body, size_t len, enum srv_api api,
     c->sp = *defaults;
     c->sp.logit_bias = NULL;
     c->sp.n_logit_bias = 0;
-    json_t *o = srv_parse_object(body, len, err);
-    if (!o)
-        return false;
-    bool ok = false;
+}
+
+/* The fields completions and chat share. */
+static bool parse_common(json_t *o, enum srv_api api, int32_t n_vocab, srv_completion *c,
+                         srv_err *err) {
     long long v;
     json_t *m = field(o, "model");
-    if (m && !json_is_string(m)) {
-        bad(err, "model", "a string");
-        goto done;
-    }
+    if (m && !json_is_string(m))
+        return bad(err, "model", "a string");
     if (m && !dup_str(m, &c->model, NULL, err))
-        goto done;
-    if (!parse_prompt(o, n_vocab, c, err))
-        goto done;
+        return false;
     v = 1;
     if (!srv_get_int(o, "n", LLONG_MIN, LLONG_MAX, &v, err))
-        goto done;
+        return false;
     if (v != 1) {
         srv_err_set(err, 400, "invalid_request_error",
                     "'n' must be 1: one completion per request is supported");
-        goto done;
+        return false;
     }
     v = -1;
     if (!srv_get_int(o, "max_tokens", -1, INT32_MAX, &v, err) ||
+        !srv_get_int(o, "max_completion_tokens", -1, INT32_MAX, &v, err) ||
         !srv_get_int(o, "n_predict", -1, INT32_MAX, &v, err))
-        goto done;
+        return false;
     c->n_predict = (int)v;
     if (!srv_get_bool(o, "stream", &c->stream, err) ||
         !srv_get_bool(o, "ignore_eos", &c->ignore_eos, err) ||
         !srv_get_bool(o, "cache_prompt", &c->cache_prompt, err) ||
         !srv_get_bool(o, "return_tokens", &c->return_tokens, err))
-        goto done;
+        return false;
     json_t *so = field(o, "stream_options");
-    if (so && !json_is_object(so)) {
-        bad(err, "stream_options", "an object");
-        goto done;
-    }
+    if (so && !json_is_object(so))
+        return bad(err, "stream_options", "an object");
     if (so && !srv_get_bool(so, "include_usage", &c->include_usage, err))
-        goto done;
+        return false;
     v = -1;
     if (!srv_get_int(o, "id_slot", -1, 64, &v, err))
-        goto done;
+        return false;
     c->id_slot = (int)v;
     if (!srv_get_float(o, "temperature", &c->sp.temp, err) ||
         !srv_get_float(o, "top_p", &c->sp.top_p, err) ||
@@ -307,46 +301,90 @@ bool srv_parse_completion(const char *body, size_t len, enum srv_api api,
         !srv_get_float(o, "repeat_penalty", &c->sp.repeat_penalty, err) ||
         !srv_get_float(o, "presence_penalty", &c->sp.presence_penalty, err) ||
         !srv_get_float(o, "frequency_penalty", &c->sp.frequency_penalty, err))
-        goto done;
+        return false;
     v = c->sp.top_k;
     if (!srv_get_int(o, "top_k", INT32_MIN, INT32_MAX, &v, err))
-        goto done;
+        return false;
     c->sp.top_k = (int32_t)v;
     v = c->sp.penalty_last_n;
     if (!srv_get_int(o, "repeat_last_n", -1, INT32_MAX, &v, err))
-        goto done;
+        return false;
     c->sp.penalty_last_n = (int32_t)v;
     v = -1;
     if (!srv_get_int(o, "seed", LLONG_MIN, LLONG_MAX, &v, err))
-        goto done;
+        return false;
     if (field(o, "seed"))
         c->sp.seed = v < 0 ? UINT64_MAX : (uint64_t)v;
-    if (c->sp.top_p > 1.0f || c->sp.top_p < 0.0f) {
-        bad(err, "top_p", "from 0 to 1");
-        goto done;
-    }
-    if (c->sp.min_p > 1.0f || c->sp.min_p < 0.0f) {
-        bad(err, "min_p", "from 0 to 1");
-        goto done;
-    }
+    if (c->sp.top_p > 1.0f || c->sp.top_p < 0.0f)
+        return bad(err, "top_p", "from 0 to 1");
+    if (c->sp.min_p > 1.0f || c->sp.min_p < 0.0f)
+        return bad(err, "min_p", "from 0 to 1");
     if (c->sp.top_p == 0.0f) /* OpenAI allows 0: only the most likely token */
         c->sp.top_k = 1, c->sp.top_p = 1.0f;
     v = 0;
     if (!srv_get_int(o, "n_probs", 0, 1000, &v, err))
-        goto done;
+        return false;
     if (api == SRV_API_OPENAI && !srv_get_int(o, "logprobs", 0, 1000, &v, err))
-        goto done;
-    if (v > 0) {
+        return false;
+    json_t *lp = field(o, "logprobs");
+    if (api == SRV_API_CHAT && lp && !json_is_boolean(lp))
+        return bad(err, "logprobs", "a boolean");
+    if (v > 0 || (api == SRV_API_CHAT && json_is_true(lp))) {
         srv_err_set(err, 400, "invalid_request_error",
                     "'logprobs' / 'n_probs' are not supported by this server yet");
-        goto done;
+        return false;
     }
     if (!parse_stop(o, c, err) || !parse_bias(o, n_vocab, c, err))
-        goto done;
+        return false;
     c->sp.logit_bias = c->bias;
     c->sp.n_logit_bias = c->n_bias;
-    ok = true;
-done:
+    return true;
+}
+
+bool srv_parse_completion(const char *body, size_t len, enum srv_api api,
+                          const lf_sampler_params *defaults, int32_t n_vocab,
+                          srv_completion *c, srv_err *err) {
+    init(c, defaults);
+    json_t *o = srv_parse_object(body, len, err);
+    if (!o)
+        return false;
+    bool ok = parse_prompt(o, n_vocab, c, err) && parse_common(o, api, n_vocab, c, err);
+    json_decref(o);
+    if (!ok)
+        srv_completion_free(c);
+    return ok;
+}
+
+static bool dump(json_t *v, char **out, srv_err *err) {
+    if (!(*out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY))) {
+        srv_err_set(err, 500, "server_error", "out of memory");
+        return false;
+    }
+    return true;
+}
+
+bool srv_parse_chat(const char *body, size_t len, const lf_sampler_params *defaults,
+                    int32_t n_vocab, srv_completion *c, srv_err *err) {
+    init(c, defaults);
+    json_t *o = srv_parse_object(body, len, err);
+    if (!o)
+        return false;
+    bool ok = false;
+    json_t *ms = json_object_get(o, "messages"), *tools = field(o, "tools");
+    json_t *kw = field(o, "chat_template_kwargs"), *rf = field(o, "response_format");
+    if (!json_is_array(ms))
+        bad(err, "messages", "an array");
+    else if (tools && !json_is_array(tools))
+        bad(err, "tools", "an array");
+    else if (kw && !json_is_object(kw))
+        bad(err, "chat_template_kwargs", "an object");
+    else if (rf && !(json_is_object(rf) && json_is_string(json_object_get(rf, "type")) &&
+                     !strcmp(json_string_value(json_object_get(rf, "type")), "text")))
+        srv_err_set(err, 400, "invalid_request_error",
+                    "'response_format' other than text is not supported by this server yet");
+    else
+        ok = dump(ms, &c->messages, err) && (!tools || dump(tools, &c->tools, err)) &&
+             (!kw || dump(kw, &c->kwargs, err)) && parse_common(o, SRV_API_CHAT, n_vocab, c, err);
     json_decref(o);
     if (!ok)
         srv_completion_free(c);
@@ -360,5 +398,8 @@ void srv_completion_free(srv_completion *c) {
         free(c->stops[i]);
     free(c->bias);
     free(c->model);
+    free(c->messages);
+    free(c->tools);
+    free(c->kwargs);
     memset(c, 0, sizeof *c);
 }

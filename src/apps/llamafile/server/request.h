@@ -21,7 +21,7 @@ void srv_err_set(srv_err *e, int status, const char *type, const char *fmt, ...)
 /* {"error":{"code":N,"message":...,"type":...}} (NULL when out of memory). */
 json_t *srv_err_json(const srv_err *e);
 
-enum srv_api { SRV_API_NATIVE, SRV_API_OPENAI };
+enum srv_api { SRV_API_NATIVE, SRV_API_OPENAI, SRV_API_CHAT };
 
 #define SRV_MAX_STOPS 16
 
@@ -41,6 +41,8 @@ typedef struct srv_completion {
     lf_logit_bias *bias;
     int n_bias;
     char *model;   /* as the client named it (reported back) */
+    /* chat: the JSON texts of messages, tools and chat_template_kwargs */
+    char *messages, *tools, *kwargs;
 } srv_completion;
 
 /* Parses a /completion (native) or /v1/completions (openai) body with the
@@ -48,6 +50,11 @@ typedef struct srv_completion {
 bool srv_parse_completion(const char *body, size_t len, enum srv_api api,
                           const lf_sampler_params *defaults, int32_t n_vocab,
                           srv_completion *out, srv_err *err);
+/* A /v1/chat/completions body: messages (an array), tools, and
+ * chat_template_kwargs kept as JSON text for the chat template; the rest
+ * as for completions (no prompt). */
+bool srv_parse_chat(const char *body, size_t len, const lf_sampler_params *defaults,
+                    int32_t n_vocab, srv_completion *out, srv_err *err);
 void srv_completion_free(srv_completion *c);
 
 /* Body → JSON object, or a 400 that says what is wrong. */

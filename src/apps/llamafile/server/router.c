@@ -23,6 +23,9 @@ static const route k_routes[] = {
     {"POST", "/completion", srv_h_completion, false},
     {"POST", "/completions", srv_h_v1_completions, false},
     {"POST", "/v1/completions", srv_h_v1_completions, false},
+    {"POST", "/chat/completions", srv_h_chat, false},
+    {"POST", "/v1/chat/completions", srv_h_chat, false},
+    {"POST", "/apply-template", srv_h_apply_template, false},
 };
 
 void srv_route(srv_call *c) {

@@ -91,6 +91,10 @@ bool srv_is_loopback_host(const char *host);
 
 /* handlers */
 void srv_h_completion(srv_call *c);
+void srv_h_chat(srv_call *c);
+void srv_h_apply_template(srv_call *c);
+/* Tokenizes req's prompt and serves it (takes over req). */
+void srv_run_completion(srv_call *c, enum srv_api api, srv_completion *req);
 void srv_h_v1_completions(srv_call *c);
 void srv_h_health(srv_call *c);
 void srv_h_models(srv_call *c);
