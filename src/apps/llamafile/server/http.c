@@ -70,30 +70,6 @@ void srv_reply_header(srv_call *c, const char *name, const char *value) {
         MHD_add_response_header(c->resp, name, value);
 }
 
-bool srv_sse_raw(srv_stream *st, const char *s, size_t n) {
-    if (st->len + n > st->cap) {
-        size_t cap = st->cap ? st->cap : 4096;
-        while (cap < st->len + n)
-            cap *= 2;
-        char *p = realloc(st->out, cap);
-        if (!p)
-            return false;
-        st->out = p, st->cap = cap;
-    }
-    memcpy(st->out + st->len, s, n);
-    st->len += n;
-    return true;
-}
-
-bool srv_sse_json(srv_stream *st, json_t *j) {
-    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
-    json_decref(j);
-    bool ok = s && srv_sse_raw(st, "data: ", 6) && srv_sse_raw(st, s, strlen(s)) &&
-              srv_sse_raw(st, "\n\n", 2);
-    free(s);
-    return ok;
-}
-
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
     srv_stream *st = cls;
     (void)pos;
