@@ -107,6 +107,7 @@ seed_server_request() {
   printf '{"prompt":["one"],"logit_bias":[[5,1.0],[6,false]],"n":1,"model":"m","stop":"x"}' >"$dir/arrays"
   printf '{"prompt":5,"n":2,"temperature":"hot","max_tokens":1.5,"stop":[1]}' >"$dir/wrong"
   printf '{"prompt": "x", bad' >"$dir/malformed"
+  printf '{"prompt":"x","stop":["","a"],"top_p":0}' >"$dir/empty-stop"
 }
 
 seed_corpus() {
