@@ -41,7 +41,7 @@ INCLUDES = -Iinclude -Isrc
 OPT ?= -O2
 CFLAGS ?=
 CFLAGS += $(BASE_CFLAGS) $(OPT) -MMD -MP
-LDLIBS := -lpcre2-8 -ljansson -lm -pthread
+LDLIBS := -ljansson -lpcre2-8 -lm -pthread
 TEST_LIBS := -ljansson
 
 # Programs that dlopen (GPU detection loads the CUDA driver) link the C
@@ -51,16 +51,16 @@ LIBC_DYNAMIC := llamafile platform/test_sysinfo
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
-link_mode = $(2) $(LDLIBS)
+link_mode = $(2) $(3) $(LDLIBS)
 else ifeq ($(MODE),aarch64)
 # qemu-user runs static binaries without an aarch64 sysroot.
 LDFLAGS += -static
-link_mode = $(2) $(LDLIBS)
+link_mode = $(2) $(3) $(LDLIBS)
 else
 # Static where Debian's static libraries allow: the binaries run on any
 # x86-64 Linux (the LIBC_DYNAMIC ones on any with glibc 2.36 or later).
-LIBC_DYNAMIC_LIBS = -static-libgcc -Wl,-Bstatic $(1) -lpcre2-8 -ljansson -Wl,-Bdynamic -lm -pthread
-link_mode = $(if $(filter $(LIBC_DYNAMIC),$(1)),$(call LIBC_DYNAMIC_LIBS,$(2)),-static $(2) $(LDLIBS))
+LIBC_DYNAMIC_LIBS = -static-libgcc -Wl,-Bstatic $(1) -ljansson -lpcre2-8 -Wl,-Bdynamic $(2) -lm -pthread
+link_mode = $(if $(filter $(LIBC_DYNAMIC),$(1)),$(call LIBC_DYNAMIC_LIBS,$(2),$(3)),-static $(2) $(LDLIBS))
 endif
 
 SHARED ?= ../shared
@@ -114,12 +114,20 @@ $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-# Every app links the library; APP_LIBS_NAME adds per-app libraries.
+# Every app links the library and its sources (src/apps/NAME/ and one level
+# of subfolders); APP_LIBS_NAME adds per-app libraries, APP_DYNLIBS_NAME
+# shared ones. The server (src/apps/llamafile/server/) links Debian's static
+# libmicrohttpd.a; it calls GnuTLS, whose static archive needs p11-kit and
+# libunistring, which Debian ships only as shared objects, so GnuTLS is
+# linked as a shared library (llamafile links glibc dynamically already).
 APP_LIBS_gguf-dump := -ljansson
+APP_LIBS_llamafile := -ljansson -lmicrohttpd
+APP_DYNLIBS_llamafile := -lgnutls
+app_srcs = $(wildcard src/apps/$(1)/*.c src/apps/$(1)/*/*.c)
 define APP_RULE
-$(O)/llamafile/$(1): $(patsubst %.c,$(O)/obj/%.o,$(wildcard src/apps/$(1)/*.c)) $(LIB)
+$(O)/llamafile/$(1): $(patsubst %.c,$(O)/obj/%.o,$(call app_srcs,$(1))) $(LIB)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) $$^ $$(call link_mode,$(1),$$(APP_LIBS_$(1))) -o $$@
+	$$(CC) $$(LDFLAGS) $$^ $$(call link_mode,$(1),$$(APP_LIBS_$(1)),$$(APP_DYNLIBS_$(1))) -o $$@
 endef
 $(foreach app,$(APPS),$(eval $(call APP_RULE,$(app))))
 
@@ -136,7 +144,10 @@ o/fuzz/obj/src/apps/%.o: INCLUDES = -Iinclude
 
 o/fuzz/%: o/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ $(LDLIBS) -o $@
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ $(LDLIBS) $(FUZZ_LIBS) -o $@
+# The server's request parser is app code without HTTP, fuzzed on its own.
+o/fuzz/fuzz_server_request: o/fuzz/obj/src/apps/llamafile/server/request.o
+o/fuzz/fuzz_server_request: FUZZ_LIBS := -ljansson
 
 # The programs again, from the fuzz targets' ASan/UBSan objects (the ASan
 # runtime supplies the coverage callbacks), for the hostile sweep
@@ -150,9 +161,9 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJS)
 o/fuzz/obj/src/apps/llamafile/main.o: $(O)/gen/build_info.h
 o/fuzz/obj/src/apps/llamafile/main.o: FUZZ_CFLAGS += -include $(O)/gen/build_info.h
 define FUZZ_APP_RULE
-o/fuzz/apps/$(1): $(patsubst %.c,o/fuzz/obj/%.o,$(wildcard src/apps/$(1)/*.c)) $(FUZZ_LIB)
+o/fuzz/apps/$(1): $(patsubst %.c,o/fuzz/obj/%.o,$(call app_srcs,$(1))) $(FUZZ_LIB)
 	@mkdir -p $$(@D)
-	$$(FUZZ_CC) -fsanitize=address,undefined $$^ $$(APP_LIBS_$(1)) $$(LDLIBS) -o $$@
+	$$(FUZZ_CC) -fsanitize=address,undefined $$^ $$(APP_LIBS_$(1)) $$(APP_DYNLIBS_$(1)) $$(LDLIBS) -o $$@
 endef
 $(foreach app,$(APPS),$(eval $(call FUZZ_APP_RULE,$(app))))
 

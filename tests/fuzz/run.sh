@@ -125,6 +125,17 @@ seed_jinja() {
   done
 }
 
+# Request bodies for the server's parser: each field, right and wrong.
+seed_server_request() {
+  local dir=$1
+  printf '{"prompt":"Once upon a time","max_tokens":16,"temperature":0.7,"top_p":0.9,"top_k":40,"min_p":0.05,"seed":42,"stop":["\\n","END"],"stream":true,"stream_options":{"include_usage":true}}' >"$dir/openai"
+  printf '{"prompt":[1,403,407],"n_predict":8,"repeat_penalty":1.1,"repeat_last_n":64,"presence_penalty":0.5,"frequency_penalty":0.5,"logit_bias":{"2":false,"13":-1.5},"ignore_eos":true,"cache_prompt":false,"id_slot":0}' >"$dir/native"
+  printf '{"prompt":["one"],"logit_bias":[[5,1.0],[6,false]],"n":1,"model":"m","stop":"x"}' >"$dir/arrays"
+  printf '{"prompt":5,"n":2,"temperature":"hot","max_tokens":1.5,"stop":[1]}' >"$dir/wrong"
+  printf '{"prompt": "x", bad' >"$dir/malformed"
+  printf '{"prompt":"x","stop":["","a"],"top_p":0}' >"$dir/empty-stop"
+}
+
 seed_corpus() {
   case "$1" in
     chat_json) seed_chat_json "$2" ;;
@@ -133,6 +144,8 @@ seed_corpus() {
     args) seed_args "$2" ;;
     harmony_parse) seed_harmony_parse "$2" ;;
     jinja) seed_jinja "$2" ;;
+
+    server_request) seed_server_request "$2" ;;
     tokenizer) for f in "$SHARED"/vocab/*.inp; do add_seed "$2" "$f"; done ;;
     harmony_render) for f in tests/fuzz/corpus/harmony_render/*; do add_seed "$2" "$f"; done ;;
     *) ;;

@@ -93,6 +93,9 @@ void cli_print_help(FILE *f) {
     if (f == stdout)
         lf_stdout_flush();
     fputs(k_help_more, f);
+    if (f == stdout)
+        lf_stdout_flush();
+    srv_options_help(f);
 }
 
 /* "in .args: " while parsing an argument that came from the .args member. */
@@ -200,6 +203,7 @@ bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options 
     o->sampling = lf_sampler_default_params();
     o->pooling = LF_POOLING_TYPE_UNSPECIFIED;
     o->embd_normalize = 2;
+    srv_options_init(&o->server);
     long v;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -214,6 +218,15 @@ bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options 
         if (is(a, "-v", "--verbose")) { o->verbose = true; continue; }
         if (is(a, "--log-disable", NULL)) { o->quiet = true; continue; }
         if (is(a, "--embedding", "--embeddings")) { o->embedding = true; continue; }
+        char why[256];
+        int used = srv_options_flag(&o->server, a, i + 1 < argc ? argv[i + 1] : NULL, why,
+                                    sizeof why);
+        if (used < 0)
+            return fail("%s%s", why, "");
+        if (used > 0) {
+            i += used - 1;
+            continue;
+        }
         /* flags with a value */
         if (!takes_value(a))
             return fail(a[0] == '-' ? "unknown option '%s'%s" : "unexpected argument '%s'%s", a,
@@ -266,4 +279,7 @@ bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options 
     return true;
 }
 
-void cli_free(cli_options *o) { free(o->prompt); }
+void cli_free(cli_options *o) {
+    free(o->prompt);
+    srv_options_free(&o->server);
+}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "llamafile.h"
+#include "server/options.h"
 
 typedef struct cli_options {
     const char *model;
@@ -15,6 +16,8 @@ typedef struct cli_options {
     bool embedding;      /* --embedding: print the prompt's embedding, not a continuation */
     int pooling;         /* --pooling (enum lf_pooling_type) */
     int embd_normalize;  /* --embd-normalize */
+
+    srv_options server; /* --server and its flags */
 } cli_options;
 
 /* Parses argv, where argv[user_first..user_end) are the user's own and the

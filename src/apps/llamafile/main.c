@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "server/server.h"
 
 static volatile sig_atomic_t g_interrupted;
 
@@ -218,6 +219,14 @@ static int run(int argc, char **argv, int user_first, int user_end) {
     else if (n_train > 0 && o.n_ctx > n_train && !o.quiet)
         fprintf(stderr, "llamafile: warning: -c %d is more than the %d tokens the model was "
                 "trained on; output past that may degrade\n", o.n_ctx, n_train);
+    if (o.server.enabled) {
+        srv_run_params sp = {&o.server, o.model, o.n_ctx, o.n_batch, o.n_threads, o.kv_type,
+                             o.sampling, o.quiet};
+        int rc = srv_run(m, &sp);
+        lf_model_free(m);
+        cli_free(&o);
+        return rc;
+    }
     lf_context_params cp = lf_context_default_params();
     cp.n_ctx = o.n_ctx;
     cp.n_batch = o.n_batch;

@@ -1,0 +1,77 @@
+/* api_chat.c — POST /v1/chat/completions and /apply-template: the messages
+ * rendered with the model's chat template (lf_chat_*), then served as a
+ * completion whose output takes OpenAI's chat shape. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+/* The prompt text, or NULL with a 400 (bad messages, a template that
+ * raised) or 500 in e. */
+static char *render(srv_server *s, const srv_completion *req, size_t *len, srv_err *e) {
+    lf_error err;
+    lf_chat_messages *ms = lf_chat_messages_from_json(req->messages, strlen(req->messages), &err);
+    if (!ms) {
+        srv_err_set(e, 400, "invalid_request_error", "%s", err.msg);
+        return NULL;
+    }
+    lf_chat_params p = {0};
+    p.add_generation_prompt = true;
+    p.tools = req->tools;
+    p.kwargs = req->kwargs;
+    bool raised = false;
+    char *text = lf_chat_apply_model(s->m, ms, &p, len, &raised, NULL, &err);
+    lf_chat_messages_free(ms);
+    if (!text)
+        srv_err_set(e, raised ? 400 : 500, raised ? "invalid_request_error" : "server_error", "%s",
+                    err.msg);
+    return text;
+}
+
+void srv_h_chat(srv_call *c) {
+    srv_server *s = c->s;
+    srv_completion req;
+    srv_err e;
+    if (!srv_parse_chat(c->body, c->body_len, &s->defaults, s->n_vocab, &req, &e)) {
+        srv_reply_error(c, &e);
+        return;
+    }
+    size_t len;
+    char *text = render(s, &req, &len, &e);
+    if (!text) {
+        srv_completion_free(&req);
+        srv_reply_error(c, &e);
+        return;
+    }
+    /* the template may write the BOS text; the tokenizer adds BOS itself,
+     * as llama-server does */
+    char bos[64];
+    int32_t b = lf_token_bos(s->m);
+    int64_t nb = b >= 0 ? lf_token_to_piece(s->m, b, bos, sizeof bos, true) : 0;
+    size_t skip = nb > 0 && lf_add_bos(s->m) && len >= (size_t)nb && !memcmp(text, bos, (size_t)nb)
+                      ? (size_t)nb : 0;
+    memmove(text, text + skip, len - skip + 1);
+    req.prompt = text;
+    req.prompt_len = len - skip;
+    srv_run_completion(c, SRV_API_CHAT, &req);
+}
+
+void srv_h_apply_template(srv_call *c) {
+    srv_server *s = c->s;
+    srv_completion req;
+    srv_err e;
+    if (!srv_parse_chat(c->body, c->body_len, &s->defaults, s->n_vocab, &req, &e)) {
+        srv_reply_error(c, &e);
+        return;
+    }
+    size_t len;
+    char *text = render(s, &req, &len, &e);
+    srv_completion_free(&req);
+    if (!text) {
+        srv_reply_error(c, &e);
+        return;
+    }
+    json_t *j = json_stringn(text, len);
+    free(text);
+    srv_reply_json(c, 200, json_pack("{s:o}", "prompt", j ? j : json_string("")));
+}

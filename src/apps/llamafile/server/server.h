@@ -1,0 +1,110 @@
+/* server.h — the HTTP server's shared state and the helpers its handlers
+ * use. The files: http.c (libmicrohttpd glue), router.c (paths), auth.c
+ * (key, Host, CORS), sse.c (event streams), engine.c (slots and the
+ * decode thread), request.c (bodies to parameters, errors), api_*.c (one
+ * API family each), server.c (startup and shutdown). */
+#ifndef LLAMAFILE_SERVER_SERVER_H
+#define LLAMAFILE_SERVER_SERVER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "engine.h"
+#include "llamafile.h"
+#include "options.h"
+#include "request.h"
+
+typedef struct srv_run_params {
+    const srv_options *opt;
+    const char *model_path;
+    int n_ctx, n_batch, n_threads, kv_type;
+    lf_sampler_params sampling;
+    bool quiet;
+} srv_run_params;
+
+/* Serves until SIGINT/SIGTERM; returns the exit status. */
+int srv_run(lf_model *m, const srv_run_params *p);
+
+typedef struct srv_server {
+    const srv_options *opt;
+    lf_model *m;
+    srv_engine *eng;
+    const char *model_name;
+    int n_ctx, n_ctx_slot, n_vocab;
+    lf_sampler_params defaults;
+    bool loopback;
+    time_t started;
+} srv_server;
+
+struct MHD_Connection;
+struct MHD_Response;
+
+/* One HTTP request. */
+typedef struct srv_call {
+    srv_server *s;
+    struct MHD_Connection *conn;
+    const char *method, *path;
+    char *body;
+    size_t body_len, body_cap;
+    bool too_big;
+    int status;
+    struct MHD_Response *resp; /* set by the handler; NULL: close the connection */
+} srv_call;
+
+/* Request header (NULL if absent). */
+const char *srv_header(srv_call *c, const char *name);
+/* The client's socket hung up (checked without blocking). */
+bool srv_client_gone(srv_call *c);
+
+/* Replies; each takes over its argument. */
+void srv_reply_json(srv_call *c, int status, json_t *j);
+void srv_reply_error(srv_call *c, const srv_err *e);
+void srv_reply_text(srv_call *c, int status, const char *content_type, char *text, size_t len);
+void srv_reply_header(srv_call *c, const char *name, const char *value);
+
+/* An event stream: fill appends bytes to out (waiting a little for them)
+ * and returns false after the last ones; done runs once at the end (also
+ * when the client went away). */
+typedef struct srv_stream {
+    bool (*fill)(struct srv_stream *st);
+    void (*done)(struct srv_stream *st);
+    void *user;
+    char *out;
+    size_t len, cap, off;
+    bool ended;
+    int fd;
+} srv_stream;
+void srv_reply_stream(srv_call *c, srv_stream *st);
+/* Appends "data: JSON\n\n" (and takes j) or raw bytes to the stream. */
+bool srv_sse_json(srv_stream *st, json_t *j);
+bool srv_sse_raw(srv_stream *st, const char *s, size_t n);
+
+/* router.c */
+void srv_route(srv_call *c);
+
+/* auth.c */
+bool srv_host_allowed(srv_call *c);
+bool srv_key_ok(srv_call *c);
+bool srv_is_loopback_host(const char *host);
+
+/* handlers */
+void srv_h_completion(srv_call *c);
+void srv_h_chat(srv_call *c);
+void srv_h_apply_template(srv_call *c);
+/* Tokenizes req's prompt and serves it (takes over req). */
+void srv_run_completion(srv_call *c, enum srv_api api, srv_completion *req);
+void srv_h_v1_completions(srv_call *c);
+void srv_h_health(srv_call *c);
+void srv_h_models(srv_call *c);
+void srv_h_props(srv_call *c);
+void srv_h_tokenize(srv_call *c);
+void srv_h_detokenize(srv_call *c);
+void srv_h_metrics(srv_call *c);
+void srv_h_slots(srv_call *c);
+
+/* Sampling parameters as llama-server reports them. */
+json_t *srv_params_json(const srv_server *s, const srv_completion *req);
+
+#endif

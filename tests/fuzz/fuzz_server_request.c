@@ -1,0 +1,52 @@
+/* fuzz_server_request.c — libFuzzer target: the server's request parser
+ * (a JSON body to completion parameters) on arbitrary bytes, as both APIs.
+ * What must hold: no crash or leak; a refusal is a 4xx/5xx with a message;
+ * an accepted request has one prompt (text or in-range token ids), at most
+ * SRV_MAX_STOPS non-empty stop strings, n_predict >= -1, in-range logit
+ * biases and top_p/min_p within [0, 1]. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apps/llamafile/server/request.h"
+
+enum { N_VOCAB = 512 };
+
+static void check(const srv_completion *c) {
+    if (!!c->prompt == (c->n_prompt_tokens >= 0))
+        abort();
+    for (int i = 0; i < c->n_prompt_tokens; i++)
+        if (c->prompt_tokens[i] < 0 || c->prompt_tokens[i] >= N_VOCAB)
+            abort();
+    if (c->n_stops < 0 || c->n_stops > SRV_MAX_STOPS || c->n_predict < -1)
+        abort();
+    for (int i = 0; i < c->n_stops; i++)
+        if (!c->stops[i] || !c->stops[i][0])
+            abort();
+    if (c->sp.n_logit_bias != c->n_bias || (c->n_bias && c->sp.logit_bias != c->bias))
+        abort();
+    for (int i = 0; i < c->n_bias; i++)
+        if (c->bias[i].token < 0 || c->bias[i].token >= N_VOCAB || c->bias[i].bias != c->bias[i].bias)
+            abort();
+    if (!(c->sp.top_p >= 0 && c->sp.top_p <= 1) || !(c->sp.min_p >= 0 && c->sp.min_p <= 1))
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    lf_sampler_params d = lf_sampler_default_params();
+    for (int api = 0; api < 2; api++) {
+        srv_completion c;
+        srv_err e;
+        if (srv_parse_completion((const char *)data, size, api ? SRV_API_OPENAI : SRV_API_NATIVE,
+                                 &d, N_VOCAB, &c, &e)) {
+            check(&c);
+            srv_completion_free(&c);
+        } else if (e.status < 400 || e.status > 599 || !e.msg[0] || !e.type) {
+            abort();
+        } else {
+            json_t *j = srv_err_json(&e);
+            json_decref(j);
+        }
+    }
+    return 0;
+}
