@@ -3,6 +3,7 @@
  * event streams. */
 #include <microhttpd.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -88,8 +89,13 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
     return (ssize_t)n;
 }
 
+/* Event streams whose last bytes libmicrohttpd has not yet sent: stopping
+ * the daemon before they reach 0 would cut their final chunk. */
+static atomic_int g_live_streams;
+
 static void stream_free(void *cls) {
     srv_stream *st = cls;
+    atomic_fetch_sub(&g_live_streams, 1);
     st->done(st);
     free(st->out);
     free(st);
@@ -97,6 +103,7 @@ static void stream_free(void *cls) {
 
 void srv_reply_stream(srv_call *c, srv_stream *st) {
     st->fd = conn_fd(c->conn);
+    atomic_fetch_add(&g_live_streams, 1);
     struct MHD_Response *r =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, st, stream_free);
     if (!r) {
@@ -200,4 +207,8 @@ void srv_http_quiesce(struct MHD_Daemon *d) {
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
 }
-void srv_http_stop(struct MHD_Daemon *d) { MHD_stop_daemon(d); }
+void srv_http_stop(struct MHD_Daemon *d) {
+    for (int i = 0; i < 300 && atomic_load(&g_live_streams) > 0; i++)
+        usleep(10 * 1000); /* at most 3 s for ended streams to be sent */
+    MHD_stop_daemon(d);
+}

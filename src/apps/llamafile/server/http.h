@@ -12,6 +12,7 @@ struct srv_server;
 struct MHD_Daemon *srv_http_start(struct srv_server *s, const struct sockaddr *addr, bool ipv6,
                                   int *port);
 void srv_http_quiesce(struct MHD_Daemon *d);
+/* Waits (at most 3 s) for ended event streams to be sent, then stops. */
 void srv_http_stop(struct MHD_Daemon *d);
 
 #endif
