@@ -172,6 +172,8 @@ static bool assistant(builder *b, const json_t *m, int idx) {
     const json_t *r = json_object_get(m, "reasoning_content");
     if (!r)
         r = json_object_get(m, "reasoning");
+    if (!r) /* the field gpt-oss's own chat template reads */
+        r = json_object_get(m, "thinking");
     if (!content_text(b, r, idx, "reasoning_content", &text, &len))
         return false;
     if (len && !add_text(b, LF_HARMONY_ROLE_ASSISTANT, "analysis", text, len))
