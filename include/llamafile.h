@@ -1169,11 +1169,25 @@ typedef struct lf_chat_params {
  * and nothing else. */
 char *lf_chat_apply(const lf_chat_template *t, const lf_chat_messages *ms,
                     const lf_chat_params *p, size_t *len, bool *raised, lf_error *err);
-/* lf_chat_apply with lf_chat_template_for_request (tools given and not an
- * empty array); *used (may be NULL) tells which template that was. */
+/* The model's prompt for messages: a model whose vocabulary has harmony's
+ * special tokens (gpt-oss) is rendered by lf_chat_apply_harmony and *used
+ * is set to NULL; any other with lf_chat_apply and
+ * lf_chat_template_for_request (tools given and not an empty array), and
+ * *used (may be NULL) tells which template that was. */
 char *lf_chat_apply_model(const lf_model *m, const lf_chat_messages *ms,
                           const lf_chat_params *p, size_t *len, bool *raised,
                           const lf_chat_template **used, lf_error *err);
+/* True when the model's vocabulary has harmony's special tokens. */
+bool lf_chat_is_harmony(const lf_model *m);
+/* Messages -> harmony (lf_harmony_from_openai, then lf_harmony_render):
+ * p->tools are the function tools, p->kwargs may give reasoning_effort,
+ * model_identity and builtin_tools (["browser", "python"]) as the gpt-oss
+ * template reads them; the system message's date is today (p->now if
+ * pinned); add_generation_prompt renders for completion (the assistant's
+ * turn next), else for training; earlier turns' analysis is dropped as
+ * the template does. bos/eos and the other kwargs are not used. */
+char *lf_chat_apply_harmony(const lf_model *m, const lf_chat_messages *ms,
+                            const lf_chat_params *p, size_t *len, lf_error *err);
 
 /* ------------------------------------------------------------------- state
  * A sequence's state (its KV cells in every cache group and layer, and a

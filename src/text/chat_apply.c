@@ -82,10 +82,14 @@ static bool has_tools(const char *tools) {
 char *lf_chat_apply_model(const lf_model *m, const lf_chat_messages *ms,
                           const lf_chat_params *p, size_t *len, bool *raised,
                           const lf_chat_template **used, lf_error *err) {
+    if (raised)
+        *raised = false;
+    if (used)
+        *used = NULL;
+    if (lf_chat_is_harmony(m))
+        return lf_chat_apply_harmony(m, ms, p, len, err);
     const lf_chat_template *t = lf_chat_template_for_request(m, p && has_tools(p->tools), err);
     if (used)
         *used = t;
-    if (raised)
-        *raised = false;
     return t ? lf_chat_apply(t, ms, p, len, raised, err) : NULL;
 }

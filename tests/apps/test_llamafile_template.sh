@@ -99,3 +99,21 @@ done
 "$LT" -v -m "$SHARED/vocab/ggml-vocab-llama-spm.gguf" "$TMP/hi.json" >"$TMP/out" 2>"$TMP/err"
 printf '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n' | cmp -s - "$TMP/out" &&
   grep -q fallback "$TMP/err" && pass "fallback template" || fail "fallback template" "$(cat "$TMP/err")"
+# gpt-oss: the chat layer renders harmony (--harmony); without it, the GGUF's template.
+printf '{"messages":[{"role":"user","content":"hi"}],"reasoning_effort":"high"}' >"$TMP/hm.json"
+"$LT" -v --harmony --now 2024-07-26T00:00:00 -m "$SHARED/vocab/ggml-vocab-gpt-oss.gguf" \
+  "$TMP/hm.json" >"$TMP/out" 2>"$TMP/err"
+{ printf '<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n'
+  printf 'Knowledge cutoff: 2024-06\nCurrent date: 2024-07-26\n\nReasoning: high\n\n'
+  printf '# Valid channels: analysis, commentary, final. Channel must be included for every message.'
+  printf '<|end|><|start|>user<|message|>hi<|end|><|start|>assistant'; } | cmp -s - "$TMP/out" &&
+  grep -q harmony "$TMP/err" && pass "gpt-oss --harmony: the harmony render" ||
+  fail "gpt-oss --harmony" "$(cat "$TMP/out" "$TMP/err")"
+# (a system message: the template ends its instructions with a blank line, harmony does not)
+printf '{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hi"}]}' >"$TMP/hs.json"
+for h in --harmony -v; do
+  "$LT" $h --now 2024-07-26T00:00:00 -m "$SHARED/vocab/ggml-vocab-gpt-oss.gguf" "$TMP/hs.json" \
+    >"$TMP/out$h" 2>"$TMP/err"
+done
+! cmp -s "$TMP/out--harmony" "$TMP/out-v" && grep -q 'tokenizer.chat_template' "$TMP/err" &&
+  pass "gpt-oss without --harmony: the GGUF template" || fail "gpt-oss template" "$(cat "$TMP/err")"

@@ -160,6 +160,32 @@ static char *harmony_text(const json_t *c, size_t *len, lf_error *err) {
     return text;
 }
 
+/* What the chat layer renders for a case on the gpt-oss vocabulary
+ * (lf_chat_apply_model picks harmony there), or NULL with err. */
+static char *chat_layer_text(const lf_model *vm, const json_t *c, size_t *len, lf_error *err) {
+    char *msgs = json_dumps(json_object_get(c, "messages"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+    const json_t *tv = json_object_get(c, "tools");
+    char *tools = tv && !json_is_null(tv) ? json_dumps(tv, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    const json_t *extra = json_object_get(c, "extra");
+    char *kwargs = extra ? json_dumps(extra, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    lf_chat_messages *ms = msgs ? lf_chat_messages_from_json(msgs, strlen(msgs), err) : NULL;
+    lf_chat_params p = {.tools = tools, .kwargs = kwargs, .pin_now = true, .now = PINNED_NOW,
+                        .add_generation_prompt =
+                            json_is_true(json_object_get(c, "add_generation_prompt"))};
+    const lf_chat_template *used = (const lf_chat_template *)1;
+    char *text = ms ? lf_chat_apply_model(vm, ms, &p, len, NULL, &used, err) : NULL;
+    if (text && used) {
+        snprintf(err->msg, sizeof err->msg, "the chat layer used a Jinja template, not harmony");
+        free(text);
+        text = NULL;
+    }
+    lf_chat_messages_free(ms);
+    free(msgs);
+    free(tools);
+    free(kwargs);
+    return text;
+}
+
 int main(void) {
     char path[1200];
     snprintf(path, sizeof path, "%s/templates/openai-gpt-oss-120b.jinja.json", test_shared_dir());
@@ -176,6 +202,11 @@ int main(void) {
     lf_jinja *tpl = ttext ? lf_jinja_parse(ttext, tlen, &err) : NULL;
     TEST_BEGIN("gpt-oss template parses");
     EXPECT(tpl != NULL, "%s: %s", path, ttext ? err.msg : "cannot read");
+    TEST_END();
+    snprintf(path, sizeof path, "%s/vocab/ggml-vocab-gpt-oss.gguf", test_shared_dir());
+    lf_model *vm = lf_model_load_vocab(path, &err);
+    TEST_BEGIN("gpt-oss vocabulary loads; the chat layer sees harmony");
+    EXPECT(vm && lf_chat_is_harmony(vm), "%s: %s", path, vm ? "not harmony" : err.msg);
     TEST_END();
     const json_t *cases = json_object_get(g, "cases");
     for (size_t i = 0; tpl && i < json_array_size(cases); i++) {
@@ -196,6 +227,17 @@ int main(void) {
         char *jt = lf_jinja_render(tpl, ctx, &jo, &jl, &raised, &err);
         json_decref(ctx);
         char *ht = jt ? harmony_text(c, &hl, &err) : NULL;
+        if (vm && ht) {
+            size_t cl = 0;
+            char *ct = chat_layer_text(vm, c, &cl, &err);
+            char cname[200];
+            snprintf(cname, sizeof cname, "chat layer renders harmony: %s", name);
+            TEST_BEGIN(cname);
+            EXPECT(ct, "%s", err.msg);
+            EXPECT(!ct || (cl == hl && !memcmp(ct, ht, hl)), "differs from the harmony render");
+            TEST_END();
+            free(ct);
+        }
         char tname[200];
         snprintf(tname, sizeof tname, "harmony %s jinja: %s", find_known(name) ? "~" : "==", name);
         TEST_BEGIN(tname);
@@ -215,6 +257,7 @@ int main(void) {
         free(jt);
         free(ht);
     }
+    lf_model_free(vm);
     lf_jinja_free(tpl);
     free(ttext);
     json_decref(g);

@@ -25,6 +25,9 @@ static const char k_usage[] =
     "                        or its tool_use variant when tools are given) and its\n"
     "                        BOS/EOS token texts; a GGUF or a llamafile. A model\n"
     "                        without a template gets a plain ChatML fallback\n"
+    "  --harmony             with -m on a harmony model (gpt-oss): render the way\n"
+    "                        the chat layer does, with the harmony renderer,\n"
+    "                        instead of the model's Jinja template\n"
     "  --template FILE       use the Jinja template in FILE (bos/eos: \"\")\n"
     "  --bos TEXT            the bos_token variable\n"
     "  --eos TEXT            the eos_token variable\n"
@@ -158,7 +161,7 @@ static bool read_request(const char *path, request *r, lf_error *err) {
 int main(int argc, char **argv) {
     const char *model = NULL, *tmpl = NULL, *bos = NULL, *eos = NULL, *now = NULL,
                *path = NULL;
-    bool verbose = false;
+    bool verbose = false, harmony = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -169,6 +172,8 @@ int main(int argc, char **argv) {
             return finish(0);
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             verbose = true;
+        } else if (!strcmp(a, "--harmony")) {
+            harmony = true;
         } else if (i + 1 < argc && (!strcmp(a, "-m") || !strcmp(a, "--model"))) {
             model = argv[++i];
         } else if (i + 1 < argc && !strcmp(a, "--template")) {
@@ -213,7 +218,13 @@ int main(int argc, char **argv) {
     if (model) {
         if (!(m = lf_model_load_vocab(model, &err)))
             goto done;
-        out = lf_chat_apply_model(m, ms, &p, &len, &raised, &used, &err);
+        if (harmony || !lf_chat_is_harmony(m)) {
+            out = lf_chat_apply_model(m, ms, &p, &len, &raised, &used, &err);
+        } else { /* a template tool: the GGUF's template even for gpt-oss */
+            bool tools = p.tools && strcmp(p.tools, "null") && strcmp(p.tools, "[]");
+            if ((used = lf_chat_template_for_request(m, tools, &err)))
+                out = lf_chat_apply(used, ms, &p, &len, &raised, &err);
+        }
     } else {
         size_t n;
         char *text = lf_read_text(tmpl, LF_TEXT_MAX, &n, &err);
@@ -225,6 +236,8 @@ int main(int argc, char **argv) {
             goto done;
         out = lf_chat_apply(own, ms, &p, &len, &raised, &err);
     }
+    if (verbose && model && !used && out)
+        fputs("llamafile-template: rendered with harmony (the model speaks it)\n", stderr);
     if (verbose && used)
         fprintf(stderr, "llamafile-template: template: %s%s\n", lf_chat_template_origin(used),
                 lf_chat_template_is_fallback(used) ? " (the model has no chat template)" : "");
