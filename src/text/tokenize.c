@@ -55,6 +55,20 @@ static bool tokenize_fragments(const lf_vocab *v, lf_tok_scratch *s, const char 
     return !out->oom;
 }
 
+/* The tokenize calls' result: the count copied to out, -count when out
+ * is too small, INT64_MIN on failure; frees toks. */
+static int64_t hand_out(bool ok, lf_tokbuf *toks, int32_t *out, int64_t n_max) {
+    int64_t n = (int64_t)toks->n;
+    if (!ok)
+        n = INT64_MIN;
+    else if (n > n_max)
+        n = -n;
+    else if (n > 0)
+        memcpy(out, toks->v, (size_t)n * sizeof *out);
+    free(toks->v);
+    return n;
+}
+
 int64_t lf_vocab_tokenize(const lf_vocab *v, const char *text, size_t len, bool add_special,
                           bool parse_special, int32_t *out, int64_t n_max) {
     if (!text)
@@ -66,16 +80,7 @@ int64_t lf_vocab_tokenize(const lf_vocab *v, const char *text, size_t len, bool 
               tokenize_fragments(v, &s, text, &frags, add_special, &toks);
     scratch_free(&s);
     free(frags.v);
-    int64_t n = (int64_t)toks.n;
-    if (!ok) {
-        n = INT64_MIN;
-    } else if (n > n_max) {
-        n = -n;
-    } else if (n > 0) {
-        memcpy(out, toks.v, (size_t)n * sizeof *out);
-    }
-    free(toks.v);
-    return n;
+    return hand_out(ok, &toks, out, n_max);
 }
 
 int64_t lf_vocab_tokenize_plain(const lf_vocab *v, const char *text, size_t len, int32_t *out,
@@ -88,14 +93,5 @@ int64_t lf_vocab_tokenize_plain(const lf_vocab *v, const char *text, size_t len,
     lf_tok_scratch s = {0};
     bool ok = tokenize_fragments(v, &s, text, &frags, false, &toks);
     scratch_free(&s);
-    int64_t n = (int64_t)toks.n;
-    if (!ok) {
-        n = INT64_MIN;
-    } else if (n > n_max) {
-        n = -n;
-    } else if (n > 0) {
-        memcpy(out, toks.v, (size_t)n * sizeof *out);
-    }
-    free(toks.v);
-    return n;
+    return hand_out(ok, &toks, out, n_max);
 }
