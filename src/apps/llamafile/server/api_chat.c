@@ -28,21 +28,29 @@ static char *render(srv_server *s, const srv_completion *req, size_t *len, srv_e
     return text;
 }
 
+/* The request parsed and its prompt rendered; NULL after replying with the
+ * error (req then freed). */
+static char *parse_and_render(srv_call *c, srv_completion *req, size_t *len) {
+    srv_err e;
+    if (!srv_parse_chat(c->body, c->body_len, &c->s->defaults, c->s->n_vocab, req, &e)) {
+        srv_reply_error(c, &e);
+        return NULL;
+    }
+    char *text = render(c->s, req, len, &e);
+    if (!text) {
+        srv_completion_free(req);
+        srv_reply_error(c, &e);
+    }
+    return text;
+}
+
 void srv_h_chat(srv_call *c) {
     srv_server *s = c->s;
     srv_completion req;
-    srv_err e;
-    if (!srv_parse_chat(c->body, c->body_len, &s->defaults, s->n_vocab, &req, &e)) {
-        srv_reply_error(c, &e);
-        return;
-    }
     size_t len;
-    char *text = render(s, &req, &len, &e);
-    if (!text) {
-        srv_completion_free(&req);
-        srv_reply_error(c, &e);
+    char *text = parse_and_render(c, &req, &len);
+    if (!text)
         return;
-    }
     /* the template may write the BOS text; the tokenizer adds BOS itself,
      * as llama-server does */
     char bos[64];
@@ -57,20 +65,12 @@ void srv_h_chat(srv_call *c) {
 }
 
 void srv_h_apply_template(srv_call *c) {
-    srv_server *s = c->s;
     srv_completion req;
-    srv_err e;
-    if (!srv_parse_chat(c->body, c->body_len, &s->defaults, s->n_vocab, &req, &e)) {
-        srv_reply_error(c, &e);
-        return;
-    }
     size_t len;
-    char *text = render(s, &req, &len, &e);
-    srv_completion_free(&req);
-    if (!text) {
-        srv_reply_error(c, &e);
+    char *text = parse_and_render(c, &req, &len);
+    if (!text)
         return;
-    }
+    srv_completion_free(&req);
     json_t *j = json_stringn(text, len);
     free(text);
     srv_reply_json(c, 200, json_pack("{s:o}", "prompt", j ? j : json_string("")));
