@@ -85,13 +85,18 @@ FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -fsanitize=fuzzer-no-link,address,undefined \
                -fno-sanitize-recover=all -fno-omit-frame-pointer -MMD -MP
 FUZZ_SECONDS ?= 10
 
-.PHONY: all setup check fuzz clean tests
+.PHONY: all setup setup-tests check fuzz clean tests
 all: setup $(APP_BINS)
 
 # Installs the Debian packages the build and tests need (quiet and quick
 # when nothing is missing).
 setup:
 	@build/setup.sh
+
+# What the tests need beyond the build: node, npm, chromium and the pinned
+# npm packages of tests/js (build/setup-tests.sh).
+setup-tests:
+	@build/setup-tests.sh
 
 $(O)/obj/%.o: %.c | setup
 	@mkdir -p $(@D)
@@ -167,7 +172,7 @@ o/fuzz/apps/$(1): $(patsubst %.c,o/fuzz/obj/%.o,$(call app_srcs,$(1))) $(FUZZ_LI
 endef
 $(foreach app,$(APPS),$(eval $(call FUZZ_APP_RULE,$(app))))
 
-check: all tests $(FUZZ_BINS) $(FUZZ_APP_BINS)
+check: setup-tests all tests $(FUZZ_BINS) $(FUZZ_APP_BINS)
 	@BIN=$(O)/llamafile TESTBIN=$(O)/tests SHARED=$(SHARED) FUZZBIN=o/fuzz \
 	  FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh $(TEST_BINS) $(TEST_SCRIPTS)
 
