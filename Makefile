@@ -72,10 +72,10 @@ LIB := $(O)/lib/libllamafile.a
 APPS := $(notdir $(wildcard src/apps/*))
 APP_BINS := $(APPS:%=$(O)/llamafile/%)
 
-TEST_SRCS := $(shell find tests -name 'test_*.c' | sort)
+TEST_SRCS := $(shell find tests -path tests/js -prune -o -name 'test_*.c' -print | sort)
 TEST_BINS := $(TEST_SRCS:%.c=$(O)/%)
-TEST_SCRIPTS := $(shell find tests -name 'test_*.sh' | sort)
-TEST_SUPPORT_SRCS := $(shell find tests -name '*.c' -not -name 'test_*' -not -path 'tests/fuzz/*' | sort)
+TEST_SCRIPTS := $(shell find tests -path tests/js -prune -o -name 'test_*.sh' -print | sort)
+TEST_SUPPORT_SRCS := $(shell find tests -path tests/js -prune -o -name '*.c' -not -name 'test_*' -not -path 'tests/fuzz/*' -print | sort)
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(O)/obj/%.o)
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
