@@ -32,6 +32,11 @@ for f in "$SHARED"/models/*.gguf "$SHARED"/vocab/*.gguf "$SHARED"/vectors/*.gguf
         elif ([.tensors[].bytes] | add // 0) != $t.tensor_bytes then "tensor bytes do not add up"
         elif .tensor_count > 0 and ($last > $size or $size - $last >= .alignment) then "data ends at \($last), file is \($size)"
         elif .tensor_count != (.tensors | length) or .kv_count != (.metadata | length) then "counts"
+        elif ([.tensors[] | select(.elements != (.shape | reduce .[] as $d (1; . * $d)))] | length) > 0
+          then "elements differ from the product of the shape"
+        elif ([.tensors[].elements] | add // 0) != $t.parameters then "parameters \($t.parameters) are not the sum of elements"
+        elif $t.parameters > 0 and (($t.bits_per_weight - $t.tensor_bytes * 8 / $t.parameters) | fabs) > 1e-6
+          then "bits per weight \($t.bits_per_weight)"
         else "ok" end' "$TMP/out.json" 2>&1)
   [ "$verdict" = ok ] || bad="$bad $(basename "$f")($verdict)"
 done

@@ -90,11 +90,23 @@ head -c 3000 "$M" >"$TMP/trunc.gguf"
 expect_error "truncated model" "trunc.gguf" -m "$TMP/trunc.gguf" -p x
 expect_error "not a model (vocab only)" "token_embd" -m "$SHARED/vocab/ggml-vocab-llama-spm.gguf" -p x
 
+# -n 0: the prompt and nothing generated.
+out=$("$LF" -m "$M" -p "Once upon a time" -n 0 --temp 0 2>"$TMP/err")
+[ $? -eq 0 ] && [ "$out" = "Once upon a time" ] && pass "-n 0 prints the prompt only" ||
+  fail "-n 0" "printed '$out'"
+
 # Ctrl-C: stops cleanly, keeps what was printed, exits 130.
 "$LF" -m "$M" -p "$P" -n -1 --ignore-eos -c 60000 --temp 1 -s 3 >"$TMP/out" 2>"$TMP/err" &
 pid=$!
 sleep 1.5
 kill -INT $pid
-wait $pid; rc=$?
-[ $rc -eq 130 ] && [ "$(head -c 16 "$TMP/out")" = "$P" ] && [ "$(wc -c <"$TMP/out")" -gt 100 ] \
-  && pass "Ctrl-C exits 130 with the text so far" || fail "Ctrl-C" "exit $rc, $(wc -c <"$TMP/out") bytes"
+# Bounded: without a SIGINT handler the run would go on until 60000 tokens.
+for i in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $pid 2>/dev/null; then
+  kill -KILL $pid; wait $pid
+  fail "Ctrl-C" "still running 5 s after SIGINT"
+else
+  wait $pid; rc=$?
+  [ $rc -eq 130 ] && [ "$(head -c 16 "$TMP/out")" = "$P" ] && [ "$(wc -c <"$TMP/out")" -gt 100 ] \
+    && pass "Ctrl-C exits 130 with the text so far" || fail "Ctrl-C" "exit $rc, $(wc -c <"$TMP/out") bytes"
+fi

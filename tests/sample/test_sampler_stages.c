@@ -239,6 +239,37 @@ int main(void) {
     lf_sampler_free(a), lf_sampler_free(b), lf_sampler_free(d);
     TEST_END();
 
+    /* Penalising must lower a seen token's logit on both sides of zero:
+     * 2.0 / 1.5 < 1.9 and -1.0 * 1.5 < -1.2, so token 1 wins both times. */
+    TEST_BEGIN("repeat penalty 1.5 on seen token 0: greedy picks token 1 for {2, 1.9}, {-1, -1.2}");
+    s = chain();
+    lf_sampler_add_penalties(s, 64, 1.5f, 0, 0, &err);
+    lf_sampler_add_greedy(s, &err);
+    lf_sampler_accept(s, 0);
+    c = cands(2, (float[]){2.0f, 1.9f});
+    EXPECT(lf_sampler_apply(s, &c) == 1, "positive logits: picked %d", c.selected);
+    c = cands(2, (float[]){-1.0f, -1.2f});
+    EXPECT(lf_sampler_apply(s, &c) == 1, "negative logits: picked %d", c.selected);
+    lf_sampler_free(s);
+    TEST_END();
+
+    /* 0.5 alone is below 0.7; the token that crosses it (0.3) stays. */
+    TEST_BEGIN("top-p 0.7 over {0.5, 0.3, 0.2}, 400 seeds: token 1 drawn, token 2 never");
+    int drawn[3] = {0};
+    for (uint64_t seed = 1; seed <= 400; seed++) {
+        s = chain();
+        lf_sampler_add_top_p(s, 0.7f, &err);
+        lf_sampler_add_dist(s, seed, &err);
+        c = cands_p(3, (float[]){0.5f, 0.3f, 0.2f});
+        int32_t x = lf_sampler_apply(s, &c);
+        if (x >= 0 && x < 3)
+            drawn[x]++;
+        lf_sampler_free(s);
+    }
+    EXPECT(drawn[1] > 0 && drawn[2] == 0 && drawn[0] + drawn[1] == 400, "drawn %d %d %d",
+           drawn[0], drawn[1], drawn[2]);
+    TEST_END();
+
     TEST_BEGIN("a custom stage's masks are respected; it sees accept and reset");
     int user = 0;
     s = chain();

@@ -191,6 +191,12 @@ static void test_set(const char *name, lf_pool *pool2) {
                         continue;
                     fails += !check(ks, pool2, type, (shape){ms[a], ns[b], k});
                 }
+        /* Kernels group blocks (up to 16 per step): every tail length of
+         * every group width, on the matrix-vector path (one column) and a
+         * small matrix. */
+        for (int64_t nb = 1; nb <= 33 && fails < 3 && t->blck > 1; nb++)
+            for (int64_t n = 1; n <= 2 && fails < 3; n++)
+                fails += !check(ks, pool2, type, (shape){5, n, t->blck * nb});
         TEST_END();
     }
     char label[64];

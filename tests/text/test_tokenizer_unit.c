@@ -147,6 +147,13 @@ static void test_spm(void) {
     free(d);
     free(ids);
     TEST_END();
+
+    TEST_BEGIN("token_to_piece: UNKNOWN (<unk>) hidden unless special, as llama.cpp");
+    char buf[16];
+    EXPECT(lf_vocab_token_to_piece(v, 0, buf, sizeof buf, false) == 0, "<unk> shown");
+    EXPECT(lf_vocab_token_to_piece(v, 0, buf, sizeof buf, true) == 5 && !memcmp(buf, "<unk>", 5),
+           "<unk> not shown with special");
+    TEST_END();
     lf_vocab_free(v);
     lf_gguf_close(g);
 }
