@@ -474,6 +474,20 @@ static jnode **one(ps *P, jnode *n) {
     return v;
 }
 
+/* A body that stopped at "else" gets its else body (up to END) in list2;
+ * then the end tag itself is consumed. */
+static void else_then_end(ps *P, jnode *n, const char *w, const char *end) {
+    if (!strcmp(w, "else")) {
+        next(P);
+        end_block(P);
+        const char *const ends[] = {end, NULL};
+        vec e = body(P, ends, &w);
+        n->list2 = e.v, n->n2 = e.n;
+    }
+    next(P);
+    end_block(P);
+}
+
 static jnode *stmt_if(ps *P, jtok *k) {
     jnode *n = mk(P, N_IF, k);
     n->a = expr(P);
@@ -488,15 +502,7 @@ static jnode *stmt_if(ps *P, jtok *k) {
         n->list2 = one(P, stmt_if(P, e)), n->n2 = 1;
         return n;
     }
-    if (!strcmp(w, "else")) {
-        next(P);
-        end_block(P);
-        static const char *const ends2[] = {"endif", NULL};
-        vec e = body(P, ends2, &w);
-        n->list2 = e.v, n->n2 = e.n;
-    }
-    next(P);
-    end_block(P);
+    else_then_end(P, n, w, "endif");
     return n;
 }
 
@@ -529,15 +535,7 @@ static jnode *stmt_for(ps *P, jtok *k) {
     const char *w;
     vec b = body(P, ends, &w);
     n->list = b.v, n->n = b.n;
-    if (!strcmp(w, "else")) {
-        next(P);
-        end_block(P);
-        static const char *const ends2[] = {"endfor", NULL};
-        vec e = body(P, ends2, &w);
-        n->list2 = e.v, n->n2 = e.n;
-    }
-    next(P);
-    end_block(P);
+    else_then_end(P, n, w, "endfor");
     return n;
 }
 
