@@ -52,13 +52,11 @@ ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
 link_mode = $(2) $(3) $(LDLIBS)
-else ifeq ($(MODE),aarch64)
-# qemu-user runs static binaries without an aarch64 sysroot.
-LDFLAGS += -static
-link_mode = $(2) $(3) $(LDLIBS)
 else
 # Static where Debian's static libraries allow: the binaries run on any
 # x86-64 Linux (the LIBC_DYNAMIC ones on any with glibc 2.36 or later).
+# The same for aarch64: qemu-user runs the static ones as they are and the
+# LIBC_DYNAMIC ones with Debian's arm64 multiarch libraries (setup-aarch64).
 LIBC_DYNAMIC_LIBS = -static-libgcc -Wl,-Bstatic $(1) -ljansson -lpcre2-8 -Wl,-Bdynamic $(2) -lm -pthread
 link_mode = $(if $(filter $(LIBC_DYNAMIC),$(1)),$(call LIBC_DYNAMIC_LIBS,$(2),$(3)),-static $(2) $(LDLIBS))
 endif

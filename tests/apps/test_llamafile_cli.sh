@@ -98,7 +98,8 @@ out=$("$LF" -m "$M" -p "Once upon a time" -n 0 --temp 0 2>"$TMP/err")
 # Ctrl-C: stops cleanly, keeps what was printed, exits 130.
 "$LF" -m "$M" -p "$P" -n -1 --ignore-eos -c 60000 --temp 1 -s 3 >"$TMP/out" 2>"$TMP/err" &
 pid=$!
-sleep 1.5
+# SIGINT once some text is out (up to 20 s: slow under qemu or load).
+for i in $(seq 200); do [ "$(wc -c <"$TMP/out")" -gt 100 ] && break; sleep 0.1; done
 kill -INT $pid
 # Bounded: without a SIGINT handler the run would go on until 60000 tokens.
 for i in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
