@@ -5,7 +5,7 @@
 //
 //   node sse_client.mjs --url URL --prompts FILE [--clients N]
 //        [--seconds S | --requests R] [--max-tokens M] [--ignore-eos]
-//        [--expect FILE]
+//        [--expect FILE] [--extra FILE]
 //
 // FILE: a JSON array of prompts, or of {prompt, max_tokens}. Client i sends
 // prompts i, i+1, ... (modulo their number) one after the other, until S
@@ -14,7 +14,8 @@
 // the text each prompt must stream (what it gives alone at temperature 0).
 // Prints one JSON object: counts by outcome, generated tokens (from
 // usage.completion_tokens), tokens/s over the wall time, time to first
-// token, and up to 5 examples of each problem.
+// token, and up to 5 examples of each problem. --extra FILE: a JSON object
+// merged into every request body.
 import http from 'node:http';
 import fs from 'node:fs';
 
@@ -26,12 +27,13 @@ for (let i = 2; i < process.argv.length; i++) {
 }
 if (!args.url || !args.prompts || (!+args.seconds && !+args.requests)) {
   console.error('usage: sse_client.mjs --url URL --prompts FILE [--clients N] ' +
-                '(--seconds S | --requests R) [--max-tokens M] [--ignore-eos] [--expect FILE]');
+                '(--seconds S | --requests R) [--max-tokens M] [--ignore-eos] [--expect FILE] [--extra FILE]');
   process.exit(2);
 }
 const prompts = JSON.parse(fs.readFileSync(args.prompts, 'utf8'))
   .map(p => (typeof p === 'string' ? { prompt: p } : p));
 const expect = args.expect ? JSON.parse(fs.readFileSync(args.expect, 'utf8')) : null;
+const extra = args.extra ? JSON.parse(fs.readFileSync(args.extra, 'utf8')) : {};
 const nClients = Math.min(Math.max(+args.clients, 1), 256);
 const seconds = Math.min(+args.seconds || 0, 600);
 const maxRequests = Math.min(+args.requests || 0, 100000);
@@ -52,7 +54,7 @@ function stream(p) {
   const body = JSON.stringify({
     prompt: p.prompt, max_tokens: p.max_tokens ?? +args['max-tokens'], temperature: 0,
     stream: true, stream_options: { include_usage: true },
-    ...(args['ignore-eos'] ? { ignore_eos: true } : {}),
+    ...(args['ignore-eos'] ? { ignore_eos: true } : {}), ...extra,
   });
   return new Promise((resolve) => {
     const t0 = performance.now();
