@@ -50,9 +50,9 @@ if [ ! -e "$MODEL" ]; then
 fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_healthy() {  # URL PID NAME: up to 120 s
+wait_healthy() {  # URL PID NAME: up to 300 s
   local i
-  for i in $(seq 600); do
+  for i in $(seq 1500); do
     curl -sf --max-time 2 "$1/health" >/dev/null 2>&1 && return 0
     kill -0 "$2" 2>/dev/null || { echo "server_bench: $3 exited: $(tail -n 5 "$tmp/$3.err")" >&2; exit 1; }
     sleep 0.2
@@ -87,11 +87,12 @@ fi
 run() {
   prompts "$4" $(($3 * REQUESTS)) >"$tmp/prompts.json"
   node "$CLIENT" --url "$2" --prompts "$tmp/prompts.json" --clients "$3" --requests "$REQUESTS" \
-    --max-tokens "$N_PREDICT" --ignore-eos --extra "$tmp/extra.json" >"$tmp/$1-$4.json"
+    --max-tokens "$N_PREDICT" --ignore-eos --extra "$tmp/extra.json" --timeout 900 >"$tmp/$1-$4.json"
   log "$1 C=$3: $(cat "$tmp/$1-$4.json")"
 }
 for s in ours ref; do  # warm-up: pages in the weights
-  u=URL_$s; run "$s" "${!u}" 1 "warm-$s" >/dev/null
+  u=URL_$s
+  curl -s --max-time 600 "${!u}/v1/completions" -d '{"prompt": "Warm up", "max_tokens": 2}' >/dev/null
 done
 
 load=$(uptime | sed 's/.*load average: //')

@@ -5,7 +5,7 @@
 //
 //   node sse_client.mjs --url URL --prompts FILE [--clients N]
 //        [--seconds S | --requests R] [--max-tokens M] [--ignore-eos]
-//        [--expect FILE] [--extra FILE]
+//        [--expect FILE] [--extra FILE] [--timeout S]
 //
 // FILE: a JSON array of prompts, or of {prompt, max_tokens}. Client i sends
 // prompts i, i+1, ... (modulo their number) one after the other, until S
@@ -15,7 +15,8 @@
 // Prints one JSON object: counts by outcome, generated tokens (from
 // usage.completion_tokens), tokens/s over the wall time, time to first
 // token, and up to 5 examples of each problem. --extra FILE: a JSON object
-// merged into every request body.
+// merged into every request body. --timeout S: a request whose socket is
+// idle that long is lost (60).
 import http from 'node:http';
 import fs from 'node:fs';
 
@@ -37,7 +38,7 @@ const extra = args.extra ? JSON.parse(fs.readFileSync(args.extra, 'utf8')) : {};
 const nClients = Math.min(Math.max(+args.clients, 1), 256);
 const seconds = Math.min(+args.seconds || 0, 600);
 const maxRequests = Math.min(+args.requests || 0, 100000);
-const REQUEST_TIMEOUT_MS = 60000;
+const REQUEST_TIMEOUT_MS = Math.min(+args.timeout || 60, 3600) * 1000;  // idle socket
 const url = new URL('/v1/completions', args.url);
 
 const res = {
