@@ -416,6 +416,18 @@ void lf_grammar_apply(lf_grammar *gr, lf_candidates *c) {
     }
     const uint64_t *bits = cached_mask(gr, c->n > SMALL);
     int32_t m = 0;
+    if (bits) { /* every candidate written, kept ones counted: no branch */
+        uint32_t nv = (uint32_t)gr->n_vocab;
+        for (int32_t i = 0; i < c->n; i++) {
+            uint32_t t = (uint32_t)c->data[i].id;
+            c->data[m] = c->data[i];
+            m += t < nv && (bits[t >> 6] >> (t & 63) & 1);
+        }
+        c->n = m;
+        if (c->selected >= c->n)
+            c->selected = -1;
+        return;
+    }
     for (int32_t i = 0; i < c->n && !gr->broken; i++) {
         int32_t t = c->data[i].id;
         bool ok = t >= 0 && t < gr->n_vocab &&
