@@ -16,7 +16,7 @@
 #include "sample/grammar.h"
 
 enum {
-    MAX_NODES = 1 << 22,
+    MAX_NODES = 1 << 20, /* ~64 MiB of stacks at most */
     MAX_EXPAND_DEPTH = 20000,
     BLOCK = 1 << 16, /* arena block, bytes */
 };
