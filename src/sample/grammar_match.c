@@ -17,7 +17,7 @@
 
 enum {
     MAX_NODES = 1 << 20, /* ~64 MiB of stacks at most */
-    MAX_EXPAND_DEPTH = 20000,
+    MAX_EXPAND_DEPTH = 4000, /* recursion: a few MiB of stack at most, sanitizers too */
     BLOCK = 1 << 16, /* arena block, bytes */
 };
 

@@ -594,8 +594,8 @@ static bool check(parser *ps, const char *root) {
     for (int32_t r = 0; r < g->n_rules; r++)
         if (!ps->defined[r])
             return perr(ps, ps->src + ps->use[r], "undefined rule '%s'", g->rules[r].name);
-    g->root = -1;
-    for (int32_t r = 0; r < g->n_rules; r++)
+    g->root = -1; /* a named rule, never a generated one */
+    for (int32_t r = ps->bucket[hash_name(root, strlen(root))]; r >= 0; r = ps->hnext[r])
         if (!strcmp(g->rules[r].name, root))
             g->root = r;
     if (g->root < 0)

@@ -358,6 +358,8 @@ static int check_files(const char *gbnf_path, const char *text_path) {
     lf_error err;
     int r = gbnf && text ? lf_grammar_check(gbnf, NULL, text, n, &err) : -1;
     puts(r == C ? "complete" : r == P ? "prefix" : r == R ? "reject" : "error");
+    if (r < 0)
+        fprintf(stderr, "%s\n", gbnf && text ? err.msg : "cannot read the files");
     free(gbnf);
     free(text);
     return r < 0;
