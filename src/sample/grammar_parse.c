@@ -649,6 +649,8 @@ void lf_gbnf_free(gcompiled *g) {
 bool lf_gclass_match(const gcompiled *g, const gclass *c, uint32_t cp) {
     if (cp < 128)
         return c->ascii[cp >> 6] >> (cp & 63) & 1;
+    if (c->n == 0) /* '.', or a class with no ranges */
+        return c->negated;
     const uint32_t *r = g->ranges + 2 * c->first;
     for (int32_t i = 0; i < c->n; i++)
         if (r[2 * i] <= cp && cp <= r[2 * i + 1])
@@ -657,6 +659,8 @@ bool lf_gclass_match(const gcompiled *g, const gclass *c, uint32_t cp) {
 }
 
 bool lf_gclass_may_match(const gcompiled *g, const gclass *c, uint32_t lo, uint32_t hi) {
+    if (c->n == 0)
+        return c->negated;
     const uint32_t *r = g->ranges + 2 * c->first;
     if (!c->negated) {
         for (int32_t i = 0; i < c->n; i++)
