@@ -60,6 +60,19 @@ static void parse_header(const char *h, size_t n, header *hd) {
     }
 }
 
+/* The first of lits[0..k) in s[from..n): its position (n: none), *which. */
+static size_t first_of(const char *s, size_t n, size_t from, const char *const *lits, size_t k,
+                       size_t *which) {
+    for (size_t i = from; i < n; i++)
+        if (s[i] == '<')
+            for (size_t w = 0; w < k; w++)
+                if (tc_starts(s, n, i, lits[w])) {
+                    *which = w;
+                    return i;
+                }
+    return n;
+}
+
 static void join(tc_out *o, tc_buf *b, bool *used, const char *s, size_t n) {
     if (*used)
         tc_add(o, b, "\n", 1);
@@ -78,8 +91,8 @@ void lf_tc_gpt_oss(tc_ctx *c) {
             h = i + 9;
         } else if (!tc_starts(s, n, i, "<|channel|>")) {
             /* text outside any message: content, up to the next message */
-            size_t next = tc_find(s, n, i, "<|start|>"), ch = tc_find(s, n, i, "<|channel|>");
-            next = ch < next ? ch : next;
+            static const char *const OPEN[] = {"<|start|>", "<|channel|>"};
+            size_t w, next = first_of(s, n, i, OPEN, 2, &w);
             if (next == n && c->partial)
                 for (size_t p = i; p < n && next == n; p++)
                     if (tc_prefix_of(s, n, p, "<|start|>") || tc_prefix_of(s, n, p, "<|channel|>"))
@@ -100,12 +113,8 @@ void lf_tc_gpt_oss(tc_ctx *c) {
         }
         header hd;
         parse_header(s + h, m - h, &hd);
-        size_t body = m + 11, stop = n, after = n;
-        for (size_t k = 0; k < 4; k++) {
-            size_t p = tc_find(s, n, body, STOPS[k]);
-            if (p < stop)
-                stop = p, after = k == 3 ? p : p + strlen(STOPS[k]);
-        }
+        size_t body = m + 11, w = 0, stop = first_of(s, n, body, STOPS, 4, &w);
+        size_t after = stop == n ? n : w == 3 ? stop : stop + strlen(STOPS[w]);
         bool open = stop == n && c->partial;
         lf_harmony_msg msg = {.role = LF_HARMONY_ROLE_ASSISTANT,
                               .channel = hd.channel[0] ? hd.channel : NULL,
