@@ -146,6 +146,7 @@ static const tcase CASES[] = {
     {FV32, "all\nLet me check.>>>get_weather\n" PARIS ">>>get_time\n{\"tz\": \"UTC\"}", "Let me check.",
      NULL, {{"get_weather", PARIS}, {"get_time", "{\"tz\": \"UTC\"}"}}},
     {FV32, "all\nHello there!", "Hello there!", NULL, {{0}}},
+    {FV32, ">>>get_weather\n" PARIS, NULL, NULL, {{"get_weather", PARIS}}},
     {FV32, "Hello world, no recipient", "Hello world, no recipient", NULL, {{0}}},
     {FV32, "get_weather\n{\"loc", "get_weather\n{\"loc", NULL, {{0}}},
     {FV32, "get_weather\nParis", "get_weather\nParis", NULL, {{0}}},

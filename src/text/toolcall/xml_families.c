@@ -178,6 +178,8 @@ void lf_tc_functionary_v32(tc_ctx *c) {
     tc_out *o = c->o;
     if (tc_starts(s, n, 0, ">>>"))
         i = 3;
+    else if (c->partial && tc_prefix_of(s, n, 0, ">>>"))
+        return;
     while (i < n && !o->oom) {
         size_t nl = tc_find(s, n, i, "\n");
         if (nl == n) {
