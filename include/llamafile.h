@@ -1310,6 +1310,87 @@ int lf_grammar_check(const char *gbnf, const char *root, const char *text, size_
 bool lf_sampler_add_grammar(lf_sampler *s, const lf_model *m, const char *gbnf,
                             const char *root, lf_error *err);
 
+/* ---- tool calls ----
+ * A model's tool calls, read from its output text: which format a chat
+ * template's model writes (decided from the template text, as llama.cpp
+ * decides it), then content, reasoning (gpt-oss) and calls as one OpenAI
+ * assistant message (lf_oai_message, as lf_harmony_to_openai gives). A
+ * call that does not parse (truncated, arguments that are not a JSON
+ * object, an unknown shape) and everything after it come back as content;
+ * markers inside a reasoning span (<think>...</think>,
+ * <|START_THINKING|>..., [THINK]...) are text. See docs/tools.md. */
+
+typedef enum lf_toolcall_format {
+    LF_TOOLCALL_GENERIC = 0,      /* {"tool_calls": [...]} / {"response": ...}, else text */
+    LF_TOOLCALL_HERMES,           /* <tool_call>{"name", "arguments"}</tool_call> (Qwen 2.5/3) */
+    LF_TOOLCALL_QWEN3_CODER,      /* <tool_call><function=N><parameter=P>V</parameter>... */
+    LF_TOOLCALL_LLAMA3,           /* {"name", "parameters"}; <|python_tag|> */
+    LF_TOOLCALL_MISTRAL,          /* [TOOL_CALLS][{...}] or [TOOL_CALLS]N[ARGS]{...} */
+    LF_TOOLCALL_GRANITE,          /* <|tool_call|>[{"name", "arguments"}] */
+    LF_TOOLCALL_DEEPSEEK,         /* <｜tool▁calls▁begin｜>... (R1, V3, V3.1) */
+    LF_TOOLCALL_FUNCTIONARY_V3_1, /* <function=N>{...}</function>; <|python_tag|> */
+    LF_TOOLCALL_FUNCTIONARY_V3_2, /* >>>N\n{...}, >>>all\ntext */
+    LF_TOOLCALL_FIREFUNCTION_V2,  /* functools[{...}] */
+    LF_TOOLCALL_COMMAND_R7B,      /* <|START_ACTION|>[{"tool_name", "parameters"}]<|END_ACTION|> */
+    LF_TOOLCALL_GPT_OSS,          /* harmony text: to=functions.N ... <|message|>{...} */
+    LF_TOOLCALL_N_FORMATS
+} lf_toolcall_format;
+
+/* The format of a template's model (NULL: GENERIC). */
+lf_toolcall_format lf_toolcall_detect(const char *template_text);
+/* "hermes", "qwen3-coder", "llama3", ... ("unknown" out of range). */
+const char *lf_toolcall_format_name(lf_toolcall_format f);
+bool lf_toolcall_format_from_name(const char *name, lf_toolcall_format *out);
+
+/* Parses a whole output (the text after the prompt; reasoning may still be
+ * in it). content and reasoning_content are trimmed, NULL when empty;
+ * each call has an id from lf_harmony_tool_call_id(rng), its name and its
+ * arguments as JSON object text (the model's own text where it wrote
+ * JSON); finish_reason is "tool_calls" with calls, else "stop" (the caller
+ * knows when it was "length"). Free with lf_oai_message_free. Fails only
+ * for out of memory, an unknown format or text over 64 MiB. */
+bool lf_toolcall_parse(lf_toolcall_format f, const char *text, size_t n, uint64_t *rng,
+                       lf_oai_message *out, lf_error *err);
+
+/* The message as OpenAI's JSON: {"role":"assistant","content":...,
+ * "reasoning_content":...,"tool_calls":[{"id","type":"function","function":
+ * {"name","arguments"}}]} (content null when none; the other two only when
+ * present; invalid UTF-8 becomes U+FFFD). malloc'd; *len may be NULL. */
+char *lf_toolcall_to_openai_json(const lf_oai_message *m, size_t *len, lf_error *err);
+
+/* Streaming: push the text as it is generated; the deltas add up to the
+ * one-shot parse of the whole text (same ids for the same seed). Text that
+ * may still become a call is held back; a call is sent once it is
+ * complete, as a CALL delta (index, id, name) and then an ARGS delta (its
+ * arguments), so a malformed call is never half sent. */
+enum lf_toolcall_delta_kind {
+    LF_TOOLCALL_DELTA_CONTENT = 0,
+    LF_TOOLCALL_DELTA_REASONING = 1,
+    LF_TOOLCALL_DELTA_CALL = 2,
+    LF_TOOLCALL_DELTA_ARGS = 3,
+};
+typedef struct lf_toolcall_delta {
+    int kind;         /* enum lf_toolcall_delta_kind */
+    size_t index;     /* CALL, ARGS: which call */
+    const char *id;   /* CALL */
+    const char *name; /* CALL */
+    const char *text; /* CONTENT, REASONING, ARGS: len bytes (not NUL-terminated) */
+    size_t len;
+} lf_toolcall_delta;
+typedef struct lf_toolcall_stream lf_toolcall_stream;
+/* seed: the id generator's state (copied); NULL: seeded from the clock. */
+lf_toolcall_stream *lf_toolcall_stream_new(lf_toolcall_format f, const uint64_t *seed,
+                                           lf_error *err);
+/* Adds text (end: it is the last) and returns how many deltas *deltas
+ * holds (valid until the next push or free), or -1 (err). The stream re-reads its
+ * whole text on each push. Pushing after end is an error. */
+int64_t lf_toolcall_stream_push(lf_toolcall_stream *s, const char *text, size_t n, bool end,
+                                const lf_toolcall_delta **deltas, lf_error *err);
+/* After end: the whole message, as lf_toolcall_parse gives it, with the
+ * ids that were sent. */
+bool lf_toolcall_stream_result(const lf_toolcall_stream *s, lf_oai_message *out, lf_error *err);
+void lf_toolcall_stream_free(lf_toolcall_stream *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -149,6 +149,7 @@ seed_corpus() {
     tokenizer) for f in "$SHARED"/vocab/*.inp; do add_seed "$2" "$f"; done ;;
     harmony_render) for f in tests/fuzz/corpus/harmony_render/*; do add_seed "$2" "$f"; done ;;
     gbnf) for f in tests/fuzz/corpus/gbnf/*; do add_seed "$2" "$f"; done ;;
+    toolcall) for f in tests/fuzz/corpus/toolcall/*; do add_seed "$2" "$f"; done ;;
     *) ;;
   esac
 }
