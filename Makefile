@@ -126,7 +126,7 @@ $(LIB): $(LIB_OBJS)
 # libunistring, which Debian ships only as shared objects, so GnuTLS is
 # linked as a shared library (llamafile links glibc dynamically already).
 APP_LIBS_gguf-dump := -ljansson
-APP_LIBS_llamafile := -ljansson -lmicrohttpd
+APP_LIBS_llamafile := -ljansson -lmicrohttpd -ledit -ltinfo -lbsd -lmd
 APP_DYNLIBS_llamafile := -lgnutls
 app_srcs = $(wildcard src/apps/$(1)/*.c src/apps/$(1)/*/*.c)
 define APP_RULE
