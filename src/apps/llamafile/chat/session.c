@@ -56,6 +56,41 @@ void chat_session_free(chat_session *s) {
     lf_harmony_free(s->h);
 }
 
+/* Length of the valid UTF-8 character at p (at most n bytes), or 0. */
+static size_t utf8_char(const unsigned char *p, size_t n) {
+    size_t k = p[0] < 0x80 ? 1 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : p[0] >= 0xe0 && p[0] < 0xf0 ? 3
+             : p[0] >= 0xf0 && p[0] < 0xf5 ? 4 : 0;
+    if (k == 0 || k > n)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((k == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (k == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
+        (k == 4 && p[0] == 0xf0 && p[1] < 0x90) || (k == 4 && p[0] == 0xf4 && p[1] >= 0x90))
+        return 0;
+    return k;
+}
+
+/* A copy of text where each byte that is not part of valid UTF-8 is
+ * U+FFFD (a model may write anything; messages must be UTF-8). */
+static char *utf8_dup(const char *text) {
+    size_t n = strlen(text);
+    char *out = malloc(n * 3 + 1), *o = out;
+    for (size_t i = 0; out && i < n;) {
+        size_t k = utf8_char((const unsigned char *)text + i, n - i);
+        if (k) {
+            memcpy(o, text + i, k);
+            o += k, i += k;
+        } else {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3, i++;
+        }
+    }
+    if (out)
+        *o = 0;
+    return out;
+}
+
 bool chat_add(chat_session *s, const char *role, const char *content, const char *reasoning) {
     if (s->n_msgs == s->cap_msgs) {
         int cap = s->cap_msgs ? s->cap_msgs * 2 : 16;
@@ -65,8 +100,8 @@ bool chat_add(chat_session *s, const char *role, const char *content, const char
         s->msgs = g;
         s->cap_msgs = cap;
     }
-    chat_msg g = {strdup(role), strdup(content ? content : ""),
-                  reasoning && *reasoning ? strdup(reasoning) : NULL};
+    chat_msg g = {strdup(role), utf8_dup(content ? content : ""),
+                  reasoning && *reasoning ? utf8_dup(reasoning) : NULL};
     if (!g.role || !g.content || (reasoning && *reasoning && !g.reasoning)) {
         msg_free(&g);
         return false;
