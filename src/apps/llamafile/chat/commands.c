@@ -46,9 +46,10 @@ void chat_help(FILE *f, const char *cmd) {
 }
 
 static void show_settings(const chat_session *s) {
-    printf("temp %g\ntop-k %d\ntop-p %g\nmin-p %g\nseed %llu\nn-predict %d\n",
-           (double)s->sp.temp, s->sp.top_k, (double)s->sp.top_p, (double)s->sp.min_p,
-           (unsigned long long)s->sp.seed, s->n_predict);
+    long long seed = s->sp.seed == UINT64_MAX || s->sp.seed == 0xffffffff ? -1 : (long long)s->sp.seed;
+    printf("temp %g\ntop-k %d\ntop-p %g\nmin-p %g\nseed %lld\nn-predict %d\n",
+           (double)s->sp.temp, s->sp.top_k, (double)s->sp.top_p, (double)s->sp.min_p, seed,
+           s->n_predict);
 }
 
 static int set(chat_session *s, const char *arg) {
