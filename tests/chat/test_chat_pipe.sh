@@ -117,3 +117,19 @@ if [ -f "$H" ] && "$BIN/llamafile-mkmodel" --arch llama --preset tiny --vocab "$
   else fail "a gpt-oss vocabulary chats through harmony" "exit $rc: $(tail -n 1 "$TMP/err")"; fi
   rm -f "$TMP/oss.gguf"
 else skip "a gpt-oss vocabulary chats through harmony" "$H missing or mkmodel failed"; fi
+
+# Reasoning: DeepSeek-R1's template opens <think> in the prompt, so what the
+# model writes is reasoning: shown marked (no colours here), or hidden; kept
+# as reasoning_content either way.
+R1=$SHARED/templates/deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja
+if [ -f "$R1" ] && "$BIN/llamafile-mkmodel" --arch llama --preset tiny --vocab "$V" --n-vocab 32000 \
+     --n-embd 64 --chat-template "$R1" "$TMP/r1.gguf" 2>"$TMP/err"; then
+  printf 'hello\n/save %s\n' "$TMP/r.json" | chat "$TMP/r1.gguf"
+  if head -n 1 "$TMP/out" | grep -q '^thinking: .' &&
+     jq -e '.[1].content == "" and (.[1].reasoning_content | length) > 0' "$TMP/r.json" >/dev/null; then
+    pass "reasoning is shown apart and kept as reasoning_content"
+  else fail "reasoning is shown apart and kept as reasoning_content" "$(head -n 1 "$TMP/out")"; fi
+  printf 'hello\n' | chat "$TMP/r1.gguf" --reasoning hide
+  if [ "$(tr -d '\n' <"$TMP/out")" = "" ]; then pass "--reasoning hide hides it"
+  else fail "--reasoning hide hides it" "$(head -n 1 "$TMP/out")"; fi
+else skip "reasoning" "$R1 missing or mkmodel failed"; fi

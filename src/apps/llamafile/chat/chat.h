@@ -46,6 +46,7 @@ typedef struct chat_session {
     int n_predict;         /* -1: until end of generation or a full context */
     int reasoning;         /* enum chat_reasoning */
     bool harmony, verbose, quiet;
+    bool prompt_opens;     /* the prompt ends with <think>: the answer starts in reasoning */
     lf_harmony *h;
     const char *stop_text; /* a turn end the vocabulary lacks as a token (fallback) */
     chat_text_fn *on_text;

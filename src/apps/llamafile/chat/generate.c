@@ -35,6 +35,7 @@ typedef struct answer {
     buf text[2]; /* CHAT_CONTENT, CHAT_REASONING */
     int route;   /* harmony: where the current message goes */
     int n_msgs[2];
+    lf_reasoning *split; /* <think> reasoning apart from the content, or NULL */
 } answer;
 
 static void emit(answer *a, int kind, const char *text, size_t len) {
@@ -43,6 +44,10 @@ static void emit(answer *a, int kind, const char *text, size_t len) {
     buf_put(&a->text[kind], text, len);
     if (a->s->on_text)
         a->s->on_text(a->s->ud, kind, text, len);
+}
+
+static void split_emit(void *ud, int part, const char *text, size_t len) {
+    emit(ud, part == LF_PART_REASONING ? CHAT_REASONING : CHAT_CONTENT, text, len);
 }
 
 /* Plain text after the stop matcher (the ChatML turn end as text). */
@@ -54,6 +59,8 @@ static bool put_text(answer *a, lf_stop_matcher *sm, const char *text, size_t le
         out = text;
     if (k < 0)
         return false;
+    if (a->split)
+        return lf_reasoning_push(a->split, out, (size_t)k, split_emit, a, &err);
     emit(a, CHAT_CONTENT, out, (size_t)k);
     return true;
 }
@@ -102,7 +109,10 @@ int chat_generate(chat_session *s, char **content, char **reasoning) {
         ? lf_harmony_parser_new(s->h, LF_HARMONY_ROLE_ASSISTANT, false, &err) : NULL;
     const char *stops[1] = {s->stop_text};
     lf_stop_matcher *sm = s->stop_text && detok ? lf_stop_matcher_new(stops, 1, &err) : NULL;
-    if (!smp || (!detok && !hp) || (s->stop_text && !s->harmony && !sm)) {
+    if (detok && lf_reasoning_format_for(s->m) == LF_REASONING_THINK)
+        a.split = lf_reasoning_new(s->m, LF_REASONING_THINK, s->prompt_opens, &err);
+    if (!smp || (!detok && !hp) || (s->stop_text && !s->harmony && !sm) ||
+        (detok && lf_reasoning_format_for(s->m) == LF_REASONING_THINK && !a.split)) {
         fprintf(stderr, "llamafile: %s\n", err.msg);
         rc = CHAT_ERROR;
         goto done;
@@ -172,7 +182,9 @@ int chat_generate(chat_session *s, char **content, char **reasoning) {
         int64_t k = lf_detok_flush(detok, &text);
         put_text(&a, sm, text, (size_t)k);
         if (sm && (k = lf_stop_matcher_flush(sm, &text)) > 0)
-            emit(&a, CHAT_CONTENT, text, (size_t)k);
+            put_text(&a, NULL, text, (size_t)k);
+        if (a.split)
+            lf_reasoning_finish(a.split, split_emit, &a, &err);
     }
     if (a.text[0].oom || a.text[1].oom) {
         fprintf(stderr, "llamafile: out of memory\n");
@@ -185,5 +197,6 @@ done:
     lf_detok_free(detok);
     lf_harmony_parser_free(hp);
     lf_stop_matcher_free(sm);
+    lf_reasoning_free(a.split);
     return rc;
 }

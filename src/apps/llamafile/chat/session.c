@@ -239,6 +239,7 @@ static int32_t *fit_prompt(chat_session *s, int *n, int *result) {
             return NULL;
         }
         int32_t *toks = chat_tokenize(s, text, len, n);
+        s->prompt_opens = lf_reasoning_prompt_opens(text, len);
         free(text);
         if (!toks) {
             fprintf(stderr, "llamafile: out of memory tokenizing the prompt\n");
