@@ -4,6 +4,7 @@
 
 #include "../cli.h"
 #include "chat.h"
+#include "markdown.h"
 
 struct chat_app {
     chat_session s;
@@ -14,6 +15,7 @@ struct chat_app {
     char *history;  /* the line-editing history file, or NULL */
     int shown;      /* the kind of text last shown (-1: none yet this answer) */
     bool at_bol;    /* the output is at the start of a line */
+    md_renderer *md; /* the answer's content, lightly rendered on a colour terminal */
 };
 
 /* Writes text on stdout (the chat's output). */

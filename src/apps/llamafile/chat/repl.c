@@ -34,13 +34,22 @@ static void on_text(void *ud, int kind, const char *text, size_t len) {
     if (kind == CHAT_REASONING && app->s.reasoning != CHAT_REASONING_SHOW)
         return;
     if (kind != app->shown) {
+        if (app->shown == CHAT_CONTENT)
+            md_finish(app->md);
         if (app->shown == CHAT_REASONING)
             chat_out(app, app->color ? RESET "\n\n" : "\n\n", app->color ? 6 : 2);
         if (kind == CHAT_REASONING)
             chat_out(app, app->color ? DIM : "thinking: ", app->color ? 4 : 10);
         app->shown = kind;
     }
-    chat_out(app, text, len);
+    if (kind == CHAT_CONTENT)
+        md_push(app->md, text, len);
+    else
+        chat_out(app, text, len);
+}
+
+static void md_write(void *ud, const char *s, size_t n) {
+    chat_out(ud, s, n);
 }
 
 int chat_answer(chat_app *app) {
@@ -48,6 +57,8 @@ int chat_answer(chat_app *app) {
     app->shown = -1;
     app->at_bol = true;
     int rc = chat_respond(&app->s);
+    if (app->shown == CHAT_CONTENT)
+        md_finish(app->md);
     if (app->shown == CHAT_REASONING && app->color)
         chat_out(app, RESET, 4);
     if (rc == CHAT_INTERRUPTED)
@@ -167,6 +178,11 @@ int cli_chat(lf_model *m, lf_context *ctx, const cli_options *o) {
         return 1;
     }
     chat_session *s = &app.s;
+    if (!(app.md = md_new(app.color, md_write, &app))) {
+        fprintf(stderr, "llamafile: out of memory\n");
+        chat_session_free(s);
+        return 1;
+    }
     s->sp = o->sampling;
     s->n_predict = o->n_predict;
     s->reasoning = o->reasoning;
@@ -182,6 +198,7 @@ int cli_chat(lf_model *m, lf_context *ctx, const cli_options *o) {
                     "fallback\n");
     }
     if (o->system_prompt && !chat_set_system(s, o->system_prompt)) {
+        md_free(app.md);
         chat_session_free(s);
         return 1;
     }
@@ -224,6 +241,7 @@ int cli_chat(lf_model *m, lf_context *ctx, const cli_options *o) {
         chat_out(&app, "\n", 1);
     free(app.pending);
     free(app.history);
+    md_free(app.md);
     chat_session_free(s);
     return rc;
 }
