@@ -91,3 +91,11 @@ for c in exit bye; do
   if [ $rc -eq 0 ] && [ "$(wc -l <"$TMP/out")" = 1 ]; then pass "/$c leaves (exit 0)"
   else fail "/$c leaves (exit 0)" "exit $rc, $(wc -l <"$TMP/out") lines"; fi
 done
+
+# --help lists every chat flag.
+"$L" --help >"$TMP/help"
+missing=""
+for f in -cnv --chat -sys --system-prompt --system-prompt-file --reasoning --no-color; do
+  grep -qE -- "(^| )$f( |,|$)" "$TMP/help" || missing="$missing $f"
+done
+[ -z "$missing" ] && pass "--help lists every chat flag" || fail "--help lists every chat flag" "missing$missing"
