@@ -21,7 +21,7 @@ expect() {
 
 run '/help\n'
 missing=""
-for c in exit bye clear undo regen system set stats context save load upload dump help; do
+for c in exit bye clear undo regen system think set stats context save load upload dump help; do
   grep -q "^  /$c" "$TMP/out" || missing="$missing /$c"
 done
 [ -z "$missing" ] && pass "/help lists every command" || fail "/help lists every command" "missing$missing"
@@ -29,12 +29,13 @@ run '/help save\n'
 [ "$(wc -l <"$TMP/out")" = 1 ] && expect "/help CMD explains one" "^  /save FILE +save the conversation" "$TMP/out" ||
   fail "/help CMD explains one" "$(cat "$TMP/out")"
 
-run '/frobnicate\n/set top-k lots\n/set colour 3\n/save\nhello\n'
+run '/frobnicate\n/set top-k lots\n/set colour 3\n/save\n/think off\nhello\n'
 expect "unknown command: a hint" "^llamafile: unknown command /frobnicate \(/help lists them\)$" "$TMP/err"
 expect "/set with a bad value: a hint" "^llamafile: bad value 'lots' for top-k$" "$TMP/err"
 expect "/set of an unknown name: a hint" "^llamafile: /set knows temp" "$TMP/err"
 expect "/save without a file: a hint" "^llamafile: usage: /save FILE$" "$TMP/err"
-[ "$(wc -l <"$TMP/err")" = 4 ] && grep -q . "$TMP/out" && pass "after hints the chat goes on" ||
+expect "/think without enable_thinking: a hint" "^llamafile: this model's template has no enable_thinking" "$TMP/err"
+[ "$(wc -l <"$TMP/err")" = 5 ] && grep -q . "$TMP/out" && pass "after hints the chat goes on" ||
   fail "after hints the chat goes on" "$(cat "$TMP/err")"
 
 run '/set\n/set temp 0.5\n/set n-predict 3\n/set\n'

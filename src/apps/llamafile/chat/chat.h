@@ -45,6 +45,7 @@ typedef struct chat_session {
     lf_sampler_params sp;
     int n_predict;         /* -1: until end of generation or a full context */
     int reasoning;         /* enum chat_reasoning */
+    int think;             /* /think: -1 the template's default, 0 off, 1 on */
     bool harmony, verbose, quiet;
     bool prompt_opens;     /* the prompt ends with <think>: the answer starts in reasoning */
     lf_harmony *h;

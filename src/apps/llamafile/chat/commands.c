@@ -16,6 +16,7 @@ static const struct command {
     {"undo", "", "remove the last exchange (your message and the answer)"},
     {"regen", "", "answer the last message again"},
     {"system", "[TEXT]", "set the system prompt to TEXT (alone: show it)"},
+    {"think", "on|off", "let the model think first or not (templates with enable_thinking)"},
     {"set", "[NAME VALUE]", "set temp, top-k, top-p, min-p, seed or n-predict (alone: show them)"},
     {"stats", "", "tokens in the context, prompt and generation speed of the last answer"},
     {"context", "", "tokens used of the context, as a bar"},
@@ -217,6 +218,16 @@ int chat_command(chat_app *app, const char *line) {
             printf("%s\n", i < 0 ? "(no system prompt)" : s->msgs[i].content);
         else if (!chat_set_system(s, arg))
             fprintf(stderr, "llamafile: out of memory\n");
+    } else if (!strcmp(cmd, "think")) {
+        lf_str t = {0};
+        lf_gguf_get_str(lf_model_gguf(s->m), "tokenizer.chat_template", &t);
+        bool has = t.ptr && memmem(t.ptr, t.len, "enable_thinking", 15);
+        if (!has)
+            fprintf(stderr, "llamafile: this model's template has no enable_thinking switch\n");
+        else if (!strcmp(arg, "on") || !strcmp(arg, "off"))
+            printf("thinking %s\n", (s->think = !strcmp(arg, "on")) ? "on" : "off");
+        else
+            fprintf(stderr, "llamafile: usage: /think on|off\n");
     } else if (!strcmp(cmd, "set")) {
         return set(s, arg);
     } else if (!strcmp(cmd, "stats")) {

@@ -23,6 +23,7 @@ bool chat_session_init(chat_session *s, lf_model *m, lf_context *ctx, lf_error *
     s->m = m;
     s->ctx = ctx;
     s->n_predict = -1;
+    s->think = -1;
     s->sp = lf_sampler_default_params();
     s->harmony = lf_chat_is_harmony(m);
     if (s->harmony && !(s->h = lf_harmony_new(m, err)))
@@ -157,8 +158,10 @@ char *chat_render(chat_session *s, bool gen, size_t *len, lf_error *err) {
     if (!ms)
         return NULL;
     lf_chat_params p = {.add_generation_prompt = gen};
-    if (s->reasoning == CHAT_REASONING_OFF && !s->harmony)
+    if ((s->reasoning == CHAT_REASONING_OFF && s->think < 0) || s->think == 0)
         p.kwargs = "{\"enable_thinking\": false}";
+    else if (s->think == 1)
+        p.kwargs = "{\"enable_thinking\": true}";
     char *text = lf_chat_apply_model(s->m, ms, &p, len, NULL, NULL, err);
     lf_chat_messages_free(ms);
     return text;
