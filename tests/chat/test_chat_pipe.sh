@@ -80,10 +80,19 @@ else fail 'multi-line input ("""  and \)' "$(grep -c . "$TMP/out") lines"; fi
 for i in $(seq 1 12); do echo "tell me a story about the number $i please"; done >"$TMP/many"
 chat "$M" -c 160 -v <"$TMP/many"
 rc=$?
-if [ $rc -eq 0 ] && grep -q "dropped the .* oldest exchange" "$TMP/err" &&
+if [ $rc -eq 0 ] && grep -qE "dropped the ([0-9]+ )?oldest exchange" "$TMP/err" &&
    [ "$(grep -c '^llamafile: turn ' "$TMP/err")" = 12 ]; then
   pass "a full context drops the oldest exchanges and goes on"
 else fail "a full context drops the oldest exchanges and goes on" "exit $rc: $(grep -v turn "$TMP/err" | tail -n 1)"; fi
+
+# An answer that fills the context is cut; the next turn makes room.
+printf 'hello\nagain\nthird\n' | chat "$M" -n -1 -c 100 -v
+rc=$?
+if [ $rc -eq 0 ] && [ "$(grep -c 'answer cut' "$TMP/err")" = 3 ] &&
+   [ "$(grep -c 'dropped the oldest exchange' "$TMP/err")" = 2 ] &&
+   [ "$(grep -c '^llamafile: turn ' "$TMP/err")" = 3 ]; then
+  pass "an answer filling the context is cut, the next turn makes room"
+else fail "an answer filling the context is cut, the next turn makes room" "exit $rc: $(tail -n 2 "$TMP/err")"; fi
 
 # A turn bigger than the context is refused with the sizes; the next works.
 { for i in $(seq 1 100); do printf 'word%d ' "$i"; done; echo; echo hi; echo /dump; } >"$TMP/big"

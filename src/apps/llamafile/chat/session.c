@@ -325,10 +325,13 @@ int chat_respond(chat_session *s) {
     int32_t *toks = fit_prompt(s, &n, &rc);
     if (!toks)
         return rc;
-    if (s->last.n_dropped && !s->quiet)
-        fprintf(stderr, "llamafile: the context is full: dropped the %d oldest exchange%s "
-                "(the prompt is now %d of %d tokens)\n", s->last.n_dropped,
-                s->last.n_dropped > 1 ? "s" : "", n, lf_n_ctx(s->ctx));
+    if (s->last.n_dropped && !s->quiet) {
+        char what[48] = "the oldest exchange";
+        if (s->last.n_dropped > 1)
+            snprintf(what, sizeof what, "the %d oldest exchanges", s->last.n_dropped);
+        fprintf(stderr, "llamafile: the context is full: dropped %s (the prompt is now %d of "
+                "%d tokens)\n", what, n, lf_n_ctx(s->ctx));
+    }
     s->last.n_prompt = n;
     rc = sync_cache(s, toks, n);
     free(toks);
