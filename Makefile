@@ -73,7 +73,9 @@ APP_BINS := $(APPS:%=$(O)/llamafile/%)
 TEST_SRCS := $(shell find tests -path tests/js -prune -o -name 'test_*.c' -print | sort)
 TEST_BINS := $(TEST_SRCS:%.c=$(O)/%)
 TEST_SCRIPTS := $(shell find tests -path tests/js -prune -o -name 'test_*.sh' -print | sort)
-TEST_SUPPORT_SRCS := $(shell find tests -path tests/js -prune -o -name '*.c' -not -name 'test_*' -not -path 'tests/fuzz/*' -print | sort)
+TEST_SUPPORT_SRCS := $(shell find tests -path tests/js -prune -o -path tests/tools -prune -o -name '*.c' -not -name 'test_*' -not -path 'tests/fuzz/*' -print | sort)
+# tests/tools/NAME.c: programs the shell tests run ($(O)/tests/tools/NAME).
+TEST_TOOL_BINS := $(patsubst %.c,$(O)/%,$(filter-out tests/tools/test_%,$(wildcard tests/tools/*.c)))
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(O)/obj/%.o)
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -124,7 +126,7 @@ $(LIB): $(LIB_OBJS)
 # libunistring, which Debian ships only as shared objects, so GnuTLS is
 # linked as a shared library (llamafile links glibc dynamically already).
 APP_LIBS_gguf-dump := -ljansson
-APP_LIBS_llamafile := -ljansson -lmicrohttpd
+APP_LIBS_llamafile := -ljansson -lmicrohttpd -ledit -ltinfo -lbsd -lmd
 APP_DYNLIBS_llamafile := -lgnutls
 app_srcs = $(wildcard src/apps/$(1)/*.c src/apps/$(1)/*/*.c)
 define APP_RULE
@@ -138,7 +140,7 @@ $(O)/tests/%: $(O)/obj/tests/%.o $(TEST_SUPPORT_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(call link_mode,$*,$(TEST_LIBS)) -o $@
 
-tests: $(TEST_BINS)
+tests: $(TEST_BINS) $(TEST_TOOL_BINS)
 
 o/fuzz/obj/%.o: %.c | setup
 	@mkdir -p $(@D)

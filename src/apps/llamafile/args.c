@@ -58,6 +58,24 @@ static const char k_help[] =
     "       --frequency-penalty X subtract X per occurrence (default: 0.0)\n"
     "\n";
 
+static const char k_help_chat[] =
+    "chat:\n"
+    "  -cnv, --chat               talk with the model in turns (the default with no\n"
+    "                             -p, -f or --server when stdin and stdout are a\n"
+    "                             terminal); with -p the prompt is the first message.\n"
+    "                             From a pipe each line is a message and each answer\n"
+    "                             is printed plainly. -c defaults to the training\n"
+    "                             context, at most 8192. /help lists the commands\n"
+    "  -sys, --system-prompt TEXT the system prompt\n"
+    "       --system-prompt-file FILE\n"
+    "                             read the system prompt from FILE\n"
+    "       --reasoning MODE      a thinking model's reasoning: on (shown, dimmed;\n"
+    "                             the default), hide, or off (asks the template not\n"
+    "                             to think, where it has enable_thinking)\n"
+    "       --no-color            no colours (also NO_COLOR=1; never when stdout is not\n"
+    "                             a terminal)\n"
+    "\n";
+
 static const char k_help_more[] =
     "constrained output:\n"
     "       --grammar GBNF        only text the GBNF grammar's rule root matches\n"
@@ -94,6 +112,9 @@ static const char k_help_more[] =
  * ("No space left on device") for lf_stdout_close. */
 void cli_print_help(FILE *f) {
     fputs(k_help, f);
+    if (f == stdout)
+        lf_stdout_flush();
+    fputs(k_help_chat, f);
     if (f == stdout)
         lf_stdout_flush();
     fputs(k_help_more, f);
@@ -206,6 +227,7 @@ static const char *const k_value_flags[] = {
     "--min-p", "--repeat-penalty", "--repeat-last-n", "--presence-penalty",
     "--frequency-penalty", "-ngl", "--gpu-layers", "--n-gpu-layers", "-ctk", "--cache-type-k",
     "-ctv", "--cache-type-v", "--pooling", "--embd-normalize",
+    "-sys", "--system-prompt", "--system-prompt-file", "--reasoning",
 };
 
 static bool takes_value(const char *a) {
@@ -245,6 +267,8 @@ bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options 
         if (is(a, "-v", "--verbose")) { o->verbose = true; continue; }
         if (is(a, "--log-disable", NULL)) { o->quiet = true; continue; }
         if (is(a, "--embedding", "--embeddings")) { o->embedding = true; continue; }
+        if (is(a, "-cnv", "--chat") || is(a, "--conversation", NULL)) { o->chat = true; continue; }
+        if (is(a, "--no-color", NULL)) { o->no_color = true; continue; }
         char why[256];
         int used = srv_options_flag(&o->server, a, i + 1 < argc ? argv[i + 1] : NULL, why,
                                     sizeof why);
@@ -302,6 +326,13 @@ bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options 
             if (o->pooling < 0)
                 return fail("invalid value '%s' for %s (expected none, mean, cls or last)", val, a);
         }
+        else if (is(a, "-sys", "--system-prompt")) { free(o->system_prompt); o->system_prompt = strdup(val); }
+        else if (is(a, "--system-prompt-file", NULL)) { if (!read_file(val, &o->system_prompt)) return false; }
+        else if (is(a, "--reasoning", NULL)) {
+            o->reasoning = !strcmp(val, "on") ? 0 : !strcmp(val, "off") ? 1 : !strcmp(val, "hide") ? 2 : -1;
+            if (o->reasoning < 0)
+                return fail("invalid value '%s' for %s (expected on, off or hide)", val, a);
+        }
         else if (is(a, "--embd-normalize", NULL)) { if (!parse_long(a, val, -1, 1000, &v)) return false; o->embd_normalize = (int)v; }
     }
     g_where = "";
@@ -317,5 +348,6 @@ bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options 
 void cli_free(cli_options *o) {
     free(o->prompt);
     free(o->grammar);
+    free(o->system_prompt);
     srv_options_free(&o->server);
 }

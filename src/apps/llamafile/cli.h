@@ -18,6 +18,11 @@ typedef struct cli_options {
     int embd_normalize;  /* --embd-normalize */
     char *grammar;       /* --grammar, --grammar-file: GBNF text */
 
+    bool chat;           /* --chat / -cnv */
+    bool no_color;       /* --no-color */
+    char *system_prompt; /* --system-prompt, --system-prompt-file */
+    int reasoning;       /* --reasoning: enum chat_reasoning (0 on, 1 off, 2 hide) */
+
     srv_options server; /* --server and its flags */
 } cli_options;
 
@@ -30,5 +35,8 @@ void cli_print_help(FILE *f);
 /* --embedding: decodes the prompt in one batch and prints its embedding
  * vectors; returns the exit status. */
 int cli_embed(lf_model *m, lf_context *ctx, const cli_options *o);
+
+/* --chat: the terminal chatbot (chat/repl.c); returns the exit status. */
+int cli_chat(lf_model *m, lf_context *ctx, const cli_options *o);
 
 #endif

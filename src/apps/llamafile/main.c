@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "server/server.h"
@@ -223,7 +224,18 @@ static int run(int argc, char **argv, int user_first, int user_end) {
         cli_free(&o);
         return 1;
     }
+    /* The chatbot: asked for, or the default on a terminal without a prompt. */
+    bool chat = o.chat || (!o.prompt && !o.server.enabled && !o.embedding && isatty(0) &&
+                           isatty(1));
+    if (chat && o.embedding) {
+        fprintf(stderr, "llamafile: --chat and --embedding do not go together\n");
+        lf_model_free(m);
+        cli_free(&o);
+        return 1;
+    }
     int n_train = lf_model_n_ctx_train(m);
+    if (chat && !o.ctx_given)
+        o.n_ctx = 8192;
     if (!o.ctx_given) /* llama.cpp's default: the training context, here at most 4096 */
         o.n_ctx = n_train > 0 && n_train < o.n_ctx ? n_train : o.n_ctx;
     else if (n_train > 0 && o.n_ctx > n_train && !o.quiet)
@@ -261,10 +273,11 @@ static int run(int argc, char **argv, int user_first, int user_end) {
                 lf_model_n_embd(m), lf_model_n_vocab(m), lf_model_n_params(m) / 1e6,
                 lf_n_ctx(ctx), lf_n_threads(ctx));
     signal(SIGINT, on_sigint);
-    int rc = o.embedding ? cli_embed(m, ctx, &o) : generate(m, ctx, &o, &st);
-    if (rc != 1 && !o.embedding) /* llama.cpp ends its output with a blank line; so do we */
+    int rc = o.embedding ? cli_embed(m, ctx, &o) : chat ? cli_chat(m, ctx, &o)
+                                                        : generate(m, ctx, &o, &st);
+    if (rc != 1 && !o.embedding && !chat) /* llama.cpp ends its output with a blank line; so do we */
         fputs("\n\n", stdout);
-    if (o.verbose)
+    if (o.verbose && !chat)
         print_stats(&st);
     lf_context_free(ctx);
     lf_model_free(m);
