@@ -1266,6 +1266,19 @@ const float *lf_get_embeddings_seq(lf_context *c, int32_t seq);
  * above (-1: a copy). A zero vector gives zeros. */
 void lf_embd_normalize(const float *in, float *out, int32_t n, int32_t norm);
 
+/* ---- JSON Schema → GBNF ---- */
+
+/* A JSON Schema (text) as a GBNF grammar whose `root` rule accepts JSON
+ * documents that validate against it (a subset of them: see docs/api.md,
+ * "JSON Schema to grammar"). Returns malloc'ed text the caller free()s, or
+ * NULL with a message; an unsupported keyword is named with its place,
+ * e.g. `at #/properties/tags: unsupported keyword "uniqueItems"`. */
+char *lf_json_schema_to_gbnf(const char *schema_json, lf_error *err);
+/* The same from a parsed jansson value (a `json_t *`; the schema is only
+ * read). */
+struct json_t;
+char *lf_json_schema_value_to_gbnf(const struct json_t *schema, lf_error *err);
+
 #ifdef __cplusplus
 }
 #endif
