@@ -24,6 +24,7 @@ typedef struct {
 typedef struct {
     range *r;
     size_t n, cap;
+    bool shorthand; /* holds \d, \w or \s: see cs_ascii */
 } cset;
 
 typedef struct {
@@ -82,6 +83,22 @@ static cset cs_not(rx *x, cset *s) {
     if (next <= MAX_CP)
         cs_add(x, &o, next, MAX_CP);
     return o;
+}
+
+/* Python's \d \w \s also match non-ASCII digits, letters and spaces, so
+ * the complement of our ASCII versions would let through characters the
+ * validator's complement refuses: a negation of them stays within ASCII. */
+static void cs_ascii(cset *s) {
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->r[i].lo > 0x7f)
+            continue;
+        s->r[k] = s->r[i];
+        if (s->r[k].hi > 0x7f)
+            s->r[k].hi = 0x7f;
+        k++;
+    }
+    s->n = k;
 }
 
 static bool cs_has(const cset *s, uint32_t cp) {
@@ -229,8 +246,11 @@ static void escape(rx *x, cset *s, bool in_class) {
         cs_add(x, s, cp, cp);
         return;
     }
-    if (e >= 'A' && e <= 'Z')
+    if (e >= 'A' && e <= 'Z') {
         t = cs_not(x, &t);
+        cs_ascii(&t);
+    }
+    s->shorthand = true;
     for (size_t i = 0; i < t.n; i++)
         cs_add(x, s, t.r[i].lo, t.r[i].hi);
 }
@@ -272,11 +292,14 @@ static void class(rx *x, cset *s) {
                 rx_fail(x, "a bad range in []");
             cs_add(x, &t, one.r[0].lo, hi.r[0].lo);
         } else {
+            t.shorthand |= one.shorthand;
             for (size_t i = 0; i < one.n; i++)
                 cs_add(x, &t, one.r[i].lo, one.r[i].hi);
         }
     }
     *s = neg ? cs_not(x, &t) : t;
+    if (neg && t.shorthand)
+        cs_ascii(s);
 }
 
 static void alt(rx *x, js_buf *b);
