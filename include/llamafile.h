@@ -1266,6 +1266,50 @@ const float *lf_get_embeddings_seq(lf_context *c, int32_t seq);
  * above (-1: a copy). A zero vector gives zeros. */
 void lf_embd_normalize(const float *in, float *out, int32_t n, int32_t norm);
 
+/* ---- grammar (GBNF) ----
+ * Constrained output: a GBNF grammar (llama.cpp's syntax, see docs/api.md)
+ * decides which tokens may come next. */
+typedef struct lf_grammar lf_grammar;
+
+/* Parses gbnf for the rule root (NULL: "root"). m gives the vocabulary
+ * (token references, lf_grammar_apply, lf_grammar_accept_token) and may be
+ * NULL for text-only matching. Errors read "gbnf:LINE:COL: message"
+ * (column in code points) or "gbnf: message". */
+lf_grammar *lf_grammar_new(const lf_model *m, const char *gbnf, const char *root,
+                           lf_error *err);
+void lf_grammar_free(lf_grammar *g);
+/* Back to the start of the grammar. */
+void lf_grammar_reset(lf_grammar *g);
+/* Drops from c every candidate the grammar cannot accept next (keeping the
+ * order): tokens whose text does not continue a match (a token may end
+ * inside a UTF-8 character), end-of-generation tokens unless the grammar
+ * can end here, control tokens unless a token reference allows them. */
+void lf_grammar_apply(lf_grammar *g, lf_candidates *c);
+/* Advances over a token; false (state unchanged) when it is not accepted.
+ * An end-of-generation token is accepted, changing nothing, when the
+ * grammar is complete. */
+bool lf_grammar_accept_token(lf_grammar *g, int32_t token);
+/* Advances over len bytes of text; false (state unchanged) if rejected. */
+bool lf_grammar_accept_text(lf_grammar *g, const char *text, size_t len);
+/* True when the text so far is a whole match of the root rule. */
+bool lf_grammar_is_complete(const lf_grammar *g);
+
+#define LF_GRAMMAR_REJECT 0   /* no text starting with this one matches */
+#define LF_GRAMMAR_PREFIX 1   /* the start of a match, not a whole one */
+#define LF_GRAMMAR_COMPLETE 2 /* a whole match (it may also go on) */
+/* Matches text against a grammar in one call (for tests and tools):
+ * returns one of the three above, or -1 with err set. */
+int lf_grammar_check(const char *gbnf, const char *root, const char *text, size_t len,
+                     lf_error *err);
+
+/* Adds a grammar stage to a sampler chain (before top-k and the rest to
+ * sample from what the grammar allows). Tokens accepted before the stage
+ * first runs (the prompt) are not fed to the grammar; after that every
+ * accepted token is; lf_sampler_reset starts the grammar over. Fails on a
+ * grammar error, or when m's vocabulary size is not the sampler's. */
+bool lf_sampler_add_grammar(lf_sampler *s, const lf_model *m, const char *gbnf,
+                            const char *root, lf_error *err);
+
 /* ---- JSON Schema → GBNF ---- */
 
 /* A JSON Schema (text) as a GBNF grammar whose `root` rule accepts JSON

@@ -16,7 +16,7 @@
 enum { MAX_STAGES = 16 };
 
 typedef enum kind {
-    LOGIT_BIAS, PENALTIES, TOP_K, TOP_P, MIN_P, TYPICAL, TEMP, DIST, GREEDY, CUSTOM
+    LOGIT_BIAS, PENALTIES, TOP_K, TOP_P, MIN_P, TYPICAL, TEMP, DIST, GREEDY, CUSTOM, GRAMMAR
 } kind;
 
 typedef struct penalties {
@@ -39,6 +39,8 @@ typedef struct stage {
     lf_stage_accept_fn *accept;
     lf_stage_reset_fn *reset;
     void *user;
+    lf_grammar *grammar; /* GRAMMAR */
+    bool armed;          /* GRAMMAR: has run once; accepted tokens go to it */
 } stage;
 
 struct lf_sampler {
@@ -113,6 +115,7 @@ void lf_sampler_free(lf_sampler *s) {
             free(s->stages[i].pen->counts);
             free(s->stages[i].pen);
         }
+        lf_grammar_free(s->stages[i].grammar);
     }
     free(s->cand);
     free(s);
@@ -226,6 +229,22 @@ bool lf_sampler_add_custom(lf_sampler *s, lf_stage_apply_fn *apply, lf_stage_acc
     return true;
 }
 
+bool lf_sampler_add_grammar(lf_sampler *s, const lf_model *m, const char *gbnf,
+                            const char *root, lf_error *err) {
+    if (!m || lf_model_n_vocab(m) != s->n_vocab)
+        return lf_fail(err, "grammar: the model's vocabulary is not the sampler's");
+    lf_grammar *g = lf_grammar_new(m, gbnf, root, err);
+    if (!g)
+        return false;
+    stage *st = add_stage(s, GRAMMAR, err);
+    if (!st) {
+        lf_grammar_free(g);
+        return false;
+    }
+    st->grammar = g;
+    return true;
+}
+
 bool lf_sampler_add_params(lf_sampler *s, const lf_sampler_params *p, lf_error *err) {
     bool ok = true;
     if (p->n_logit_bias > 0)
@@ -295,6 +314,10 @@ int32_t lf_sampler_apply(lf_sampler *s, lf_candidates *c) {
         case TEMP: lf_cand_temp(c, st->f); break;
         case DIST: lf_cand_draw(c, rng_uniform(st->rng)); break;
         case GREEDY: lf_cand_greedy(c); break;
+        case GRAMMAR:
+            lf_grammar_apply(st->grammar, c);
+            st->armed = true;
+            break;
         case CUSTOM:
             st->apply(st->user, c);
             c->selected = -1; /* only dist and greedy select */
@@ -344,6 +367,8 @@ void lf_sampler_accept(lf_sampler *s, int32_t token) {
             penalties_accept(st->pen, s->n_vocab, token);
         else if (st->kind == CUSTOM && st->accept)
             st->accept(st->user, token);
+        else if (st->kind == GRAMMAR && st->armed)
+            lf_grammar_accept_token(st->grammar, token);
     }
 }
 
@@ -357,6 +382,9 @@ void lf_sampler_reset(lf_sampler *s) {
             seed_rng(st);
         } else if (st->kind == CUSTOM && st->reset) {
             st->reset(st->user);
+        } else if (st->kind == GRAMMAR) {
+            lf_grammar_reset(st->grammar);
+            st->armed = false;
         }
     }
     s->last = (lf_candidates){s->cand, 0, false, -1};

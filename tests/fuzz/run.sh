@@ -148,6 +148,7 @@ seed_corpus() {
     server_request) seed_server_request "$2" ;;
     tokenizer) for f in "$SHARED"/vocab/*.inp; do add_seed "$2" "$f"; done ;;
     harmony_render) for f in tests/fuzz/corpus/harmony_render/*; do add_seed "$2" "$f"; done ;;
+    gbnf) for f in tests/fuzz/corpus/gbnf/*; do add_seed "$2" "$f"; done ;;
     json_schema) for f in tests/fuzz/corpus/json_schema/*; do add_seed "$2" "$f"; done ;;
     *) ;;
   esac

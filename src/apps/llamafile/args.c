@@ -59,6 +59,10 @@ static const char k_help[] =
     "\n";
 
 static const char k_help_more[] =
+    "constrained output:\n"
+    "       --grammar GBNF        only text the GBNF grammar's rule root matches\n"
+    "       --grammar-file FILE   the same, the grammar read from FILE\n"
+    "\n"
     "embeddings:\n"
     "       --embedding           print the prompt's embedding (the final hidden\n"
     "                             states after the output norm) instead of generating:\n"
@@ -152,6 +156,29 @@ static bool read_file(const char *path, char **out) {
     return true;
 }
 
+/* --grammar TEXT or --grammar-file FILE (the last one given wins). */
+static bool grammar_flag(cli_options *o, const char *flag, const char *val) {
+    char *text;
+    if (!strcmp(flag, "--grammar")) {
+        text = strdup(val);
+        if (!text)
+            return fail("out of memory%s%s", "", "");
+    } else {
+        lf_error err;
+        size_t len;
+        text = lf_read_text(val, LF_TEXT_MAX, &len, &err);
+        if (!text)
+            return fail("grammar file %s%s", err.msg, "");
+        if (memchr(text, 0, len)) {
+            free(text);
+            return fail("grammar file %s: a NUL byte (a grammar is text)%s", val, "");
+        }
+    }
+    free(o->grammar);
+    o->grammar = text;
+    return true;
+}
+
 /* The escapes llama.cpp's -e understands, in place. */
 static void process_escapes(char *s) {
     char *o = s;
@@ -227,6 +254,14 @@ bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options 
             i += used - 1;
             continue;
         }
+        /* ---- grammar flags ---- */
+        if (is(a, "--grammar", "--grammar-file")) {
+            if (i + 1 >= argc)
+                return fail("option %s needs a value%s", a, "");
+            if (!grammar_flag(o, a, argv[++i]))
+                return false;
+            continue;
+        }
         /* flags with a value */
         if (!takes_value(a))
             return fail(a[0] == '-' ? "unknown option '%s'%s" : "unexpected argument '%s'%s", a,
@@ -281,5 +316,6 @@ bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options 
 
 void cli_free(cli_options *o) {
     free(o->prompt);
+    free(o->grammar);
     srv_options_free(&o->server);
 }

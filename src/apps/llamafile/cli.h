@@ -16,6 +16,7 @@ typedef struct cli_options {
     bool embedding;      /* --embedding: print the prompt's embedding, not a continuation */
     int pooling;         /* --pooling (enum lf_pooling_type) */
     int embd_normalize;  /* --embd-normalize */
+    char *grammar;       /* --grammar, --grammar-file: GBNF text */
 
     srv_options server; /* --server and its flags */
 } cli_options;

@@ -75,11 +75,12 @@ static int generate(lf_model *m, lf_context *ctx, const cli_options *o, struct r
         free(toks);
         return 1;
     }
-    if (o->display_prompt) {
-        fputs(prompt, stdout);
-        lf_stdout_flush();
+    lf_sampler *smp = lf_sampler_chain_new(lf_model_n_vocab(m), &err);
+    if (smp && ((o->grammar && !lf_sampler_add_grammar(smp, m, o->grammar, NULL, &err)) ||
+                !lf_sampler_add_params(smp, &o->sampling, &err))) {
+        lf_sampler_free(smp);
+        smp = NULL;
     }
-    lf_sampler *smp = lf_sampler_new(&o->sampling, lf_model_n_vocab(m), &err);
     lf_detok *detok = smp ? lf_detok_new(m, false, false, &err) : NULL;
     int32_t *pos = malloc(sizeof(int32_t) * (size_t)n), *seq = calloc((size_t)n, sizeof(int32_t));
     int8_t *want = calloc((size_t)n, 1);
@@ -88,6 +89,10 @@ static int generate(lf_model *m, lf_context *ctx, const cli_options *o, struct r
         fprintf(stderr, "llamafile: %s\n", smp && detok ? "out of memory" : err.msg);
         rc = 1;
         goto done;
+    }
+    if (o->display_prompt) {
+        fputs(prompt, stdout);
+        lf_stdout_flush();
     }
     for (int64_t i = 0; i < n; i++) {
         pos[i] = (int32_t)i;
@@ -115,6 +120,11 @@ static int generate(lf_model *m, lf_context *ctx, const cli_options *o, struct r
             fflush(stdout);
             fprintf(stderr, "\nllamafile: the model produced non-finite logits at token %d\n", p);
             rc = 1;
+            break;
+        }
+        if (tok == LF_SAMPLE_NONE) { /* the grammar allows no token: it is complete */
+            if (!o->quiet)
+                fprintf(stderr, "\nllamafile: the grammar allows no further token\n");
             break;
         }
         if (lf_token_is_eog(m, tok) && !o->ignore_eos)
