@@ -615,7 +615,8 @@ static const char *visit_ref(js_conv *c, const json_t *s, const char *name) {
     c->path[0] = 0;
     if (ref[1])
         path_push(c, ref + 2);
-    find_rule(c, rn)->body = visit_expr(c, target, rn);
+    const char *body = visit_expr(c, target, rn); /* (it may move the rules) */
+    find_rule(c, rn)->body = body;
     memcpy(c->path, saved, old + 1);
     c->pathlen = old;
     return rn;
@@ -710,8 +711,11 @@ static char *finish(js_conv *c) {
                 c->used |= PRIMS[i].needs;
     js_buf b;
     js_buf_init(&b, c);
-    for (size_t i = 0; i < c->nrules; i++)
+    for (size_t i = 0; i < c->nrules; i++) {
+        if (!c->rules[i].body)
+            js_fail(c, "internal error: rule %s has no body", c->rules[i].name);
         js_buf_printf(&b, "%s ::= %s\n", c->rules[i].name, c->rules[i].body);
+    }
     for (size_t i = 0; i < sizeof PRIMS / sizeof *PRIMS; i++)
         if (c->used & PRIMS[i].bit)
             js_buf_printf(&b, "%s ::= %s\n", PRIMS[i].name, PRIMS[i].body);

@@ -155,16 +155,17 @@ char *js_num_range(js_conv *c, bool has_lo, int64_t lo, bool has_hi, int64_t hi)
     js_buf_init(&b, c);
     js_buf_puts(&b, "(");
     int_alts(&b, lo, hi);
-    int64_t a = lo > 0 ? lo : 0;
-    if (a <= hi - 1) {
+    /* an unbounded side stays MAXV, so nonneg's shortcut applies */
+    int64_t a = lo > 0 ? lo : 0, top = has_hi ? hi - 1 : MAXV;
+    if (a <= top) {
         js_buf_puts(&b, " | (");
-        nonneg(&b, a, hi - 1);
+        nonneg(&b, a, top);
         js_buf_printf(&b, ") \".\" [0-9]{1,%d}", MAXD);
     }
-    a = hi < 0 ? -hi : 0;
-    if (a <= -lo - 1) {
+    a = hi < 0 ? -hi : 0, top = has_lo ? -lo - 1 : MAXV;
+    if (a <= top) {
         js_buf_puts(&b, " | \"-\" (");
-        nonneg(&b, a, -lo - 1);
+        nonneg(&b, a, top);
         js_buf_printf(&b, ") \".\" [0-9]{1,%d}", MAXD);
     }
     js_buf_puts(&b, ")");

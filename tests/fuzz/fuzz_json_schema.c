@@ -1,6 +1,7 @@
 /* fuzz_json_schema.c — libFuzzer target: the JSON Schema → GBNF converter
  * on any bytes. What must hold: it returns a grammar with a root rule, or
- * refuses with a one-line message; never a crash, hang or leak. */
+ * refuses with a one-line message; never a crash, hang or leak; and the
+ * grammar parses. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (strncmp(g, "root ::= ", 9))
         abort();
+    lf_grammar *gr = lf_grammar_new(NULL, g, NULL, &err);
+    if (!gr)
+        abort();
+    lf_grammar_free(gr);
     free(g);
     return 0;
 }
