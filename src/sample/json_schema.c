@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "sample/json_schema.h"
 
 #define MAX_DEPTH 64
@@ -719,7 +720,7 @@ static char *finish(js_conv *c) {
     for (size_t i = 0; i < sizeof PRIMS / sizeof *PRIMS; i++)
         if (c->used & PRIMS[i].bit)
             js_buf_printf(&b, "%s ::= %s\n", PRIMS[i].name, PRIMS[i].body);
-    char *out = malloc(b.n + 1);
+    char *out = lf_malloc(b.n + 1);
     if (!out)
         js_fail(c, "out of memory");
     memcpy(out, b.p, b.n + 1);
@@ -727,7 +728,7 @@ static char *finish(js_conv *c) {
 }
 
 char *lf_json_schema_value_to_gbnf(const struct json_t *schema, lf_error *err) {
-    js_conv *volatile c = calloc(1, sizeof *c);
+    js_conv *volatile c = lf_calloc(1, sizeof *c);
     if (!c) {
         if (err)
             snprintf(err->msg, sizeof err->msg, "out of memory");

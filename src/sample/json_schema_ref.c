@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "sample/json_schema.h"
 
 #define MAX_HOPS 64
@@ -29,7 +30,7 @@ void js_own(js_conv *c, json_t *j) {
         js_fail(c, "out of memory");
     if (c->nowned == c->capowned) {
         size_t nc = c->capowned ? c->capowned * 2 : 16;
-        json_t **q = realloc(c->owned, nc * sizeof *q);
+        json_t **q = lf_realloc(c->owned, nc * sizeof *q);
         if (!q) {
             json_decref(j);
             js_fail(c, "out of memory");

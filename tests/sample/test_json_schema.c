@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../harness.h"
+#include "base/alloc.h"
 #include "llamafile.h"
 
 /* The grammar for schema, or NULL with the error in e. */
@@ -351,6 +352,25 @@ int main(void) {
         EXPECT(!g, "converted a 2000-deep schema");
         EXPECT(strstr(e.msg, "too deep") || strstr(e.msg, "not valid JSON"), "error: %s", e.msg);
         free(g);
+    }
+    TEST_END();
+    TEST_BEGIN("each failed allocation is \"out of memory\"");
+    {
+        const char *schema = "{\"$defs\":{\"n\":{\"type\":\"object\",\"properties\":{\"a\":{"
+                             "\"type\":\"string\",\"pattern\":\"^[a-z]+$\"},\"next\":{\"$ref\":"
+                             "\"#/$defs/n\"}}}},\"allOf\":[{\"$ref\":\"#/$defs/n\"},{\"required\":"
+                             "[\"a\"]}],\"properties\":{\"i\":{\"type\":\"integer\",\"minimum\":3}}}";
+        int ok = 0;
+        for (long n = 0; n < 40; n++) {
+            lf_error e;
+            lf_alloc_fail_after(n);
+            char *g = conv(schema, &e);
+            lf_alloc_fail_after(-1);
+            EXPECT(g || !strcmp(e.msg, "out of memory"), "failing allocation %ld: %s", n, e.msg);
+            ok += g != NULL;
+            free(g);
+        }
+        EXPECT(ok > 0, "never converted with 40 allocations");
     }
     TEST_END();
     return test_summary();
