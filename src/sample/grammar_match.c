@@ -16,8 +16,8 @@
 #include "sample/grammar.h"
 
 enum {
-    MAX_NODES = 1 << 22,
-    MAX_EXPAND_DEPTH = 20000,
+    MAX_NODES = 1 << 20, /* ~64 MiB of stacks at most */
+    MAX_EXPAND_DEPTH = 4000, /* recursion: a few MiB of stack at most, sanitizers too */
     BLOCK = 1 << 16, /* arena block, bytes */
 };
 

@@ -594,8 +594,8 @@ static bool check(parser *ps, const char *root) {
     for (int32_t r = 0; r < g->n_rules; r++)
         if (!ps->defined[r])
             return perr(ps, ps->src + ps->use[r], "undefined rule '%s'", g->rules[r].name);
-    g->root = -1;
-    for (int32_t r = 0; r < g->n_rules; r++)
+    g->root = -1; /* a named rule, never a generated one */
+    for (int32_t r = ps->bucket[hash_name(root, strlen(root))]; r >= 0; r = ps->hnext[r])
         if (!strcmp(g->rules[r].name, root))
             g->root = r;
     if (g->root < 0)
@@ -649,6 +649,8 @@ void lf_gbnf_free(gcompiled *g) {
 bool lf_gclass_match(const gcompiled *g, const gclass *c, uint32_t cp) {
     if (cp < 128)
         return c->ascii[cp >> 6] >> (cp & 63) & 1;
+    if (c->n == 0) /* '.', or a class with no ranges */
+        return c->negated;
     const uint32_t *r = g->ranges + 2 * c->first;
     for (int32_t i = 0; i < c->n; i++)
         if (r[2 * i] <= cp && cp <= r[2 * i + 1])
@@ -657,6 +659,8 @@ bool lf_gclass_match(const gcompiled *g, const gclass *c, uint32_t cp) {
 }
 
 bool lf_gclass_may_match(const gcompiled *g, const gclass *c, uint32_t lo, uint32_t hi) {
+    if (c->n == 0)
+        return c->negated;
     const uint32_t *r = g->ranges + 2 * c->first;
     if (!c->negated) {
         for (int32_t i = 0; i < c->n; i++)

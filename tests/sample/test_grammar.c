@@ -301,8 +301,11 @@ static void test_generate(lf_model *m) {
     EXPECT(s, "%s", err.msg);
     if (s) {
         float *logits = calloc((size_t)lf_model_n_vocab(m), sizeof(float));
-        for (int round = 0; round < 2; round++) {
-            lf_sampler_accept(s, 5); /* a prompt token */
+        int32_t prompt[8]; /* " yes" as the prompt: the grammar must not see it */
+        int64_t np = lf_tokenize(m, " yes", 4, prompt, 8, false, false);
+        EXPECT(np >= 1, "tokenize");
+        for (int round = 0; round < 2 && np >= 1; round++) {
+            lf_sampler_accept(s, prompt[0]);
             char text[64] = "";
             for (int i = 0; i < 8; i++) {
                 int32_t t = lf_sampler_sample(s, logits);
@@ -355,6 +358,8 @@ static int check_files(const char *gbnf_path, const char *text_path) {
     lf_error err;
     int r = gbnf && text ? lf_grammar_check(gbnf, NULL, text, n, &err) : -1;
     puts(r == C ? "complete" : r == P ? "prefix" : r == R ? "reject" : "error");
+    if (r < 0)
+        fprintf(stderr, "%s\n", gbnf && text ? err.msg : "cannot read the files");
     free(gbnf);
     free(text);
     return r < 0;
@@ -384,6 +389,21 @@ int main(int argc, char **argv) {
         test_tokens(m);
         test_mask(m);
         test_generate(m);
+        lf_model_free(m);
+    }
+    /* a vocabulary with multi-byte tokens (stories260K has none) */
+    snprintf(path, sizeof path, "%s/vocab/ggml-vocab-llama-spm.gguf", shared());
+    m = lf_model_load_vocab(path, &err);
+    if (!m) {
+        SKIP("mask on llama-spm", "%s", err.msg);
+    } else {
+        TEST_BEGIN("mask equals each token checked alone (llama-spm, 32k)");
+        int32_t nv = lf_model_n_vocab(m);
+        mask_vs_single(m, "root ::= [а-я]+ \"!\"", "", nv);
+        mask_vs_single(m, "root ::= [а-я]+ \"!\"", "\xd0", nv);
+        mask_vs_single(m, json_gbnf, "{\"na", nv);
+        mask_vs_single(m, "root ::= \"日本\" [^a-z]*", "日", nv);
+        TEST_END();
         lf_model_free(m);
     }
     return test_summary();
