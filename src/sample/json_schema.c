@@ -81,6 +81,9 @@ _Noreturn void js_fail(js_conv *c, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(c->err->msg, sizeof c->err->msg, fmt, ap);
         va_end(ap);
+        for (char *p = c->err->msg; *p; p++)
+            if ((unsigned char)*p < 0x20)
+                *p = ' '; /* names from the schema: the message stays one line */
     }
     longjmp(c->jb, 1);
 }

@@ -334,6 +334,8 @@ int main(void) {
                  "no integer lies within the bounds");
     expect_error("enum with nothing of the type",
                  "{\"type\":\"string\",\"enum\":[1,2]}", "no value of \"enum\" fits");
+    expect_error("a name with a newline stays on one line (fuzz_json_schema)",
+                 "{\"type\":\"boole\\n\"}", "unknown type \"boole \"");
     expect_error("false schema", "{\"properties\":{\"a\":false},\"required\":[\"a\"]}",
                  "at #/properties/a: the schema false matches nothing");
 
