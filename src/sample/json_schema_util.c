@@ -130,7 +130,10 @@ void js_put_literal(js_buf *b, const char *s, size_t n) {
 
 void js_put_class_char(js_buf *b, uint32_t cp) {
     char tmp[16];
-    if (cp == ']' || cp == '[' || cp == '\\' || cp == '-' || cp == '^' || cp == '"') {
+    if (cp == '-' || cp == '^') {
+        snprintf(tmp, sizeof tmp, "\\x%02X", (unsigned)cp); /* GBNF has no \- or \^ */
+        js_buf_puts(b, tmp);
+    } else if (cp == ']' || cp == '[' || cp == '\\' || cp == '"') {
         tmp[0] = '\\', tmp[1] = (char)cp;
         js_buf_add(b, tmp, 2);
     } else if (cp < 0x20 || cp == 0x7f) {

@@ -280,6 +280,10 @@ int main(void) {
                                     {"[\"ab-\",\"\\\"q\",\"no\"]", 0},
                                     {"[\"a\",\"\\\"q\",\"maybe\"]", 0},
                                     {NULL, 0}});
+    expect_docs("pattern: - and ^ inside a class (fuzz_json_schema)",
+                 "{\"type\":\"string\",\"pattern\":\"^[-,^]z$\"}",
+                 (const doc_case[]){{"\"-z\"", 1}, {"\"^z\"", 1}, {"\",z\"", 1},
+                                    {"\"az\"", 0}, {NULL, 0}});
     expect_docs("recursion, anyOf, oneOf, allOf, enum, const",
                  "{\"$defs\":{\"n\":{\"type\":\"object\",\"properties\":{\"v\":{\"enum\":"
                  "[1,\"two\",null]},\"next\":{\"$ref\":\"#/$defs/n\"}},\"required\":[\"v\"],"
