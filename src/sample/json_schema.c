@@ -761,9 +761,13 @@ char *lf_json_schema_to_gbnf(const char *schema_json, lf_error *err) {
     json_error_t je;
     json_t *s = json_loads(schema_json, JSON_DECODE_ANY, &je);
     if (!s) {
-        if (err)
+        if (err) {
             snprintf(err->msg, sizeof err->msg, "schema is not valid JSON: %s (line %d, column %d)",
                      je.text, je.line, je.column);
+            for (char *p = err->msg; *p; p++)
+                if ((unsigned char)*p < 0x20)
+                    *p = ' '; /* jansson quotes the input */
+        }
         return NULL;
     }
     char *g = lf_json_schema_value_to_gbnf(s, err);

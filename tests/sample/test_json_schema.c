@@ -316,6 +316,8 @@ int main(void) {
                  "{\"anyOf\":[{\"type\":\"null\"},{\"not\":{}}]}",
                  "at #/anyOf/1: unsupported keyword \"not\"");
     expect_error("bad JSON", "{\"type\": \"object\",", "schema is not valid JSON");
+    expect_error("bad JSON quoted on one line (fuzz_json_schema)", "{\"a\":\"x\\\n\"}",
+                 "invalid escape near '\"x\\ '");
     expect_error("a schema that is not an object", "[1,2]", "must be an object or a boolean");
     expect_error("remote $ref", "{\"$ref\":\"https://example.com/s.json\"}",
                  "unsupported $ref \"https://example.com/s.json\"");
