@@ -6,7 +6,7 @@
 # everything is already there.
 set -e
 cd "$(dirname "$0")/.."
-pkgs="chromium"
+pkgs="chromium python3-jsonschema"
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 build/setup.sh $pkgs

@@ -1454,6 +1454,19 @@ bool lf_reasoning_finish(lf_reasoning *r, lf_reasoning_emit emit, void *ud, lf_e
 bool lf_reasoning_split(int format, bool starts_in_reasoning, const char *text, size_t len,
                         char **reasoning, char **content, lf_error *err);
 
+/* ---- JSON Schema → GBNF ---- */
+
+/* A JSON Schema (text) as a GBNF grammar whose `root` rule accepts JSON
+ * documents that validate against it (a subset of them: see docs/api.md,
+ * "JSON Schema to grammar"). Returns malloc'ed text the caller free()s, or
+ * NULL with a message; an unsupported keyword is named with its place,
+ * e.g. `at #/properties/tags: unsupported keyword "uniqueItems"`. */
+char *lf_json_schema_to_gbnf(const char *schema_json, lf_error *err);
+/* The same from a parsed jansson value (a `json_t *`; the schema is only
+ * read). */
+struct json_t;
+char *lf_json_schema_value_to_gbnf(const struct json_t *schema, lf_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -150,6 +150,7 @@ seed_corpus() {
     harmony_render) for f in tests/fuzz/corpus/harmony_render/*; do add_seed "$2" "$f"; done ;;
     gbnf) for f in tests/fuzz/corpus/gbnf/*; do add_seed "$2" "$f"; done ;;
     toolcall) for f in tests/fuzz/corpus/toolcall/*; do add_seed "$2" "$f"; done ;;
+    json_schema) for f in tests/fuzz/corpus/json_schema/*; do add_seed "$2" "$f"; done ;;
     *) ;;
   esac
 }

@@ -80,6 +80,9 @@ static const char k_help_more[] =
     "constrained output:\n"
     "       --grammar GBNF        only text the GBNF grammar's rule root matches\n"
     "       --grammar-file FILE   the same, the grammar read from FILE\n"
+    "   -j, --json-schema SCHEMA  only JSON that validates against the JSON Schema\n"
+    "       --json-schema-file FILE\n"
+    "                             the same, the schema read from FILE\n"
     "\n"
     "embeddings:\n"
     "       --embedding           print the prompt's embedding (the final hidden\n"
@@ -200,6 +203,26 @@ static bool grammar_flag(cli_options *o, const char *flag, const char *val) {
     return true;
 }
 
+/* -j/--json-schema TEXT or --json-schema-file FILE: the schema becomes the
+ * grammar (the last of these and the grammar flags wins). */
+static bool json_schema_flag(cli_options *o, bool from_file, const char *val) {
+    lf_error err;
+    char *text = NULL;
+    if (from_file) {
+        size_t len;
+        text = lf_read_text(val, LF_TEXT_MAX, &len, &err);
+        if (!text)
+            return fail("JSON schema file %s%s", err.msg, "");
+    }
+    char *gbnf = lf_json_schema_to_gbnf(text ? text : val, &err);
+    free(text);
+    if (!gbnf)
+        return fail("%s: bad JSON schema: %s", from_file ? val : "--json-schema", err.msg);
+    free(o->grammar);
+    o->grammar = gbnf;
+    return true;
+}
+
 /* The escapes llama.cpp's -e understands, in place. */
 static void process_escapes(char *s) {
     char *o = s;
@@ -283,6 +306,14 @@ bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options 
             if (i + 1 >= argc)
                 return fail("option %s needs a value%s", a, "");
             if (!grammar_flag(o, a, argv[++i]))
+                return false;
+            continue;
+        }
+        /* ---- JSON schema flags ---- */
+        if (is(a, "-j", "--json-schema") || !strcmp(a, "--json-schema-file")) {
+            if (i + 1 >= argc)
+                return fail("option %s needs a value%s", a, "");
+            if (!json_schema_flag(o, !strcmp(a, "--json-schema-file"), argv[++i]))
                 return false;
             continue;
         }
