@@ -148,6 +148,7 @@ seed_corpus() {
     server_request) seed_server_request "$2" ;;
     tokenizer) for f in "$SHARED"/vocab/*.inp; do add_seed "$2" "$f"; done ;;
     harmony_render) for f in tests/fuzz/corpus/harmony_render/*; do add_seed "$2" "$f"; done ;;
+    reasoning) for f in tests/fuzz/corpus/reasoning/*; do add_seed "$2" "$f"; done ;;
     *) ;;
   esac
 }
