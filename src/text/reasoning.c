@@ -153,6 +153,8 @@ static void flush_out(lf_reasoning *r, lf_reasoning_emit emit, void *ud) {
 
 static bool put(lf_reasoning *r, int part, const char *s, size_t n, lf_reasoning_emit emit,
                 void *ud, lf_error *err) {
+    if (!n)
+        return true;
     if (part != r->out_part)
         flush_out(r, emit, ud);
     r->out_part = part;

@@ -151,6 +151,7 @@ seed_corpus() {
     gbnf) for f in tests/fuzz/corpus/gbnf/*; do add_seed "$2" "$f"; done ;;
     toolcall) for f in tests/fuzz/corpus/toolcall/*; do add_seed "$2" "$f"; done ;;
     json_schema) for f in tests/fuzz/corpus/json_schema/*; do add_seed "$2" "$f"; done ;;
+    reasoning) for f in tests/fuzz/corpus/reasoning/*; do add_seed "$2" "$f"; done ;;
     *) ;;
   esac
 }
