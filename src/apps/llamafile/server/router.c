@@ -26,6 +26,8 @@ static const route k_routes[] = {
     {"POST", "/chat/completions", srv_h_chat, false},
     {"POST", "/v1/chat/completions", srv_h_chat, false},
     {"POST", "/apply-template", srv_h_apply_template, false},
+    {"POST", "/v1/embeddings", srv_h_embeddings, false},
+    {"POST", "/embeddings", srv_h_embeddings, false},
 };
 
 void srv_route(srv_call *c) {

@@ -7,6 +7,7 @@
 #define LLAMAFILE_SERVER_SERVER_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -36,6 +37,10 @@ typedef struct srv_server {
     lf_sampler_params defaults;
     bool loopback;
     time_t started;
+    int n_batch, n_threads, kv_type;
+    /* /v1/embeddings: a context of its own, made at the first request */
+    pthread_mutex_t emb_mu;
+    lf_context *emb;
 } srv_server;
 
 struct MHD_Connection;
@@ -103,6 +108,7 @@ void srv_h_tokenize(srv_call *c);
 void srv_h_detokenize(srv_call *c);
 void srv_h_metrics(srv_call *c);
 void srv_h_slots(srv_call *c);
+void srv_h_embeddings(srv_call *c);
 
 /* Sampling parameters as llama-server reports them. */
 json_t *srv_params_json(const srv_server *s, const srv_completion *req);
