@@ -13,10 +13,8 @@ typedef struct gen {
     enum srv_api api;
     char id[48];
     time_t created;
-    char *text;      /* taken from the task, not yet sent */
-    size_t len, cap;
-    int32_t *toks;
-    int n_toks, toks_cap;
+    srv_out out;     /* taken from the task, not yet sent */
+    size_t text_off; /* of out's text in the whole completion (logprobs) */
     bool sent_final, sent_role;
 } gen;
 
@@ -48,7 +46,7 @@ json_t *srv_params_json(const srv_server *s, const srv_completion *req) {
         (double)p->repeat_penalty, "presence_penalty", (double)p->presence_penalty,
         "frequency_penalty", (double)p->frequency_penalty, "stop", stop, "max_tokens", n_predict,
         "n_predict", n_predict, "ignore_eos", req && req->ignore_eos, "stream",
-        req && req->stream, "n_probs", 0, "samplers", "penalties", "top_k", "typ_p", "top_p",
+        req && req->stream, "n_probs", req ? req->n_top : 0, "samplers", "penalties", "top_k", "typ_p", "top_p",
         "min_p");
 }
 
@@ -78,7 +76,7 @@ static const char *fingerprint(void) { return "llamafile-" LF_VERSION_STRING; }
 
 /* Generated text may hold bytes that are not UTF-8 (a model's raw byte
  * tokens): those become U+FFFD, as JSON needs. */
-static json_t *text_json(const char *s, size_t n) {
+json_t *srv_text_json(const char *s, size_t n) {
     json_t *j = json_stringn(s, n);
     if (j)
         return j;
@@ -105,8 +103,10 @@ static json_t *text_json(const char *s, size_t n) {
 /* OpenAI: a chunk (final: with finish_reason, usage and timings). */
 static json_t *openai_json(gen *g, const char *text, size_t n, bool final, bool stream) {
     srv_task *t = g->t;
-    json_t *j = json_pack("{s:[{s:o,s:i,s:n,s:o}],s:I,s:s,s:s,s:s}", "choices", "text",
-                          text_json(text, n), "index", 0, "logprobs", "finish_reason",
+    json_t *lp = t->req.logprobs ? srv_logprobs_legacy(g->s, g->out.probs, g->out.n_probs,
+                                                       &g->text_off) : json_null();
+    json_t *j = json_pack("{s:[{s:o,s:i,s:o,s:o}],s:I,s:s,s:s,s:s}", "choices", "text",
+                          srv_text_json(text, n), "index", 0, "logprobs", lp, "finish_reason",
                           final ? json_string(finish_reason(t)) : json_null(), "created",
                           (json_int_t)g->created, "model", g->s->model_name,
                           "system_fingerprint", fingerprint(), "object", "text_completion");
@@ -129,7 +129,7 @@ static json_t *chat_json(gen *g, const char *text, size_t n, bool final, bool st
     json_t *choice;
     if (!stream)
         choice = json_pack("{s:s,s:i,s:{s:s,s:o}}", "finish_reason", finish_reason(t), "index", 0,
-                           "message", "role", "assistant", "content", text_json(text, n));
+                           "message", "role", "assistant", "content", srv_text_json(text, n));
     else if (final)
         choice = json_pack("{s:s,s:i,s:{}}", "finish_reason", finish_reason(t), "index", 0,
                            "delta");
@@ -138,7 +138,12 @@ static json_t *chat_json(gen *g, const char *text, size_t n, bool final, bool st
                            "assistant", "content");
     else
         choice = json_pack("{s:n,s:i,s:{s:o}}", "finish_reason", "index", 0, "delta", "content",
-                           text_json(text, n));
+                           srv_text_json(text, n));
+    if (choice && t->req.logprobs && (!stream || (text && !final)))
+        json_object_set_new(choice, "logprobs",
+                            srv_logprobs_chat(g->s, g->out.probs, g->out.n_probs));
+    else if (choice)
+        json_object_set_new(choice, "logprobs", json_null());
     json_t *j = json_pack("{s:[o],s:I,s:s,s:s,s:s,s:s}", "choices", choice, "created",
                           (json_int_t)g->created, "id", g->id, "model", g->s->model_name,
                           "system_fingerprint", fingerprint(), "object",
@@ -180,7 +185,7 @@ static json_t *prompt_text(const srv_server *s, const srv_task *t) {
     if (!buf)
         return json_string("");
     n = lf_detokenize(s->m, t->tokens, t->n_tokens, buf, cap, false, true);
-    json_t *j = text_json(buf, n > 0 ? (size_t)n : 0);
+    json_t *j = srv_text_json(buf, n > 0 ? (size_t)n : 0);
     free(buf);
     return j;
 }
@@ -189,10 +194,13 @@ static json_t *prompt_text(const srv_server *s, const srv_task *t) {
 static json_t *native_json(gen *g, const char *text, size_t n, bool final) {
     srv_task *t = g->t;
     bool toks = !final || t->req.return_tokens;
-    json_t *j = json_pack("{s:i,s:o,s:o}", "index", 0, "content", text_json(text, n), "tokens",
-                          toks ? tokens_json(g->toks, g->n_toks) : json_array());
+    json_t *j = json_pack("{s:i,s:o,s:o}", "index", 0, "content", srv_text_json(text, n), "tokens",
+                          toks ? tokens_json(g->out.toks, g->out.n_toks) : json_array());
     if (!j)
         return NULL;
+    if (t->req.logprobs && (!final || !t->req.stream))
+        json_object_set_new(j, "completion_probabilities",
+                            srv_probs_native(g->s, g->out.probs, g->out.n_probs));
     if (!final) {
         json_object_set_new(j, "stop", json_false());
         json_object_set_new(j, "id_slot", json_integer(-1));
@@ -237,11 +245,12 @@ static bool gen_fill(srv_stream *st) {
         srv_sse_json(st, chat_json(g, NULL, 0, false, true));
         return true;
     }
-    g->len = 0, g->n_toks = 0;
-    bool done = srv_task_wait(g->s->eng, g->t, 200, &g->text, &g->len, &g->cap, &g->toks,
-                              &g->n_toks, &g->toks_cap);
-    if (g->len || (g->n_toks && g->api == SRV_API_NATIVE))
-        srv_sse_json(st, chunk_json(g, g->text, g->len, false, true));
+    bool done = srv_task_wait(g->s->eng, g->t, 200, &g->out);
+    /* tokens whose text the stop matcher holds go with the next chunk */
+    if (g->out.len || (g->out.n_toks && g->api == SRV_API_NATIVE)) {
+        srv_sse_json(st, chunk_json(g, g->out.text, g->out.len, false, true));
+        g->out.len = 0, g->out.n_toks = 0, g->out.n_probs = 0;
+    }
     if (!done)
         return true;
     g->sent_final = true;
@@ -250,7 +259,7 @@ static bool gen_fill(srv_stream *st) {
         task_error(g->t, &e);
         srv_sse_json(st, srv_err_json(&e));
     } else {
-        g->n_toks = 0;
+        g->out.n_toks = 0, g->out.n_probs = 0;
         srv_sse_json(st, chunk_json(g, "", 0, true, true));
         if (g->api == SRV_API_CHAT && g->t->req.include_usage)
             srv_sse_json(st, chat_usage_json(g));
@@ -267,8 +276,7 @@ static void gen_free(gen *g) {
         srv_task_cancel(g->s->eng, g->t);
         srv_task_release(g->s->eng, g->t);
     }
-    free(g->text);
-    free(g->toks);
+    srv_out_free(&g->out);
     free(g);
 }
 
@@ -357,8 +365,7 @@ void srv_run_completion(srv_call *c, enum srv_api api, srv_completion *reqp) {
         return;
     }
     /* the whole text; a client that hangs up cancels it */
-    for (int i = 0; !srv_task_wait(s->eng, t, 100, &g->text, &g->len, &g->cap, &g->toks,
-                                   &g->n_toks, &g->toks_cap); i++) {
+    for (int i = 0; !srv_task_wait(s->eng, t, 100, &g->out); i++) {
         if (srv_client_gone(c)) {
             gen_free(g);
             return; /* no reply: the connection is closed */
@@ -368,7 +375,7 @@ void srv_run_completion(srv_call *c, enum srv_api api, srv_completion *reqp) {
         task_error(t, &e);
         srv_reply_error(c, &e);
     } else {
-        srv_reply_json(c, 200, chunk_json(g, g->text, g->len, true, false));
+        srv_reply_json(c, 200, chunk_json(g, g->out.text, g->out.len, true, false));
     }
     gen_free(g);
 }

@@ -80,6 +80,22 @@ static void emit(srv_task *t, const char *s, int64_t n, int32_t tok) {
     }
 }
 
+/* The sampled token's probability and the top alternatives. */
+static void emit_probs(srv_task *t, lf_sampler *smp, int32_t tok) {
+    size_t cap = (size_t)t->probs_cap;
+    if (!grow((void **)&t->probs, sizeof *t->probs, (size_t)t->n_probs + 1, &cap))
+        return;
+    t->probs_cap = (int)cap;
+    srv_tokprob *o = &t->probs[t->n_probs++];
+    lf_candidate top[SRV_MAX_TOP];
+    int n_top = t->req.n_top < SRV_MAX_TOP ? t->req.n_top : SRV_MAX_TOP;
+    float p = 0;
+    int n = lf_sampler_last_probs(smp, &p, n_top, top);
+    o->tok = tok, o->p = p, o->n_top = n;
+    for (int i = 0; i < n; i++)
+        o->top[i].id = top[i].id, o->top[i].p = top[i].p;
+}
+
 static void task_unref(srv_task *t) {
     if (--t->refs > 0)
         return;
@@ -88,6 +104,7 @@ static void task_unref(srv_task *t) {
     free(t->tokens);
     free(t->text);
     free(t->toks);
+    free(t->probs);
     free(t);
 }
 
@@ -216,6 +233,8 @@ static void on_token(srv_engine *e, slot *s, int32_t tok) {
         return;
     }
     emit(t, out, k, tok);
+    if (t->req.logprobs)
+        emit_probs(t, s->smp, tok);
     pthread_cond_broadcast(&t->cv);
     int w = lf_stop_matcher_found(s->stop);
     if (w >= 0) {
@@ -467,8 +486,14 @@ static bool take(void **buf, size_t elem, size_t *len, size_t *cap, const void *
     return true;
 }
 
-bool srv_task_wait(srv_engine *e, srv_task *t, int ms, char **text, size_t *len, size_t *cap,
-                   int32_t **toks, int *n_toks, int *toks_cap) {
+void srv_out_free(srv_out *o) {
+    free(o->text);
+    free(o->toks);
+    free(o->probs);
+    memset(o, 0, sizeof *o);
+}
+
+bool srv_task_wait(srv_engine *e, srv_task *t, int ms, srv_out *o) {
     pthread_mutex_lock(&e->mu);
     if (!t->done && !t->text_len && !t->n_toks && ms > 0) {
         struct timespec ts;
@@ -480,14 +505,16 @@ bool srv_task_wait(srv_engine *e, srv_task *t, int ms, char **text, size_t *len,
             if (pthread_cond_timedwait(&t->cv, &e->mu, &ts) == ETIMEDOUT)
                 break;
     }
-    take((void **)text, 1, len, cap, t->text, t->text_len);
+    take((void **)&o->text, 1, &o->len, &o->cap, t->text, t->text_len);
     t->text_len = 0;
-    if (toks) {
-        size_t n = (size_t)*n_toks, c = (size_t)*toks_cap;
-        take((void **)toks, sizeof(int32_t), &n, &c, t->toks, (size_t)t->n_toks);
-        *n_toks = (int)n, *toks_cap = (int)c;
-    }
+    size_t n = (size_t)o->n_toks, c = (size_t)o->toks_cap;
+    take((void **)&o->toks, sizeof(int32_t), &n, &c, t->toks, (size_t)t->n_toks);
+    o->n_toks = (int)n, o->toks_cap = (int)c;
     t->n_toks = 0;
+    n = (size_t)o->n_probs, c = (size_t)o->probs_cap;
+    take((void **)&o->probs, sizeof(srv_tokprob), &n, &c, t->probs, (size_t)t->n_probs);
+    o->n_probs = (int)n, o->probs_cap = (int)c;
+    t->n_probs = 0;
     bool done = t->done;
     pthread_mutex_unlock(&e->mu);
     return done;

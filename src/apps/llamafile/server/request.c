@@ -257,6 +257,30 @@ static void init(srv_completion *c, const lf_sampler_params *defaults) {
     c->sp.n_logit_bias = 0;
 }
 
+/* n_probs (native), logprobs N (OpenAI completions), logprobs true plus
+ * top_logprobs N (chat). */
+static bool parse_logprobs(json_t *o, enum srv_api api, srv_completion *c, srv_err *err) {
+    long long v = -1;
+    if (api == SRV_API_CHAT) {
+        if (!srv_get_bool(o, "logprobs", &c->logprobs, err))
+            return false;
+        if (!srv_get_int(o, "top_logprobs", 0, SRV_MAX_TOP, &v, err))
+            return false;
+        if (v > 0 && !c->logprobs) {
+            srv_err_set(err, 400, "invalid_request_error",
+                        "'top_logprobs' needs 'logprobs': true");
+            return false;
+        }
+    } else if (!srv_get_int(o, api == SRV_API_OPENAI ? "logprobs" : "n_probs", 0, SRV_MAX_TOP,
+                            &v, err)) {
+        return false;
+    }
+    if (api == SRV_API_OPENAI ? v >= 0 : v > 0)
+        c->logprobs = true;
+    c->n_top = v > 0 ? (int)v : 0;
+    return true;
+}
+
 /* The fields completions and chat share. */
 static bool parse_common(json_t *o, enum srv_api api, int32_t n_vocab, srv_completion *c,
                          srv_err *err) {
@@ -321,19 +345,8 @@ static bool parse_common(json_t *o, enum srv_api api, int32_t n_vocab, srv_compl
         return bad(err, "min_p", "from 0 to 1");
     if (c->sp.top_p == 0.0f) /* OpenAI allows 0: only the most likely token */
         c->sp.top_k = 1, c->sp.top_p = 1.0f;
-    v = 0;
-    if (!srv_get_int(o, "n_probs", 0, 1000, &v, err))
+    if (!parse_logprobs(o, api, c, err))
         return false;
-    if (api == SRV_API_OPENAI && !srv_get_int(o, "logprobs", 0, 1000, &v, err))
-        return false;
-    json_t *lp = field(o, "logprobs");
-    if (api == SRV_API_CHAT && lp && !json_is_boolean(lp))
-        return bad(err, "logprobs", "a boolean");
-    if (v > 0 || (api == SRV_API_CHAT && json_is_true(lp))) {
-        srv_err_set(err, 400, "invalid_request_error",
-                    "'logprobs' / 'n_probs' are not supported by this server yet");
-        return false;
-    }
     if (!parse_stop(o, c, err) || !parse_bias(o, n_vocab, c, err))
         return false;
     c->sp.logit_bias = c->bias;

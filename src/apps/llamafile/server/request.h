@@ -24,6 +24,7 @@ json_t *srv_err_json(const srv_err *e);
 enum srv_api { SRV_API_NATIVE, SRV_API_OPENAI, SRV_API_CHAT };
 
 #define SRV_MAX_STOPS 16
+#define SRV_MAX_TOP 20 /* top_logprobs, logprobs, n_probs */
 
 /* A completion request. The prompt is text or tokens (then n_prompt_tokens
  * >= 0 and prompt is NULL). */
@@ -34,6 +35,8 @@ typedef struct srv_completion {
     int n_prompt_tokens;
     int n_predict; /* -1: until the end of the slot's context */
     bool stream, include_usage, ignore_eos, cache_prompt, return_tokens;
+    bool logprobs; /* report each token's probability ... */
+    int n_top;     /* ... and this many alternatives */
     int id_slot;   /* -1: any */
     char *stops[SRV_MAX_STOPS];
     int n_stops;

@@ -110,6 +110,17 @@ void srv_h_metrics(srv_call *c);
 void srv_h_slots(srv_call *c);
 void srv_h_embeddings(srv_call *c);
 
+/* Generated text as a JSON string (bytes that are not UTF-8 become U+FFFD). */
+json_t *srv_text_json(const char *s, size_t n);
+
+/* api_logprobs.c: token probabilities in each API's shape. Chat:
+ * {"content":[{token,logprob,bytes,top_logprobs}]}; legacy completions:
+ * {tokens,token_logprobs,top_logprobs,text_offset} (*off advances by the
+ * tokens' text); native: [{id,token,logprob,bytes,top_logprobs}]. */
+json_t *srv_logprobs_chat(const srv_server *s, const srv_tokprob *p, int n);
+json_t *srv_logprobs_legacy(const srv_server *s, const srv_tokprob *p, int n, size_t *off);
+json_t *srv_probs_native(const srv_server *s, const srv_tokprob *p, int n);
+
 /* Sampling parameters as llama-server reports them. */
 json_t *srv_params_json(const srv_server *s, const srv_completion *req);
 
