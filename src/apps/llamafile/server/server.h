@@ -98,8 +98,45 @@ bool srv_is_loopback_host(const char *host);
 void srv_h_completion(srv_call *c);
 void srv_h_chat(srv_call *c);
 void srv_h_apply_template(srv_call *c);
-/* Tokenizes req's prompt and serves it (takes over req). */
+/* Renders req's messages with the chat template into req->prompt; false
+ * with e set (400 for bad messages or a template that raised). */
+bool srv_chat_prompt(srv_server *s, srv_completion *req, srv_err *e);
+/* serve.c: tokenizes req's prompt (or each of req->multi) and serves it,
+ * streamed or not, in api's shape (takes over req). */
 void srv_run_completion(srv_call *c, enum srv_api api, srv_completion *req);
+/* Replies with e in api's error shape. */
+void srv_reply_api_error(srv_call *c, enum srv_api api, const srv_err *e);
+
+/* One generation being served (one per prompt). */
+typedef struct srv_gen {
+    srv_server *s;
+    srv_task *t;
+    enum srv_api api;
+    int index;       /* of its prompt in the request */
+    char id[48];
+    time_t created;
+    srv_out out;     /* taken from the task, not yet sent */
+    size_t text_off; /* of out's text in the whole completion (logprobs) */
+    bool sent_final, sent_begin;
+} srv_gen;
+
+/* api_completions.c: the response shapes of /completion, /v1/completions
+ * and /v1/chat/completions (final: the last chunk, or with stream false
+ * the whole response). */
+json_t *srv_chunk_json(srv_gen *g, const char *text, size_t n, bool final, bool stream);
+json_t *srv_chat_json(srv_gen *g, const char *text, size_t n, bool final, bool stream);
+json_t *srv_chat_usage_json(srv_gen *g);
+void srv_task_error(const srv_task *t, srv_err *e);
+void srv_make_id(char *out, size_t n, const char *prefix);
+
+/* api_anthropic.c: POST /v1/messages's shapes. */
+void srv_h_messages(srv_call *c);
+void srv_h_count_tokens(srv_call *c);
+json_t *srv_anthropic_json(srv_gen *g);
+void srv_anthropic_begin(srv_stream *st, srv_gen *g);
+void srv_anthropic_text(srv_stream *st, srv_gen *g);
+void srv_anthropic_end(srv_stream *st, srv_gen *g);
+json_t *srv_anthropic_error_json(const srv_err *e);
 void srv_h_v1_completions(srv_call *c);
 void srv_h_health(srv_call *c);
 void srv_h_models(srv_call *c);
