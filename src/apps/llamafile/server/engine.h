@@ -48,6 +48,8 @@ typedef struct srv_task {
     int stop_word;         /* index into req->stops */
     char error[256];
     int slot;              /* -1 while queued */
+    int id;                /* numbered by the engine as submitted */
+    bool has_new_line;     /* the text so far holds a newline */
     int n_cached, n_gen;
     double t_queued, t_start, t_prompt_done, t_end; /* seconds, monotonic */
     /* engine internals */
@@ -102,8 +104,10 @@ void srv_engine_stats(srv_engine *e, srv_stats *s);
 
 typedef struct srv_slot_info {
     int id, n_ctx, n_cache;
-    bool busy;
-    int n_prompt, n_gen, n_cached;
+    bool busy, has_new_line;
+    int id_task;  /* the running or last task (-1: none yet) */
+    int n_prompt, n_prompt_done, n_gen, n_cached;
+    srv_completion req; /* its parameters; no strings, stops or biases */
 } srv_slot_info;
 /* Fills up to n entries; returns the number of slots. */
 int srv_engine_slots(srv_engine *e, srv_slot_info *out, int n);
