@@ -75,7 +75,9 @@ APP_BINS := $(APPS:%=$(O)/llamafile/%)
 TEST_SRCS := $(shell find tests -path tests/js -prune -o -name 'test_*.c' -print | sort)
 TEST_BINS := $(TEST_SRCS:%.c=$(O)/%)
 TEST_SCRIPTS := $(shell find tests -path tests/js -prune -o -name 'test_*.sh' -print | sort)
-TEST_SUPPORT_SRCS := $(shell find tests -path tests/js -prune -o -name '*.c' -not -name 'test_*' -not -path 'tests/fuzz/*' -print | sort)
+TEST_SUPPORT_SRCS := $(shell find tests -path tests/js -prune -o -path tests/tools -prune -o -name '*.c' -not -name 'test_*' -not -path 'tests/fuzz/*' -print | sort)
+# tests/tools/NAME.c: programs the shell tests run ($(O)/tests/tools/NAME).
+TEST_TOOL_BINS := $(patsubst %.c,$(O)/%,$(filter-out tests/tools/test_%,$(wildcard tests/tools/*.c)))
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(O)/obj/%.o)
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -140,7 +142,7 @@ $(O)/tests/%: $(O)/obj/tests/%.o $(TEST_SUPPORT_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(call link_mode,$*,$(TEST_LIBS)) -o $@
 
-tests: $(TEST_BINS)
+tests: $(TEST_BINS) $(TEST_TOOL_BINS)
 
 o/fuzz/obj/%.o: %.c | setup
 	@mkdir -p $(@D)

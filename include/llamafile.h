@@ -1266,6 +1266,69 @@ const float *lf_get_embeddings_seq(lf_context *c, int32_t seq);
  * above (-1: a copy). A zero vector gives zeros. */
 void lf_embd_normalize(const float *in, float *out, int32_t n, int32_t norm);
 
+/* -------------------------------------------------------------- reasoning
+ * A thinking model's answer split, as it streams, into reasoning and
+ * content (docs/api.md, "Reasoning"). THINK: "<think>...</think>" at the
+ * start of the answer (Qwen3, QwQ, DeepSeek-R1); HARMONY: gpt-oss's
+ * analysis channel is reasoning, final (and preambles) content; NONE: all
+ * content. Pieces come out in order through a callback, each push handing
+ * out everything but a tail that may still become a marker, so the parts
+ * do not depend on how the text was cut. One splitter per stream. */
+enum lf_reasoning_format {
+    LF_REASONING_NONE = 0,
+    LF_REASONING_THINK = 1,
+    LF_REASONING_HARMONY = 2,
+};
+enum lf_reasoning_part {
+    LF_PART_REASONING = 1,
+    LF_PART_CONTENT = 2,
+};
+/* Receives len (> 0) bytes of one part; text is valid during the call. */
+typedef void (*lf_reasoning_emit)(void *ud, int part, const char *text, size_t len);
+
+typedef struct lf_reasoning lf_reasoning;
+
+/* "none", "think", "harmony"; NULL for another value. */
+const char *lf_reasoning_format_name(int format);
+/* HARMONY for a harmony vocabulary (lf_chat_is_harmony), THINK when the
+ * model's tokenizer.chat_template mentions <think> or </think>, else NONE. */
+int lf_reasoning_format_for(const lf_model *m);
+/* THINK when the template text mentions <think> or </think>, else NONE. */
+int lf_reasoning_format_for_template(const char *text, size_t len);
+/* True when the rendered prompt ends (trailing whitespace aside) with
+ * "<think>": the template opened the reasoning (DeepSeek-R1, QwQ), so the
+ * output starts inside it. */
+bool lf_reasoning_prompt_opens(const char *prompt, size_t len);
+
+/* m: the model, needed for HARMONY (its harmony tokens) and for
+ * lf_reasoning_push_token; NULL is fine for THINK / NONE fed text.
+ * starts_in_reasoning: THINK only, the output begins inside reasoning. */
+lf_reasoning *lf_reasoning_new(const lf_model *m, int format, bool starts_in_reasoning,
+                               lf_error *err);
+void lf_reasoning_free(lf_reasoning *r);
+/* A new answer (held text dropped; harmony: a fresh parser). */
+bool lf_reasoning_reset(lf_reasoning *r, bool starts_in_reasoning, lf_error *err);
+int lf_reasoning_format(const lf_reasoning *r);
+/* Inside reasoning now (THINK: after <think>, before </think>; HARMONY:
+ * in an analysis message). */
+bool lf_reasoning_in_reasoning(const lf_reasoning *r);
+/* THINK / NONE: generated text (HARMONY refuses text). False only when out
+ * of memory. */
+bool lf_reasoning_push(lf_reasoning *r, const char *text, size_t len, lf_reasoning_emit emit,
+                       void *ud, lf_error *err);
+/* A generated token: HARMONY feeds the parser (lenient; false with err for
+ * a token it reports, and the splitter goes on); THINK / NONE detokenize it
+ * (special tokens not shown) and push the text. */
+bool lf_reasoning_push_token(lf_reasoning *r, int32_t token, lf_reasoning_emit emit, void *ud,
+                             lf_error *err);
+/* End of the answer: a held partial marker is text of the part it was
+ * in; HARMONY finishes the open message. */
+bool lf_reasoning_finish(lf_reasoning *r, lf_reasoning_emit emit, void *ud, lf_error *err);
+/* A whole THINK / NONE text: *reasoning and *content are malloc'd
+ * NUL-terminated strings (possibly empty); free both. */
+bool lf_reasoning_split(int format, bool starts_in_reasoning, const char *text, size_t len,
+                        char **reasoning, char **content, lf_error *err);
+
 #ifdef __cplusplus
 }
 #endif

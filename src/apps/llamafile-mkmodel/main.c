@@ -40,6 +40,8 @@ static const char k_usage[] =
     "  --vocab FILE         GGUF whose tokenizer.* keys are copied (default:\n"
     "                       $SHARED/vocab/ggml-vocab-llama-spm.gguf, SHARED\n"
     "                       defaulting to ../shared)\n"
+    "  --chat-template FILE stores FILE's text as tokenizer.chat_template\n"
+    "                       (replacing the vocab file's, if it has one)\n"
     "  --seed N             weight seed (default: 1)\n"
     "  --n-layer N, --n-embd N, --n-ff N, --n-head N, --n-head-kv N,\n"
     "  --n-vocab N, --n-ctx N   override the preset\n"
@@ -258,9 +260,12 @@ static bool copy_scalar(lf_gguf_writer *w, const lf_gguf_value *v, const char *k
     }
 }
 
+static const char k_tmpl_key[] = "tokenizer.chat_template";
+
 /* Copies the tokenizer.* keys of the vocab file; token arrays are cut to
- * n_vocab entries. */
-static bool copy_vocab(lf_gguf_writer *w, const char *path, int n_vocab, lf_error *err) {
+ * n_vocab entries. A template (not NULL) replaces the file's chat template. */
+static bool copy_vocab(lf_gguf_writer *w, const char *path, int n_vocab, const char *tmpl,
+                       lf_error *err) {
     lf_gguf *v = lf_gguf_open(path, err);
     if (!v)
         return false;
@@ -276,6 +281,8 @@ static bool copy_vocab(lf_gguf_writer *w, const char *path, int n_vocab, lf_erro
         lf_str k = lf_gguf_kv_key(v, i);
         if (k.len < 10 || memcmp(k.ptr, "tokenizer.", 10))
             continue;
+        if (tmpl && k.len == strlen(k_tmpl_key) && !memcmp(k.ptr, k_tmpl_key, k.len))
+            continue;
         char *key = strndup(k.ptr, k.len);
         lf_gguf_value val = lf_gguf_kv_value(v, i);
         if (!key)
@@ -288,7 +295,7 @@ static bool copy_vocab(lf_gguf_writer *w, const char *path, int n_vocab, lf_erro
         free(key);
     }
     lf_gguf_close(v);
-    return ok;
+    return ok && (!tmpl || lf_gguf_set_str(w, k_tmpl_key, tmpl, err));
 }
 
 /* ------------------------------------------------------------ the file */
@@ -331,7 +338,7 @@ static bool write_data(const char *tmp, const wtensor *t, int n, uint64_t seed, 
 }
 
 static bool make_model(const char *out, const preset *p, int type, const char *vocab,
-                       uint64_t seed, lf_error *err) {
+                       const char *tmpl, uint64_t seed, lf_error *err) {
     int max = 4 + 9 * p->n_layer;
     wtensor *t = calloc((size_t)max, sizeof *t);
     lf_gguf_writer *w = lf_gguf_writer_new();
@@ -345,7 +352,7 @@ static bool make_model(const char *out, const preset *p, int type, const char *v
     }
     sprintf(tmp, "%s.partial", out);
     int n = llama_tensors(p, type, t);
-    bool ok = llama_hparams(w, p, p->name, type, err) && copy_vocab(w, vocab, p->n_vocab, err);
+    bool ok = llama_hparams(w, p, p->name, type, err) && copy_vocab(w, vocab, p->n_vocab, tmpl, err);
     for (int i = 0; ok && i < n; i++)
         ok = lf_gguf_add_tensor(w, t[i].name, t[i].type, t[i].n_dims, t[i].ne, NULL, err);
     ok = ok && lf_gguf_writer_write(w, tmp, err);
@@ -391,6 +398,7 @@ static int override_index(const char *a) {
 
 int main(int argc, char **argv) {
     const char *arch = NULL, *preset_name = NULL, *out = NULL, *vocab = NULL;
+    const char *tmpl_path = NULL;
     int type = LF_TYPE_F16;
     long seed = 1;
     long over[N_OVERRIDES] = {0};
@@ -415,6 +423,7 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "--arch")) arch = v;
         else if (!strcmp(a, "--preset")) preset_name = v;
         else if (!strcmp(a, "--vocab")) vocab = v;
+        else if (!strcmp(a, "--chat-template")) tmpl_path = v;
         else if (!strcmp(a, "--type")) {
             type = lf_type_from_name(v);
             if (type != LF_TYPE_F16 && type != LF_TYPE_BF16 && type != LF_TYPE_F32)
@@ -452,7 +461,19 @@ int main(int argc, char **argv) {
         vocab = def;
     }
     lf_error err;
-    if (!make_model(out, &p, type, vocab, (uint64_t)seed, &err))
+    char *tmpl = NULL;
+    if (tmpl_path) {
+        size_t len;
+        if (!(tmpl = lf_read_text(tmpl_path, LF_TEXT_MAX, &len, &err)))
+            return die("%s", err.msg);
+        if (strlen(tmpl) != len) {
+            free(tmpl);
+            return die("%s: the chat template has a NUL byte", tmpl_path);
+        }
+    }
+    bool ok = make_model(out, &p, type, vocab, tmpl, (uint64_t)seed, &err);
+    free(tmpl);
+    if (!ok)
         return die("%s", err.msg);
     return 0;
 }
