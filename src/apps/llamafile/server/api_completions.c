@@ -116,9 +116,14 @@ static json_t *native_json(srv_gen *g, const char *text, size_t n, bool final);
 json_t *srv_chat_json(srv_gen *g, const char *text, size_t n, bool final, bool stream) {
     srv_task *t = g->t;
     json_t *choice;
+    if (!stream && g->rsn) { /* the split answer */
+        text = srv_gen_content(g, &n);
+        n = text ? n : 0;
+    }
     if (!stream)
         choice = json_pack("{s:s,s:i,s:{s:s,s:o}}", "finish_reason", finish_reason(t), "index", 0,
-                           "message", "role", "assistant", "content", srv_text_json(text, n));
+                           "message", "role", "assistant", "content",
+                           srv_text_json(text ? text : "", n));
     else if (final)
         choice = json_pack("{s:s,s:i,s:{}}", "finish_reason", finish_reason(t), "index", 0,
                            "delta");
@@ -128,6 +133,10 @@ json_t *srv_chat_json(srv_gen *g, const char *text, size_t n, bool final, bool s
     else
         choice = json_pack("{s:n,s:i,s:{s:o}}", "finish_reason", "index", 0, "delta", "content",
                            srv_text_json(text, n));
+    if (!stream && choice && g->rsn && g->part_len[SRV_PART_REASONING])
+        json_object_set_new(json_object_get(choice, "message"), "reasoning_content",
+                            srv_text_json(g->part[SRV_PART_REASONING],
+                                          g->part_len[SRV_PART_REASONING]));
     if (choice && t->req.logprobs && (!stream || (text && !final)))
         json_object_set_new(choice, "logprobs",
                             srv_logprobs_chat(g->s, g->out.probs, g->out.n_probs));

@@ -425,7 +425,12 @@ bool srv_parse_chat(const char *body, size_t len, const lf_sampler_params *defau
     bool ok = false;
     json_t *ms = json_object_get(o, "messages"), *tools = field(o, "tools");
     json_t *kw = field(o, "chat_template_kwargs"), *rf = field(o, "response_format");
-    if (!json_is_array(ms))
+    json_t *rsn = field(o, "reasoning_format");
+    const char *rs = json_string_value(rsn);
+    c->split_reasoning = !rs || strcmp(rs, "none");
+    if (rsn && (!rs || (strcmp(rs, "none") && strcmp(rs, "auto") && strcmp(rs, "deepseek"))))
+        bad(err, "reasoning_format", "\"none\", \"auto\" or \"deepseek\"");
+    else if (!json_is_array(ms))
         bad(err, "messages", "an array");
     else if (tools && !json_is_array(tools))
         bad(err, "tools", "an array");

@@ -57,6 +57,7 @@ typedef struct srv_completion {
     char *model;   /* as the client named it (reported back) */
     /* chat: the JSON texts of messages, tools and chat_template_kwargs */
     char *messages, *tools, *kwargs;
+    bool split_reasoning; /* chat: reasoning_content apart (reasoning_format) */
     srv_prompt *multi; /* a prompt array: each its own completion (NULL: one) */
     int n_multi;
 } srv_completion;

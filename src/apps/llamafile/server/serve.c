@@ -23,6 +23,7 @@ static void gen_free(srv_gen *g) {
         srv_task_release(g->s->eng, g->t);
     }
     srv_out_free(&g->out);
+    srv_reasoning_free(g);
     free(g);
 }
 
@@ -83,6 +84,7 @@ static srv_gen *start_gen(srv_server *s, enum srv_api api, srv_completion *req, 
     }
     g->s = s, g->t = t, g->api = api, g->index = index, g->created = time(NULL);
     srv_make_id(g->id, sizeof g->id, api == SRV_API_ANTHROPIC ? "msg_" : "chatcmpl-");
+    srv_reasoning_start(g, t->req.prompt, t->req.prompt_len);
     int waiting;
     if (!srv_engine_submit(s->eng, t, &waiting)) {
         gen_free(g);
@@ -106,8 +108,12 @@ static bool gen_step(srv_stream *st, srv_gen *g, int ms) {
     }
     bool done = srv_task_wait(g->s->eng, g->t, ms, &g->out);
     bool wrote = false;
+    if (g->rsn) {
+        srv_reasoning_take(g, done);
+        wrote = srv_reasoning_send(st, g);
+    }
     /* tokens whose text the stop matcher holds go with the next chunk */
-    if (g->out.len || (g->out.n_toks && g->api == SRV_API_NATIVE)) {
+    else if (g->out.len || (g->out.n_toks && g->api == SRV_API_NATIVE)) {
         if (g->api == SRV_API_ANTHROPIC)
             srv_anthropic_text(st, g);
         else
@@ -245,11 +251,14 @@ void srv_run_completion(srv_call *c, enum srv_api api, srv_completion *reqp) {
     }
     /* the whole text; a client that hangs up cancels it */
     for (int i = 0; i < n; i++)
-        while (!srv_task_wait(s->eng, v->g[i]->t, 100, &v->g[i]->out))
-            if (srv_client_gone(c)) {
+        for (bool done = false; !done;) {
+            done = srv_task_wait(s->eng, v->g[i]->t, 100, &v->g[i]->out);
+            srv_reasoning_take(v->g[i], done);
+            if (!done && srv_client_gone(c)) {
                 served_free(v);
                 return; /* no reply: the connection is closed */
             }
+        }
     for (int i = 0; i < n; i++)
         if (v->g[i]->t->stop == SRV_STOP_ERROR) {
             srv_task_error(v->g[i]->t, &e);

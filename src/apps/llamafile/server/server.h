@@ -118,7 +118,25 @@ typedef struct srv_gen {
     srv_out out;     /* taken from the task, not yet sent */
     size_t text_off; /* of out's text in the whole completion (logprobs) */
     bool sent_final, sent_begin;
+    /* chat with a thinking model: out's text (or tokens) split into
+     * reasoning and content, not yet sent */
+    lf_reasoning *rsn;
+    char *part[2];
+    size_t part_len[2], part_cap[2];
 } srv_gen;
+
+/* reasoning.c: the split of a chat answer (reasoning_content, content). */
+/* Starts g's splitter when the model thinks and the request wants it. */
+void srv_reasoning_start(srv_gen *g, const char *prompt, size_t len);
+/* Moves out's new text (or tokens) into the two parts; done: the end. */
+void srv_reasoning_take(srv_gen *g, bool done);
+void srv_reasoning_free(srv_gen *g);
+/* Streams the parts collected so far as chat deltas (reasoning_content,
+ * then content); true when something was written. */
+bool srv_reasoning_send(srv_stream *st, srv_gen *g);
+/* The content so far (out's text when there is no splitter). */
+const char *srv_gen_content(const srv_gen *g, size_t *len);
+enum { SRV_PART_REASONING, SRV_PART_CONTENT };
 
 /* api_completions.c: the response shapes of /completion, /v1/completions
  * and /v1/chat/completions (final: the last chunk, or with stream false
