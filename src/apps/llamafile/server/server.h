@@ -1,8 +1,9 @@
 /* server.h — the HTTP server's shared state and the helpers its handlers
  * use. The files: http.c (libmicrohttpd glue), router.c (paths), auth.c
  * (key, Host, CORS), sse.c (event streams), engine.c (slots and the
- * decode thread), request.c (bodies to parameters, errors), api_*.c (one
- * API family each), server.c (startup and shutdown). */
+ * decode thread), request.c (bodies to parameters, errors), serve.c (a
+ * request's generations, whole or streamed), reasoning.c (reasoning_content),
+ * api_*.c (one API family each), server.c (startup and shutdown). */
 #ifndef LLAMAFILE_SERVER_SERVER_H
 #define LLAMAFILE_SERVER_SERVER_H
 
