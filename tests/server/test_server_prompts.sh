@@ -7,7 +7,7 @@ source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 [ -e "$M" ] || { skip "server prompts" "no $M"; exit 0; }
 command -v curl >/dev/null && command -v jq >/dev/null || { skip "server prompts" "needs curl and jq"; exit 0; }
-start_server multi -np 2 -c 1024 || { fail "server starts" "no startup line"; exit 1; }
+start_server multi -np 2 -c 8192 || { fail "server starts" "no startup line"; exit 1; }
 
 # each prompt alone
 declare -a alone
@@ -41,9 +41,21 @@ jq -s -e '(map(.id) | unique | length) == 1 and ([.[] | select(.choices[0].finis
 
 post /v1/completions '{"prompt":["a",5],"max_tokens":2}' >/dev/null
 expect_status "a bad prompt in the array: 400 naming it" 400 '(.error.message | test("prompt\\[1\\]"))'
-post /v1/completions "{\"prompt\":[\"a\",\"$(printf 'Once upon a time %.0s' $(seq 200))\"],\"max_tokens\":2}" >/dev/null
-expect_status "one prompt over the context: 400" 400 '.error.type == "exceed_context_size_error" and .error.n_ctx == 512'
+post /v1/completions "{\"prompt\":[\"a\",\"$(printf 'Once upon a time %.0s' $(seq 2000))\"],\"max_tokens\":2}" >/dev/null
+expect_status "one prompt over the context: 400" 400 '.error.type == "exceed_context_size_error" and .error.n_ctx == 4096'
 post /v1/completions "{\"prompt\":$(jq -c -n '[range(65)] | map("x")'),\"max_tokens\":1}" >/dev/null
 expect_status "more than 64 prompts: 400" 400 '(.error.message | test("64"))'
+
+# A client that hangs up on a two-prompt stream frees both slots: they stop
+# well before max_tokens.
+curl -s --max-time 0.5 "$URL/v1/completions" -d '{"prompt":["Once upon a time","The dog"],"max_tokens":4000,"temperature":0,"ignore_eos":true,"stream":true}' >/dev/null
+freed=""
+for i in $(seq 100); do
+  req /slots >/dev/null
+  jq -e 'all(.[]; .is_processing == false)' "$TMP/body" >/dev/null 2>&1 && { freed=1; break; }
+  sleep 0.1
+done
+[ -n "$freed" ] && jq -e '[.[] | select(.params.n_predict == 4000)] | length == 2 and all(.[]; .n_decoded < 4000)' "$TMP/body" >/dev/null \
+  && pass "a hang-up frees every prompt's slot" || fail "hang-up" "$(head -c 300 "$TMP/body")"
 stop_server "$SPID"
 [ "$RC" = 0 ] && pass "server exits 0" || fail "server exit" "$RC"
