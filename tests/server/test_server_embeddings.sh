@@ -28,7 +28,7 @@ else
 fi
 cp "$TMP/body" "$TMP/one.json"
 
-post /embeddings "{\"input\":[\"$P\",[1,403,407,261,378],\"Once upon\"]}" >/dev/null
+post /v1/embeddings "{\"input\":[\"$P\",[1,403,407,261,378],\"Once upon\"]}" >/dev/null
 expect "several inputs, indexed in order" '(.data | map(.index)) == [0,1,2] and .usage.prompt_tokens == 13'
 if jq -e --slurpfile one "$TMP/one.json" '.data[0].embedding == $one[0].data[0].embedding
      and .data[1].embedding == $one[0].data[0].embedding
@@ -37,6 +37,15 @@ if jq -e --slurpfile one "$TMP/one.json" '.data[0].embedding == $one[0].data[0].
 else
   fail "token-id input" "$(jq -c '[.data[].embedding[:2]]' "$TMP/body")"
 fi
+post /embedding "{\"content\":[\"$P\",\"Once upon\"]}" >/dev/null
+if jq -e --slurpfile one "$TMP/one.json" 'length == 2 and map(.index) == [0,1]
+     and .[0].embedding == [$one[0].data[0].embedding] and (.[1].embedding[0] | length) == 64' "$TMP/body" >/dev/null; then
+  pass "llama-server's /embedding: [{index, embedding: [vector]}]"
+else
+  fail "/embedding shape" "$(head -c 300 "$TMP/body")"
+fi
+post /embeddings "{\"input\":\"$P\"}" >/dev/null
+expect "/embeddings is llama-server's shape too" 'length == 1 and .[0].index == 0 and (.[0].embedding | length) == 1'
 post /v1/embeddings '{"input":[1,403,407,261,378]}' >/dev/null
 expect "one array of token ids is one input" '(.data | length) == 1 and .usage.prompt_tokens == 5'
 post /v1/embeddings "{\"input\":\"$P\",\"encoding_format\":\"base64\"}" >/dev/null

@@ -1,4 +1,5 @@
-/* api_embeddings.c — POST /v1/embeddings (OpenAI's shape): each input's
+/* api_embeddings.c — POST /v1/embeddings (OpenAI's shape; llama-server's
+ * /embedding and /embeddings give [{index, embedding: [vector]}]): each input's
  * final hidden states, mean-pooled and normalised to unit length. They come
  * from a context of their own (embeddings on, one sequence), made at the
  * first request and used by one request at a time, so the slots' decode
@@ -207,7 +208,19 @@ fail:
     return NULL;
 }
 
-void srv_h_embeddings(srv_call *c) {
+/* llama-server's /embedding(s): [{index, embedding: [vector]}] */
+static json_t *native_shape(json_t *data) {
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < json_array_size(data); i++) {
+        json_t *d = json_array_get(data, i);
+        json_array_append_new(arr, json_pack("{s:O,s:[O]}", "index", json_object_get(d, "index"),
+                                             "embedding", json_object_get(d, "embedding")));
+    }
+    json_decref(data);
+    return arr;
+}
+
+static void embeddings(srv_call *c, bool oai) {
     srv_server *s = c->s;
     srv_err e;
     json_t *o = srv_parse_object(c->body, c->body_len, &e);
@@ -248,7 +261,14 @@ void srv_h_embeddings(srv_call *c) {
             srv_reply_error(c, &e);
         return; /* 499: no reply, the connection is closed */
     }
+    if (!oai) {
+        srv_reply_json(c, 200, native_shape(data));
+        return;
+    }
     srv_reply_json(c, 200, json_pack("{s:s,s:o,s:s,s:{s:I,s:I}}", "object", "list", "data", data,
                                       "model", s->model_name, "usage", "prompt_tokens",
                                       (json_int_t)n_tok, "total_tokens", (json_int_t)n_tok));
 }
+
+void srv_h_embeddings(srv_call *c) { embeddings(c, true); }
+void srv_h_embeddings_native(srv_call *c) { embeddings(c, false); }

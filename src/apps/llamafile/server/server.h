@@ -165,6 +165,7 @@ void srv_h_detokenize(srv_call *c);
 void srv_h_metrics(srv_call *c);
 void srv_h_slots(srv_call *c);
 void srv_h_embeddings(srv_call *c);
+void srv_h_embeddings_native(srv_call *c);
 
 /* Generated text as a JSON string (bytes that are not UTF-8 become U+FFFD). */
 json_t *srv_text_json(const char *s, size_t n);
