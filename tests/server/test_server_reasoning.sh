@@ -36,6 +36,21 @@ if jq -s -e --slurpfile one "$TMP/r1.json" '([.[] | .choices[0].delta.reasoning_
 else
   fail "streamed reasoning" "$(head -c 400 "$TMP/chunks")"
 fi
+# Anthropic's /v1/messages: the reasoning as a thinking block
+post /v1/messages '{"messages":[{"role":"user","content":"Hi"}],"max_tokens":12,"temperature":0}' >/dev/null
+expect "/v1/messages: a thinking block, then the text" "(.content | map(.type)) == [\"thinking\",\"text\"]
+  and .content[0].thinking == $whole and .content[1].text == \"\""
+post /v1/messages '{"messages":[{"role":"user","content":"Hi"}],"max_tokens":12,"temperature":0,"stream":true}' >"$TMP/sse"
+events=$(sed -n 's/^event: //p' "$TMP/sse" | uniq | tr '\n' ' ')
+sse_json "$TMP/sse" >"$TMP/chunks"
+if [ "$events" = "message_start ping content_block_start content_block_delta content_block_stop content_block_start content_block_stop message_delta message_stop " ] &&
+   jq -s -e "([.[] | select(.type == \"content_block_delta\") | .delta.thinking] | add) == $whole
+     and ([.[] | select(.type == \"content_block_start\") | [.index, .content_block.type]]) == [[0,\"thinking\"],[1,\"text\"]]
+     and all(.[] | select(.type == \"content_block_delta\"); .index == 0 and .delta.type == \"thinking_delta\")" "$TMP/chunks" >/dev/null; then
+  pass "/v1/messages streamed: thinking_delta events in block 0, an empty text block 1"
+else
+  fail "/v1/messages thinking stream" "$events $(head -c 300 "$TMP/chunks")"
+fi
 post /v1/chat/completions "{$CHAT,\"reasoning_format\":\"think\"}" >/dev/null
 expect_status "an unknown reasoning_format: 400" 400 '(.error.message | test("reasoning_format"))'
 post /v1/chat/completions "{$CHAT,\"reasoning_format\":1}" >/dev/null

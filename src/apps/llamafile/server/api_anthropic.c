@@ -181,12 +181,21 @@ static json_t *stop_sequence(srv_gen *g) {
 }
 
 json_t *srv_anthropic_json(srv_gen *g) {
-    return json_pack("{s:s,s:s,s:s,s:[{s:s,s:o}],s:s,s:o,s:o,s:{s:i,s:i,s:i}}", "id", g->id,
-                     "type", "message", "role", "assistant", "content", "type", "text", "text",
-                     srv_text_json(g->out.text, g->out.len), "model", model_of(g), "stop_reason",
-                     stop_reason(g), "stop_sequence", stop_sequence(g), "usage", "input_tokens",
-                     g->t->n_tokens, "output_tokens", g->t->n_gen, "cache_read_input_tokens",
-                     g->t->n_cached);
+    size_t n;
+    const char *text = srv_gen_content(g, &n);
+    json_t *content = json_array();
+    if (g->rsn && g->part_len[SRV_PART_REASONING])
+        json_array_append_new(content, json_pack("{s:s,s:o,s:s}", "type", "thinking", "thinking",
+                                                 srv_text_json(g->part[SRV_PART_REASONING],
+                                                               g->part_len[SRV_PART_REASONING]),
+                                                 "signature", ""));
+    json_array_append_new(content, json_pack("{s:s,s:o}", "type", "text", "text",
+                                             srv_text_json(text ? text : "", text ? n : 0)));
+    return json_pack("{s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:{s:i,s:i,s:i}}", "id", g->id, "type",
+                     "message", "role", "assistant", "content", content, "model", model_of(g),
+                     "stop_reason", stop_reason(g), "stop_sequence", stop_sequence(g), "usage",
+                     "input_tokens", g->t->n_tokens, "output_tokens", g->t->n_gen,
+                     "cache_read_input_tokens", g->t->n_cached);
 }
 
 /* "event: NAME" then its data line. */
@@ -197,27 +206,67 @@ static void event(srv_stream *st, const char *name, json_t *data) {
     srv_sse_json(st, data);
 }
 
+/* Closes the open content block, if any. */
+static void block_stop(srv_stream *st, srv_gen *g) {
+    if (g->blk_open < 0)
+        return;
+    event(st, "content_block_stop",
+          json_pack("{s:s,s:i}", "type", "content_block_stop", "index", g->blk_next - 1));
+    g->blk_open = -1;
+}
+
+/* Makes a block of this part the open one. */
+static void block_start(srv_stream *st, srv_gen *g, int part) {
+    if (g->blk_open == part)
+        return;
+    block_stop(st, g);
+    bool thinking = part == SRV_PART_REASONING;
+    json_t *blk = thinking ? json_pack("{s:s,s:s,s:s}", "type", "thinking", "thinking", "",
+                                       "signature", "")
+                           : json_pack("{s:s,s:s}", "type", "text", "text", "");
+    event(st, "content_block_start", json_pack("{s:s,s:i,s:o}", "type", "content_block_start",
+                                               "index", g->blk_next++, "content_block", blk));
+    g->blk_open = part;
+}
+
+static void delta(srv_stream *st, srv_gen *g, int part, const char *text, size_t n) {
+    bool thinking = part == SRV_PART_REASONING;
+    block_start(st, g, part);
+    event(st, "content_block_delta",
+          json_pack("{s:s,s:i,s:{s:s,s:o}}", "type", "content_block_delta", "index",
+                    g->blk_next - 1, "delta", "type", thinking ? "thinking_delta" : "text_delta",
+                    thinking ? "thinking" : "text", srv_text_json(text, n)));
+}
+
 void srv_anthropic_begin(srv_stream *st, srv_gen *g) {
     event(st, "message_start",
           json_pack("{s:s,s:{s:s,s:s,s:s,s:[],s:s,s:n,s:n,s:{s:i,s:i}}}", "type",
                     "message_start", "message", "id", g->id, "type", "message", "role",
                     "assistant", "content", "model", model_of(g), "stop_reason", "stop_sequence",
                     "usage", "input_tokens", g->t->n_tokens, "output_tokens", 0));
-    event(st, "content_block_start",
-          json_pack("{s:s,s:i,s:{s:s,s:s}}", "type", "content_block_start", "index", 0,
-                    "content_block", "type", "text", "text", ""));
+    if (!g->rsn) /* a thinking model's first block is known with its first output */
+        block_start(st, g, SRV_PART_CONTENT);
     event(st, "ping", json_pack("{s:s}", "type", "ping"));
 }
 
 void srv_anthropic_text(srv_stream *st, srv_gen *g) {
-    event(st, "content_block_delta",
-          json_pack("{s:s,s:i,s:{s:s,s:o}}", "type", "content_block_delta", "index", 0, "delta",
-                    "type", "text_delta", "text", srv_text_json(g->out.text, g->out.len)));
+    delta(st, g, SRV_PART_CONTENT, g->out.text, g->out.len);
+}
+
+bool srv_anthropic_parts(srv_stream *st, srv_gen *g) {
+    bool wrote = false;
+    for (int k = SRV_PART_REASONING; k <= SRV_PART_CONTENT; k++)
+        if (g->part_len[k]) {
+            delta(st, g, k, g->part[k], g->part_len[k]);
+            g->part_len[k] = 0, wrote = true;
+        }
+    return wrote;
 }
 
 void srv_anthropic_end(srv_stream *st, srv_gen *g) {
-    event(st, "content_block_stop",
-          json_pack("{s:s,s:i}", "type", "content_block_stop", "index", 0));
+    if (g->blk_open != SRV_PART_CONTENT) /* the answer ends in a text block, if empty */
+        block_start(st, g, SRV_PART_CONTENT);
+    block_stop(st, g);
     event(st, "message_delta",
           json_pack("{s:s,s:{s:o,s:o},s:{s:i}}", "type", "message_delta", "delta", "stop_reason",
                     stop_reason(g), "stop_sequence", stop_sequence(g), "usage", "output_tokens",

@@ -2,14 +2,15 @@
  * a thinking model (<think> blocks, gpt-oss's analysis channel) with the
  * library's streaming splitter (lf_reasoning_*). The engine's output (text
  * after the stop strings, and the tokens) goes in as it arrives; each part
- * collects what is not yet sent. reasoning_format "none" leaves it whole. */
+ * collects what is not yet sent. reasoning_format "none" leaves it whole.
+ * Anthropic's /v1/messages gets the reasoning as thinking blocks. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "server.h"
 
 void srv_reasoning_start(srv_gen *g, const char *prompt, size_t len) {
-    if (g->api != SRV_API_CHAT || !g->t->req.split_reasoning)
+    if ((g->api != SRV_API_CHAT && g->api != SRV_API_ANTHROPIC) || !g->t->req.split_reasoning)
         return;
     int fmt = lf_reasoning_format_for(g->s->m);
     if (fmt == LF_REASONING_NONE)

@@ -83,6 +83,7 @@ static srv_gen *start_gen(srv_server *s, enum srv_api api, srv_completion *req, 
         return NULL;
     }
     g->s = s, g->t = t, g->api = api, g->index = index, g->created = time(NULL);
+    g->blk_open = -1;
     srv_make_id(g->id, sizeof g->id, api == SRV_API_ANTHROPIC ? "msg_" : "chatcmpl-");
     srv_reasoning_start(g, t->req.prompt, t->req.prompt_len);
     int waiting;
@@ -110,7 +111,8 @@ static bool gen_step(srv_stream *st, srv_gen *g, int ms) {
     bool wrote = false;
     if (g->rsn) {
         srv_reasoning_take(g, done);
-        wrote = srv_reasoning_send(st, g);
+        wrote = g->api == SRV_API_ANTHROPIC ? srv_anthropic_parts(st, g)
+                                             : srv_reasoning_send(st, g);
     }
     /* tokens whose text the stop matcher holds go with the next chunk */
     else if (g->out.len || (g->out.n_toks && g->api == SRV_API_NATIVE)) {

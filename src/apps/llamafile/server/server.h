@@ -124,6 +124,7 @@ typedef struct srv_gen {
     lf_reasoning *rsn;
     char *part[2];
     size_t part_len[2], part_cap[2];
+    int blk_open, blk_next; /* Anthropic stream: the open block's part (-1: none), next index */
 } srv_gen;
 
 /* reasoning.c: the split of a chat answer (reasoning_content, content). */
@@ -154,6 +155,8 @@ void srv_h_count_tokens(srv_call *c);
 json_t *srv_anthropic_json(srv_gen *g);
 void srv_anthropic_begin(srv_stream *st, srv_gen *g);
 void srv_anthropic_text(srv_stream *st, srv_gen *g);
+/* The split parts as thinking and text blocks; true when something was written. */
+bool srv_anthropic_parts(srv_stream *st, srv_gen *g);
 void srv_anthropic_end(srv_stream *st, srv_gen *g);
 json_t *srv_anthropic_error_json(const srv_err *e);
 void srv_h_v1_completions(srv_call *c);
