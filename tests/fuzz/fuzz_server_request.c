@@ -1,9 +1,10 @@
 /* fuzz_server_request.c — libFuzzer target: the server's request parser
  * (a JSON body to completion parameters) on arbitrary bytes, as both APIs.
  * What must hold: no crash or leak; a refusal is a 4xx/5xx with a message;
- * an accepted request has one prompt (text or in-range token ids), at most
+ * an accepted request has one prompt (text or in-range token ids) or
+ * several (each such, each picked out as a request of its own), at most
  * SRV_MAX_STOPS non-empty stop strings, n_predict >= -1, in-range logit
- * biases and top_p/min_p within [0, 1]. */
+ * biases, top_p/min_p within [0, 1] and top logprobs within [0, 20]. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,33 @@
 
 enum { N_VOCAB = 512 };
 
+static void check(const srv_completion *c);
+
+/* Several prompts: none at the top, each of multi text xor in-range ids,
+ * and each picked out as a request of its own passes the checks. */
+static void check_multi(const srv_completion *c) {
+    if (c->prompt || c->n_prompt_tokens >= 0 || c->n_multi < 2 || c->n_multi > SRV_MAX_PROMPTS)
+        abort();
+    for (int i = 0; i < c->n_multi; i++) {
+        srv_completion one;
+        srv_err e;
+        if (!!c->multi[i].text == !!c->multi[i].toks)
+            abort();
+        if (!srv_completion_pick(c, i, &one, &e)) /* only out of memory */
+            continue;
+        check(&one);
+        srv_completion_free(&one);
+    }
+}
+
 static void check(const srv_completion *c) {
+    if (c->n_multi) {
+        check_multi(c);
+        return;
+    }
     if (!!c->prompt == (c->n_prompt_tokens >= 0))
+        abort();
+    if (c->n_top < 0 || c->n_top > SRV_MAX_TOP || (c->n_top && !c->logprobs))
         abort();
     for (int i = 0; i < c->n_prompt_tokens; i++)
         if (c->prompt_tokens[i] < 0 || c->prompt_tokens[i] >= N_VOCAB)

@@ -134,6 +134,7 @@ seed_server_request() {
   printf '{"prompt":5,"n":2,"temperature":"hot","max_tokens":1.5,"stop":[1]}' >"$dir/wrong"
   printf '{"prompt": "x", bad' >"$dir/malformed"
   printf '{"prompt":"x","stop":["","a"],"top_p":0}' >"$dir/empty-stop"
+  printf '{"prompt":["a",[1,2],"b"],"logprobs":3,"n_probs":2,"stop":["q"],"logit_bias":{"3":1}}' >"$dir/multi"
 }
 
 seed_corpus() {

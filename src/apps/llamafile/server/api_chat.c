@@ -44,13 +44,11 @@ static char *parse_and_render(srv_call *c, srv_completion *req, size_t *len) {
     return text;
 }
 
-void srv_h_chat(srv_call *c) {
-    srv_server *s = c->s;
-    srv_completion req;
+bool srv_chat_prompt(srv_server *s, srv_completion *req, srv_err *e) {
     size_t len;
-    char *text = parse_and_render(c, &req, &len);
+    char *text = render(s, req, &len, e);
     if (!text)
-        return;
+        return false;
     /* the template may write the BOS text; the tokenizer adds BOS itself,
      * as llama-server does */
     char bos[64];
@@ -59,8 +57,20 @@ void srv_h_chat(srv_call *c) {
     size_t skip = nb > 0 && lf_add_bos(s->m) && len >= (size_t)nb && !memcmp(text, bos, (size_t)nb)
                       ? (size_t)nb : 0;
     memmove(text, text + skip, len - skip + 1);
-    req.prompt = text;
-    req.prompt_len = len - skip;
+    req->prompt = text;
+    req->prompt_len = len - skip;
+    return true;
+}
+
+void srv_h_chat(srv_call *c) {
+    srv_completion req;
+    srv_err e;
+    if (!srv_parse_chat(c->body, c->body_len, &c->s->defaults, c->s->n_vocab, &req, &e) ||
+        !srv_chat_prompt(c->s, &req, &e)) {
+        srv_completion_free(&req);
+        srv_reply_error(c, &e);
+        return;
+    }
     srv_run_completion(c, SRV_API_CHAT, &req);
 }
 

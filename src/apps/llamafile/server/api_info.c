@@ -33,18 +33,33 @@ void srv_h_models(srv_call *c) {
     srv_reply_json(c, 200, j);
 }
 
+/* A metadata string of the model as JSON, or NULL when absent. */
+static json_t *gguf_str(const srv_server *s, const char *key) {
+    lf_str v;
+    if (!lf_gguf_get_str(lf_model_gguf(s->m), key, &v))
+        return NULL;
+    return json_stringn(v.ptr, (size_t)v.len);
+}
+
 void srv_h_props(srv_call *c) {
     srv_server *s = c->s;
     json_t *params = srv_params_json(s, NULL);
+    json_t *tmpl = gguf_str(s, "tokenizer.chat_template");
     json_t *j = json_pack(
-        "{s:{s:o,s:i},s:i,s:s,s:s,s:{s:b,s:b,s:b},s:b,s:b,s:b,s:b,s:s,s:o,s:o,s:s}",
+        "{s:{s:o,s:i},s:i,s:s,s:s,s:{s:b,s:b,s:b},s:b,s:b,s:b,s:b,s:b,s:o,s:o,s:o,s:s,s:b}",
         "default_generation_settings", "params", params ? params : json_object(), "n_ctx",
         s->n_ctx_slot, "total_slots", s->opt->n_parallel, "model_alias", s->model_name,
         "model_path", s->model_name, "modalities", "vision", 0, "video", 0, "audio", 0,
         "endpoint_slots", s->opt->slots, "endpoint_props", 0, "endpoint_metrics",
-        s->opt->metrics, "ui", 0, "chat_template", "", "bos_token",
-        piece_json(s->m, lf_token_bos(s->m)), "eos_token", piece_json(s->m, lf_token_eos(s->m)),
-        "build_info", "llamafile " LF_VERSION_STRING);
+        s->opt->metrics, "webui", s->opt->webui, "ui", s->opt->webui, "chat_template",
+        tmpl ? tmpl : json_string(""), "bos_token", piece_json(s->m, lf_token_bos(s->m)),
+        "eos_token", piece_json(s->m, lf_token_eos(s->m)), "build_info",
+        "llamafile " LF_VERSION_STRING, "is_sleeping", 0);
+    json_t *tool_use = gguf_str(s, "tokenizer.chat_template.tool_use");
+    if (j && tool_use)
+        json_object_set_new(j, "chat_template_tool_use", tool_use);
+    else
+        json_decref(tool_use);
     srv_reply_json(c, 200, j);
 }
 
@@ -204,12 +219,27 @@ void srv_h_slots(srv_call *c) {
     srv_slot_info info[64];
     int n = srv_engine_slots(s->eng, info, 64);
     json_t *arr = json_array();
-    for (int i = 0; i < n && i < 64; i++)
-        json_array_append_new(
-            arr, json_pack("{s:i,s:i,s:b,s:b,s:i,s:i,s:i,s:i}", "id", info[i].id, "n_ctx",
-                           info[i].n_ctx, "speculative", 0, "is_processing", info[i].busy,
-                           "n_prompt_tokens", info[i].n_prompt, "n_prompt_tokens_cache",
-                           info[i].n_cached, "n_decoded", info[i].n_gen, "n_cache",
-                           info[i].n_cache));
+    for (int i = 0; i < n && i < 64; i++) {
+        srv_slot_info *f = &info[i];
+        json_t *o = json_pack("{s:i,s:i,s:b,s:b,s:i}", "id", f->id, "n_ctx", f->n_ctx,
+                              "speculative", 0, "is_processing", f->busy, "n_cache", f->n_cache);
+        if (o && f->id_task >= 0) { /* the running task, else the last one */
+            json_t *params = srv_params_json(s, &f->req);
+            json_object_set_new(o, "id_task", json_integer(f->id_task));
+            json_object_set_new(o, "n_prompt_tokens", json_integer(f->n_prompt));
+            json_object_set_new(o, "n_prompt_tokens_processed",
+                                json_integer(f->n_prompt_done - f->n_cached));
+            json_object_set_new(o, "n_prompt_tokens_cache", json_integer(f->n_cached));
+            json_object_set_new(o, "n_decoded", json_integer(f->n_gen));
+            json_object_set_new(o, "params", params ? params : json_object());
+            json_object_set_new(
+                o, "next_token",
+                json_pack("[{s:b,s:b,s:i,s:i}]", "has_next_token", f->busy, "has_new_line",
+                          f->has_new_line, "n_remain",
+                          f->req.n_predict < 0 ? -1 : f->req.n_predict - f->n_gen, "n_decoded",
+                          f->n_gen));
+        }
+        json_array_append_new(arr, o);
+    }
     srv_reply_json(c, 200, arr);
 }

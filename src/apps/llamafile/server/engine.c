@@ -25,6 +25,7 @@ typedef struct slot {
     lf_sampler *smp;
     lf_detok *detok;
     lf_stop_matcher *stop;
+    srv_slot_info last; /* for /slots: its task when it ended */
 } slot;
 
 struct srv_engine {
@@ -42,6 +43,7 @@ struct srv_engine {
     int32_t *b_tok, *b_pos, *b_seq;
     int8_t *b_logits;
     uint64_t clock;
+    int next_task_id;
     srv_stats stats;
 };
 
@@ -67,6 +69,8 @@ static bool grow(void **p, size_t elem, size_t need, size_t *cap) {
 
 /* Adds generated text (and the token behind it) to the task's output. */
 static void emit(srv_task *t, const char *s, int64_t n, int32_t tok) {
+    if (n > 0 && memchr(s, '\n', (size_t)n))
+        t->has_new_line = true;
     if (n > 0 && grow((void **)&t->text, 1, t->text_len + (size_t)n, &t->text_cap)) {
         memcpy(t->text + t->text_len, s, (size_t)n);
         t->text_len += (size_t)n;
@@ -80,6 +84,22 @@ static void emit(srv_task *t, const char *s, int64_t n, int32_t tok) {
     }
 }
 
+/* The sampled token's probability and the top alternatives. */
+static void emit_probs(srv_task *t, lf_sampler *smp, int32_t tok) {
+    size_t cap = (size_t)t->probs_cap;
+    if (!grow((void **)&t->probs, sizeof *t->probs, (size_t)t->n_probs + 1, &cap))
+        return;
+    t->probs_cap = (int)cap;
+    srv_tokprob *o = &t->probs[t->n_probs++];
+    lf_candidate top[SRV_MAX_TOP];
+    int n_top = t->req.n_top < SRV_MAX_TOP ? t->req.n_top : SRV_MAX_TOP;
+    float p = 0;
+    int n = lf_sampler_last_probs(smp, &p, n_top, top);
+    o->tok = tok, o->p = p, o->n_top = n;
+    for (int i = 0; i < n; i++)
+        o->top[i].id = top[i].id, o->top[i].p = top[i].p;
+}
+
 static void task_unref(srv_task *t) {
     if (--t->refs > 0)
         return;
@@ -88,6 +108,7 @@ static void task_unref(srv_task *t) {
     free(t->tokens);
     free(t->text);
     free(t->toks);
+    free(t->probs);
     free(t);
 }
 
@@ -102,7 +123,27 @@ static void finish(srv_engine *e, srv_task *t, enum srv_stop why, const char *er
     task_unref(t);
 }
 
+/* What /slots shows of a slot and its task (under the lock). */
+static void slot_info(const srv_engine *e, const slot *s, srv_slot_info *o) {
+    const srv_task *t = s->task;
+    if (!t) {
+        *o = s->last;
+        o->busy = false;
+    } else {
+        memset(o, 0, sizeof *o);
+        o->busy = true, o->has_new_line = t->has_new_line, o->id_task = t->id;
+        o->n_prompt = t->n_tokens, o->n_gen = t->n_gen, o->n_cached = t->n_cached;
+        o->n_prompt_done = s->i_prompt;
+        o->req.n_predict = t->req.n_predict, o->req.sp = t->req.sp;
+        o->req.stream = t->req.stream, o->req.ignore_eos = t->req.ignore_eos;
+        o->req.n_top = t->req.n_top;
+        o->req.sp.logit_bias = NULL, o->req.sp.n_logit_bias = 0;
+    }
+    o->id = s->id, o->n_ctx = e->p.n_ctx_slot, o->n_cache = s->n_cache;
+}
+
 static void slot_release(srv_engine *e, slot *s, enum srv_stop why, const char *error) {
+    slot_info(e, s, &s->last);
     srv_task *t = s->task;
     s->task = NULL;
     s->has_next = false;
@@ -216,6 +257,8 @@ static void on_token(srv_engine *e, slot *s, int32_t tok) {
         return;
     }
     emit(t, out, k, tok);
+    if (t->req.logprobs)
+        emit_probs(t, s->smp, tok);
     pthread_cond_broadcast(&t->cv);
     int w = lf_stop_matcher_found(s->stop);
     if (w >= 0) {
@@ -368,6 +411,7 @@ srv_engine *srv_engine_new(lf_model *m, lf_context *ctx, const srv_engine_params
     bool ok = e && e->slots && e->b_tok && e->b_pos && e->b_seq && e->b_logits;
     for (int i = 0; ok && i < p->n_slots; i++) {
         e->slots[i].id = i;
+        e->slots[i].last.id_task = -1;
         ok = (e->slots[i].cache = malloc(sizeof(int32_t) * (size_t)p->n_ctx_slot)) != NULL;
     }
     if (!ok) {
@@ -443,6 +487,7 @@ bool srv_engine_submit(srv_engine *e, srv_task *t, int *n_waiting) {
     *n_waiting = e->n_queued;
     bool ok = !atomic_load(&e->stopping) && e->n_queued - n_free < e->p.queue_size;
     if (ok) {
+        t->id = e->next_task_id++;
         t->refs++;
         t->next = NULL;
         if (e->qtail)
@@ -467,8 +512,14 @@ static bool take(void **buf, size_t elem, size_t *len, size_t *cap, const void *
     return true;
 }
 
-bool srv_task_wait(srv_engine *e, srv_task *t, int ms, char **text, size_t *len, size_t *cap,
-                   int32_t **toks, int *n_toks, int *toks_cap) {
+void srv_out_free(srv_out *o) {
+    free(o->text);
+    free(o->toks);
+    free(o->probs);
+    memset(o, 0, sizeof *o);
+}
+
+bool srv_task_wait(srv_engine *e, srv_task *t, int ms, srv_out *o) {
     pthread_mutex_lock(&e->mu);
     if (!t->done && !t->text_len && !t->n_toks && ms > 0) {
         struct timespec ts;
@@ -480,14 +531,16 @@ bool srv_task_wait(srv_engine *e, srv_task *t, int ms, char **text, size_t *len,
             if (pthread_cond_timedwait(&t->cv, &e->mu, &ts) == ETIMEDOUT)
                 break;
     }
-    take((void **)text, 1, len, cap, t->text, t->text_len);
+    take((void **)&o->text, 1, &o->len, &o->cap, t->text, t->text_len);
     t->text_len = 0;
-    if (toks) {
-        size_t n = (size_t)*n_toks, c = (size_t)*toks_cap;
-        take((void **)toks, sizeof(int32_t), &n, &c, t->toks, (size_t)t->n_toks);
-        *n_toks = (int)n, *toks_cap = (int)c;
-    }
+    size_t n = (size_t)o->n_toks, c = (size_t)o->toks_cap;
+    take((void **)&o->toks, sizeof(int32_t), &n, &c, t->toks, (size_t)t->n_toks);
+    o->n_toks = (int)n, o->toks_cap = (int)c;
     t->n_toks = 0;
+    n = (size_t)o->n_probs, c = (size_t)o->probs_cap;
+    take((void **)&o->probs, sizeof(srv_tokprob), &n, &c, t->probs, (size_t)t->n_probs);
+    o->n_probs = (int)n, o->probs_cap = (int)c;
+    t->n_probs = 0;
     bool done = t->done;
     pthread_mutex_unlock(&e->mu);
     return done;
@@ -520,9 +573,7 @@ int srv_engine_slots(srv_engine *e, srv_slot_info *out, int n) {
     pthread_mutex_lock(&e->mu);
     for (int i = 0; i < e->p.n_slots && i < n; i++) {
         slot *s = &e->slots[i];
-        out[i] = (srv_slot_info){i, e->p.n_ctx_slot, s->n_cache, s->task != NULL,
-                                 s->task ? s->task->n_tokens : 0, s->task ? s->task->n_gen : 0,
-                                 s->task ? s->task->n_cached : 0};
+        slot_info(e, s, &out[i]);
     }
     pthread_mutex_unlock(&e->mu);
     return e->p.n_slots;

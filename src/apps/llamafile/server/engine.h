@@ -21,6 +21,15 @@ enum srv_stop {
 
 typedef struct srv_engine srv_engine;
 
+/* A generated token's probability and the most probable alternatives
+ * (logprobs / n_probs), under the sampler's final distribution. */
+typedef struct srv_tokprob {
+    int32_t tok;
+    float p;
+    int n_top;
+    struct { int32_t id; float p; } top[SRV_MAX_TOP];
+} srv_tokprob;
+
 /* One request's generation. The submitter fills the inputs, the engine the
  * rest (read them under srv_task_wait). */
 typedef struct srv_task {
@@ -33,10 +42,14 @@ typedef struct srv_task {
     size_t text_len, text_cap;
     int32_t *toks;         /* the tokens behind text */
     int n_toks, toks_cap;
+    srv_tokprob *probs;    /* one per token in toks, when req.logprobs */
+    int n_probs, probs_cap;
     enum srv_stop stop;
     int stop_word;         /* index into req->stops */
     char error[256];
     int slot;              /* -1 while queued */
+    int id;                /* numbered by the engine as submitted */
+    bool has_new_line;     /* the text so far holds a newline */
     int n_cached, n_gen;
     double t_queued, t_start, t_prompt_done, t_end; /* seconds, monotonic */
     /* engine internals */
@@ -63,10 +76,19 @@ srv_task *srv_task_new(srv_completion *req, int32_t *tokens, int n_tokens);
 /* Queues a task (the engine holds a reference until it is done); false
  * when the wait queue is full or the engine stopped. */
 bool srv_engine_submit(srv_engine *e, srv_task *t, int *n_waiting);
-/* Waits up to ms for output or the end; moves the produced text/tokens
- * into the caller's buffers (appending); returns true once done. */
-bool srv_task_wait(srv_engine *e, srv_task *t, int ms, char **text, size_t *len, size_t *cap,
-                   int32_t **toks, int *n_toks, int *toks_cap);
+/* What srv_task_wait hands over: appended to, buffers grown as needed. */
+typedef struct srv_out {
+    char *text;
+    size_t len, cap;
+    int32_t *toks;
+    int n_toks, toks_cap;
+    srv_tokprob *probs;
+    int n_probs, probs_cap;
+} srv_out;
+/* Waits up to ms for output or the end; moves the produced text, tokens
+ * and probabilities into out (appending); returns true once done. */
+bool srv_task_wait(srv_engine *e, srv_task *t, int ms, srv_out *out);
+void srv_out_free(srv_out *o);
 /* The client went away: the slot is freed at the next step. */
 void srv_task_cancel(srv_engine *e, srv_task *t);
 /* Drops the caller's reference. */
@@ -82,8 +104,10 @@ void srv_engine_stats(srv_engine *e, srv_stats *s);
 
 typedef struct srv_slot_info {
     int id, n_ctx, n_cache;
-    bool busy;
-    int n_prompt, n_gen, n_cached;
+    bool busy, has_new_line;
+    int id_task;  /* the running or last task (-1: none yet) */
+    int n_prompt, n_prompt_done, n_gen, n_cached;
+    srv_completion req; /* its parameters; no strings, stops or biases */
 } srv_slot_info;
 /* Fills up to n entries; returns the number of slots. */
 int srv_engine_slots(srv_engine *e, srv_slot_info *out, int n);

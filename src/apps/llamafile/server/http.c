@@ -64,7 +64,10 @@ void srv_reply_json(srv_call *c, int status, json_t *j) {
     srv_reply_text(c, status, "application/json; charset=utf-8", s, strlen(s));
 }
 
-void srv_reply_error(srv_call *c, const srv_err *e) { srv_reply_json(c, e->status, srv_err_json(e)); }
+void srv_reply_error(srv_call *c, const srv_err *e) {
+    bool anthropic = c->path && !strncmp(c->path, "/v1/messages", 12);
+    srv_reply_json(c, e->status, anthropic ? srv_anthropic_error_json(e) : srv_err_json(e));
+}
 
 void srv_reply_header(srv_call *c, const char *name, const char *value) {
     if (c->resp)

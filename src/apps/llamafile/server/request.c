@@ -12,6 +12,7 @@
 void srv_err_set(srv_err *e, int status, const char *type, const char *fmt, ...) {
     e->status = status;
     e->type = type;
+    e->n_prompt_tokens = e->n_ctx = 0;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
@@ -19,8 +20,14 @@ void srv_err_set(srv_err *e, int status, const char *type, const char *fmt, ...)
 }
 
 json_t *srv_err_json(const srv_err *e) {
-    return json_pack("{s:{s:i,s:s,s:s}}", "error", "code", e->status, "message", e->msg, "type",
-                     e->type);
+    json_t *j = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", e->status, "message", e->msg,
+                          "type", e->type);
+    json_t *o = json_object_get(j, "error");
+    if (o && e->n_ctx > 0) {
+        json_object_set_new(o, "n_prompt_tokens", json_integer(e->n_prompt_tokens));
+        json_object_set_new(o, "n_ctx", json_integer(e->n_ctx));
+    }
+    return j;
 }
 
 static bool bad(srv_err *e, const char *key, const char *what) {
@@ -135,6 +142,45 @@ static bool dup_str(json_t *v, char **out, size_t *len, srv_err *err) {
     return true;
 }
 
+static bool all_ints(json_t *a) {
+    for (size_t i = 0; i < json_array_size(a); i++)
+        if (!json_is_integer(json_array_get(a, i)))
+            return false;
+    return true;
+}
+
+/* Several prompts: each a string or an array of token ids. */
+static bool parse_multi(json_t *p, int32_t n_vocab, srv_completion *c, srv_err *err) {
+    size_t n = json_array_size(p);
+    if (n > SRV_MAX_PROMPTS) {
+        srv_err_set(err, 400, "invalid_request_error", "'prompt' may hold at most %d prompts",
+                    SRV_MAX_PROMPTS);
+        return false;
+    }
+    if (!(c->multi = calloc(n, sizeof *c->multi))) {
+        srv_err_set(err, 500, "server_error", "out of memory");
+        return false;
+    }
+    c->n_multi = (int)n;
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(p, i);
+        char key[32];
+        snprintf(key, sizeof key, "prompt[%zu]", i);
+        if (json_is_string(e)) {
+            if (!dup_str(e, &c->multi[i].text, &c->multi[i].len, err))
+                return false;
+        } else if (json_is_array(e) && all_ints(e)) {
+            if (!srv_get_tokens(e, key, n_vocab, &c->multi[i].toks, &c->multi[i].n_toks, err))
+                return false;
+        } else {
+            srv_err_set(err, 400, "invalid_request_error",
+                        "'%s' must be a string or an array of token ids", key);
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool parse_prompt(json_t *o, int32_t n_vocab, srv_completion *c, srv_err *err) {
     json_t *p = field(o, "prompt");
     if (!p) {
@@ -147,17 +193,11 @@ static bool parse_prompt(json_t *o, int32_t n_vocab, srv_completion *c, srv_err 
         p = json_array_get(p, 0);
     if (json_is_string(p))
         return dup_str(p, &c->prompt, &c->prompt_len, err);
-    if (json_is_array(p)) {
-        for (size_t i = 0; i < json_array_size(p); i++)
-            if (!json_is_integer(json_array_get(p, i))) {
-                srv_err_set(err, 400, "invalid_request_error",
-                            "'prompt' must be a string or an array of token ids (several "
-                            "prompts in one request are not supported: send one request each)");
-                return false;
-            }
+    if (json_is_array(p) && all_ints(p))
         return srv_get_tokens(p, "prompt", n_vocab, &c->prompt_tokens, &c->n_prompt_tokens, err);
-    }
-    return bad(err, "prompt", "a string or an array of token ids");
+    if (json_is_array(p))
+        return parse_multi(p, n_vocab, c, err);
+    return bad(err, "prompt", "a string, an array of token ids or an array of those");
 }
 
 static bool parse_stop(json_t *o, srv_completion *c, srv_err *err) {
@@ -257,6 +297,30 @@ static void init(srv_completion *c, const lf_sampler_params *defaults) {
     c->sp.n_logit_bias = 0;
 }
 
+/* n_probs (native), logprobs N (OpenAI completions), logprobs true plus
+ * top_logprobs N (chat). */
+static bool parse_logprobs(json_t *o, enum srv_api api, srv_completion *c, srv_err *err) {
+    long long v = -1;
+    if (api == SRV_API_CHAT) {
+        if (!srv_get_bool(o, "logprobs", &c->logprobs, err))
+            return false;
+        if (!srv_get_int(o, "top_logprobs", 0, SRV_MAX_TOP, &v, err))
+            return false;
+        if (v > 0 && !c->logprobs) {
+            srv_err_set(err, 400, "invalid_request_error",
+                        "'top_logprobs' needs 'logprobs': true");
+            return false;
+        }
+    } else if (!srv_get_int(o, api == SRV_API_OPENAI ? "logprobs" : "n_probs", 0, SRV_MAX_TOP,
+                            &v, err)) {
+        return false;
+    }
+    if (api == SRV_API_OPENAI ? v >= 0 : v > 0)
+        c->logprobs = true;
+    c->n_top = v > 0 ? (int)v : 0;
+    return true;
+}
+
 /* The fields completions and chat share. */
 static bool parse_common(json_t *o, enum srv_api api, int32_t n_vocab, srv_completion *c,
                          srv_err *err) {
@@ -321,19 +385,8 @@ static bool parse_common(json_t *o, enum srv_api api, int32_t n_vocab, srv_compl
         return bad(err, "min_p", "from 0 to 1");
     if (c->sp.top_p == 0.0f) /* OpenAI allows 0: only the most likely token */
         c->sp.top_k = 1, c->sp.top_p = 1.0f;
-    v = 0;
-    if (!srv_get_int(o, "n_probs", 0, 1000, &v, err))
+    if (!parse_logprobs(o, api, c, err))
         return false;
-    if (api == SRV_API_OPENAI && !srv_get_int(o, "logprobs", 0, 1000, &v, err))
-        return false;
-    json_t *lp = field(o, "logprobs");
-    if (api == SRV_API_CHAT && lp && !json_is_boolean(lp))
-        return bad(err, "logprobs", "a boolean");
-    if (v > 0 || (api == SRV_API_CHAT && json_is_true(lp))) {
-        srv_err_set(err, 400, "invalid_request_error",
-                    "'logprobs' / 'n_probs' are not supported by this server yet");
-        return false;
-    }
     if (!parse_stop(o, c, err) || !parse_bias(o, n_vocab, c, err))
         return false;
     c->sp.logit_bias = c->bias;
@@ -372,7 +425,12 @@ bool srv_parse_chat(const char *body, size_t len, const lf_sampler_params *defau
     bool ok = false;
     json_t *ms = json_object_get(o, "messages"), *tools = field(o, "tools");
     json_t *kw = field(o, "chat_template_kwargs"), *rf = field(o, "response_format");
-    if (!json_is_array(ms))
+    json_t *rsn = field(o, "reasoning_format");
+    const char *rs = json_string_value(rsn);
+    c->split_reasoning = !rs || strcmp(rs, "none");
+    if (rsn && (!rs || (strcmp(rs, "none") && strcmp(rs, "auto") && strcmp(rs, "deepseek"))))
+        bad(err, "reasoning_format", "\"none\", \"auto\" or \"deepseek\"");
+    else if (!json_is_array(ms))
         bad(err, "messages", "an array");
     else if (tools && !json_is_array(tools))
         bad(err, "tools", "an array");
@@ -401,5 +459,46 @@ void srv_completion_free(srv_completion *c) {
     free(c->messages);
     free(c->tools);
     free(c->kwargs);
+    for (int i = 0; i < c->n_multi; i++) {
+        free(c->multi[i].text);
+        free(c->multi[i].toks);
+    }
+    free(c->multi);
     memset(c, 0, sizeof *c);
+}
+
+static bool dup_mem(const void *src, size_t n, void **out) {
+    if (!src)
+        return true;
+    *out = malloc(n ? n : 1);
+    if (*out)
+        memcpy(*out, src, n);
+    return *out != NULL;
+}
+
+bool srv_completion_pick(const srv_completion *c, int i, srv_completion *out, srv_err *err) {
+    *out = *c;
+    out->multi = NULL, out->n_multi = 0;
+    out->prompt = NULL, out->prompt_tokens = NULL, out->bias = NULL, out->model = NULL;
+    out->messages = out->tools = out->kwargs = NULL;
+    out->n_stops = 0;
+    const srv_prompt *p = &c->multi[i];
+    bool ok = true;
+    if (p->toks) {
+        ok = dup_mem(p->toks, sizeof *p->toks * (size_t)p->n_toks, (void **)&out->prompt_tokens);
+        out->n_prompt_tokens = p->n_toks;
+    } else {
+        ok = dup_mem(p->text, p->len + 1, (void **)&out->prompt);
+        out->prompt_len = p->len;
+    }
+    ok = ok && dup_mem(c->bias, sizeof *c->bias * (size_t)c->n_bias, (void **)&out->bias) &&
+         dup_mem(c->model, c->model ? strlen(c->model) + 1 : 0, (void **)&out->model);
+    for (int k = 0; ok && k < c->n_stops; k++, out->n_stops++)
+        ok = dup_mem(c->stops[k], strlen(c->stops[k]) + 1, (void **)&out->stops[k]);
+    out->sp.logit_bias = out->bias;
+    if (!ok) {
+        srv_completion_free(out);
+        srv_err_set(err, 500, "server_error", "out of memory");
+    }
+    return ok;
 }

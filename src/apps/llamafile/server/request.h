@@ -14,6 +14,7 @@ typedef struct srv_err {
     int status;
     const char *type;
     char msg[384];
+    int n_prompt_tokens, n_ctx; /* exceed_context_size_error: the sizes */
 } srv_err;
 
 void srv_err_set(srv_err *e, int status, const char *type, const char *fmt, ...)
@@ -21,12 +22,23 @@ void srv_err_set(srv_err *e, int status, const char *type, const char *fmt, ...)
 /* {"error":{"code":N,"message":...,"type":...}} (NULL when out of memory). */
 json_t *srv_err_json(const srv_err *e);
 
-enum srv_api { SRV_API_NATIVE, SRV_API_OPENAI, SRV_API_CHAT };
+enum srv_api { SRV_API_NATIVE, SRV_API_OPENAI, SRV_API_CHAT, SRV_API_ANTHROPIC };
 
 #define SRV_MAX_STOPS 16
+#define SRV_MAX_TOP 20 /* top_logprobs, logprobs, n_probs */
+
+#define SRV_MAX_PROMPTS 64
+
+/* One of several prompts: text, or tokens when toks is set. */
+typedef struct srv_prompt {
+    char *text;
+    size_t len;
+    int32_t *toks;
+    int n_toks;
+} srv_prompt;
 
 /* A completion request. The prompt is text or tokens (then n_prompt_tokens
- * >= 0 and prompt is NULL). */
+ * >= 0 and prompt is NULL); several prompts are in multi instead. */
 typedef struct srv_completion {
     char *prompt;
     size_t prompt_len;
@@ -34,6 +46,8 @@ typedef struct srv_completion {
     int n_prompt_tokens;
     int n_predict; /* -1: until the end of the slot's context */
     bool stream, include_usage, ignore_eos, cache_prompt, return_tokens;
+    bool logprobs; /* report each token's probability ... */
+    int n_top;     /* ... and this many alternatives */
     int id_slot;   /* -1: any */
     char *stops[SRV_MAX_STOPS];
     int n_stops;
@@ -43,7 +57,13 @@ typedef struct srv_completion {
     char *model;   /* as the client named it (reported back) */
     /* chat: the JSON texts of messages, tools and chat_template_kwargs */
     char *messages, *tools, *kwargs;
+    bool split_reasoning; /* chat: reasoning_content apart (reasoning_format) */
+    srv_prompt *multi; /* a prompt array: each its own completion (NULL: one) */
+    int n_multi;
 } srv_completion;
+
+/* A copy of c's parameters with multi[i] as its one prompt. */
+bool srv_completion_pick(const srv_completion *c, int i, srv_completion *out, srv_err *err);
 
 /* Parses a /completion (native) or /v1/completions (openai) body with the
  * server's defaults; on a bad body fills err (400, naming the field). */

@@ -26,6 +26,11 @@ static const route k_routes[] = {
     {"POST", "/chat/completions", srv_h_chat, false},
     {"POST", "/v1/chat/completions", srv_h_chat, false},
     {"POST", "/apply-template", srv_h_apply_template, false},
+    {"POST", "/v1/embeddings", srv_h_embeddings, false},
+    {"POST", "/embeddings", srv_h_embeddings_native, false},
+    {"POST", "/embedding", srv_h_embeddings_native, false},
+    {"POST", "/v1/messages", srv_h_messages, false},
+    {"POST", "/v1/messages/count_tokens", srv_h_count_tokens, false},
 };
 
 void srv_route(srv_call *c) {

@@ -40,6 +40,8 @@ int srv_run(lf_model *m, const srv_run_params *p) {
         s.defaults.penalty_last_n = s.n_ctx_slot;
     s.started = time(NULL);
     s.loopback = srv_is_loopback_host(o->host);
+    s.n_batch = p->n_batch, s.n_threads = p->n_threads, s.kv_type = p->kv_type;
+    pthread_mutex_init(&s.emb_mu, NULL);
     if (s.n_ctx_slot < 2) {
         fprintf(stderr, "llamafile: -c %d split over %d slots leaves too little context per slot\n",
                 p->n_ctx, o->n_parallel);
@@ -103,6 +105,7 @@ int srv_run(lf_model *m, const srv_run_params *p) {
     srv_engine_stop(s.eng); /* open requests and streams end */
     srv_http_stop(d);      /* connection threads joined */
     srv_engine_free(s.eng);
+    lf_context_free(s.emb);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return 0;
 }

@@ -1,12 +1,14 @@
 /* server.h — the HTTP server's shared state and the helpers its handlers
  * use. The files: http.c (libmicrohttpd glue), router.c (paths), auth.c
  * (key, Host, CORS), sse.c (event streams), engine.c (slots and the
- * decode thread), request.c (bodies to parameters, errors), api_*.c (one
- * API family each), server.c (startup and shutdown). */
+ * decode thread), request.c (bodies to parameters, errors), serve.c (a
+ * request's generations, whole or streamed), reasoning.c (reasoning_content),
+ * api_*.c (one API family each), server.c (startup and shutdown). */
 #ifndef LLAMAFILE_SERVER_SERVER_H
 #define LLAMAFILE_SERVER_SERVER_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -36,6 +38,10 @@ typedef struct srv_server {
     lf_sampler_params defaults;
     bool loopback;
     time_t started;
+    int n_batch, n_threads, kv_type;
+    /* /v1/embeddings: a context of its own, made at the first request */
+    pthread_mutex_t emb_mu;
+    lf_context *emb;
 } srv_server;
 
 struct MHD_Connection;
@@ -93,8 +99,66 @@ bool srv_is_loopback_host(const char *host);
 void srv_h_completion(srv_call *c);
 void srv_h_chat(srv_call *c);
 void srv_h_apply_template(srv_call *c);
-/* Tokenizes req's prompt and serves it (takes over req). */
+/* Renders req's messages with the chat template into req->prompt; false
+ * with e set (400 for bad messages or a template that raised). */
+bool srv_chat_prompt(srv_server *s, srv_completion *req, srv_err *e);
+/* serve.c: tokenizes req's prompt (or each of req->multi) and serves it,
+ * streamed or not, in api's shape (takes over req). */
 void srv_run_completion(srv_call *c, enum srv_api api, srv_completion *req);
+/* Replies with e in api's error shape. */
+void srv_reply_api_error(srv_call *c, enum srv_api api, const srv_err *e);
+
+/* One generation being served (one per prompt). */
+typedef struct srv_gen {
+    srv_server *s;
+    srv_task *t;
+    enum srv_api api;
+    int index;       /* of its prompt in the request */
+    char id[48];
+    time_t created;
+    srv_out out;     /* taken from the task, not yet sent */
+    size_t text_off; /* of out's text in the whole completion (logprobs) */
+    bool sent_final, sent_begin;
+    /* chat with a thinking model: out's text (or tokens) split into
+     * reasoning and content, not yet sent */
+    lf_reasoning *rsn;
+    char *part[2];
+    size_t part_len[2], part_cap[2];
+    int blk_open, blk_next; /* Anthropic stream: the open block's part (-1: none), next index */
+} srv_gen;
+
+/* reasoning.c: the split of a chat answer (reasoning_content, content). */
+/* Starts g's splitter when the model thinks and the request wants it. */
+void srv_reasoning_start(srv_gen *g, const char *prompt, size_t len);
+/* Moves out's new text (or tokens) into the two parts; done: the end. */
+void srv_reasoning_take(srv_gen *g, bool done);
+void srv_reasoning_free(srv_gen *g);
+/* Streams the parts collected so far as chat deltas (reasoning_content,
+ * then content); true when something was written. */
+bool srv_reasoning_send(srv_stream *st, srv_gen *g);
+/* The content so far (out's text when there is no splitter). */
+const char *srv_gen_content(const srv_gen *g, size_t *len);
+enum { SRV_PART_REASONING, SRV_PART_CONTENT };
+
+/* api_completions.c: the response shapes of /completion, /v1/completions
+ * and /v1/chat/completions (final: the last chunk, or with stream false
+ * the whole response). */
+json_t *srv_chunk_json(srv_gen *g, const char *text, size_t n, bool final, bool stream);
+json_t *srv_chat_json(srv_gen *g, const char *text, size_t n, bool final, bool stream);
+json_t *srv_chat_usage_json(srv_gen *g);
+void srv_task_error(const srv_task *t, srv_err *e);
+void srv_make_id(char *out, size_t n, const char *prefix);
+
+/* api_anthropic.c: POST /v1/messages's shapes. */
+void srv_h_messages(srv_call *c);
+void srv_h_count_tokens(srv_call *c);
+json_t *srv_anthropic_json(srv_gen *g);
+void srv_anthropic_begin(srv_stream *st, srv_gen *g);
+void srv_anthropic_text(srv_stream *st, srv_gen *g);
+/* The split parts as thinking and text blocks; true when something was written. */
+bool srv_anthropic_parts(srv_stream *st, srv_gen *g);
+void srv_anthropic_end(srv_stream *st, srv_gen *g);
+json_t *srv_anthropic_error_json(const srv_err *e);
 void srv_h_v1_completions(srv_call *c);
 void srv_h_health(srv_call *c);
 void srv_h_models(srv_call *c);
@@ -103,6 +167,19 @@ void srv_h_tokenize(srv_call *c);
 void srv_h_detokenize(srv_call *c);
 void srv_h_metrics(srv_call *c);
 void srv_h_slots(srv_call *c);
+void srv_h_embeddings(srv_call *c);
+void srv_h_embeddings_native(srv_call *c);
+
+/* Generated text as a JSON string (bytes that are not UTF-8 become U+FFFD). */
+json_t *srv_text_json(const char *s, size_t n);
+
+/* api_logprobs.c: token probabilities in each API's shape. Chat:
+ * {"content":[{token,logprob,bytes,top_logprobs}]}; legacy completions:
+ * {tokens,token_logprobs,top_logprobs,text_offset} (*off advances by the
+ * tokens' text); native: [{id,token,logprob,bytes,top_logprobs}]. */
+json_t *srv_logprobs_chat(const srv_server *s, const srv_tokprob *p, int n);
+json_t *srv_logprobs_legacy(const srv_server *s, const srv_tokprob *p, int n, size_t *off);
+json_t *srv_probs_native(const srv_server *s, const srv_tokprob *p, int n);
 
 /* Sampling parameters as llama-server reports them. */
 json_t *srv_params_json(const srv_server *s, const srv_completion *req);

@@ -1,0 +1,65 @@
+#!/bin/bash
+# llamafile --server: reasoning_content on /v1/chat/completions for thinking
+# models (the library's splitter, lf_reasoning). Random-weight models from
+# llamafile-mkmodel with real templates: DeepSeek-R1's prompt opens <think>,
+# so its whole (random) answer is reasoning; Qwen3's does not, so its answer
+# is content. reasoning_format "none" leaves the answer whole; streamed
+# deltas carry reasoning_content.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/server_lib.sh"
+V=$SHARED/vocab/ggml-vocab-llama-spm.gguf
+R1=$SHARED/templates/deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja
+Q3=$SHARED/templates/Qwen-Qwen3-0.6B.jinja
+for f in "$V" "$R1" "$Q3"; do [ -e "$f" ] || { skip "server reasoning" "no $f"; exit 0; }; done
+command -v curl >/dev/null && command -v jq >/dev/null || { skip "server reasoning" "needs curl and jq"; exit 0; }
+mk() { "$BIN/llamafile-mkmodel" --arch llama --preset tiny --vocab "$V" --n-vocab 32000 --n-embd 64 --chat-template "$1" "$2" >/dev/null 2>&1; }
+mk "$R1" "$TMP/r1.gguf" && mk "$Q3" "$TMP/q3.gguf" || { fail "mkmodel" "cannot write the test models"; exit 1; }
+CHAT='"messages":[{"role":"user","content":"Hi"}],"max_tokens":12,"temperature":0'
+
+M=$TMP/r1.gguf
+start_server r1 -np 2 -c 1024 || { fail "server starts" "no startup line"; exit 1; }
+post /v1/chat/completions "{$CHAT,\"reasoning_format\":\"none\"}" >/dev/null
+expect "reasoning_format none: the answer whole, no reasoning_content" '(.choices[0].message | has("reasoning_content") | not) and (.choices[0].message.content | length) > 0'
+whole=$(jq -c '.choices[0].message.content | sub("^\\s+"; "")' "$TMP/body")
+post /v1/chat/completions "{$CHAT}" >/dev/null
+expect "R1 (prompt opens <think>): the answer is reasoning_content" ".choices[0].message.content == \"\"
+  and .choices[0].message.reasoning_content == $whole and .usage.completion_tokens == 12"
+cp "$TMP/body" "$TMP/r1.json"
+post /v1/chat/completions "{$CHAT,\"reasoning_format\":\"deepseek\"}" >/dev/null
+expect "reasoning_format deepseek: the same" ".choices[0].message.reasoning_content == $whole"
+post /v1/chat/completions "{$CHAT,\"stream\":true}" >"$TMP/sse"
+sse_json "$TMP/sse" >"$TMP/chunks"
+if jq -s -e --slurpfile one "$TMP/r1.json" '([.[] | .choices[0].delta.reasoning_content // empty] | add) == $one[0].choices[0].message.reasoning_content
+     and ([.[] | .choices[0].delta.content // empty] | add // "") == ""
+     and .[-1].choices[0].finish_reason == "length"' "$TMP/chunks" >/dev/null; then
+  pass "streamed: delta.reasoning_content adds up to the same"
+else
+  fail "streamed reasoning" "$(head -c 400 "$TMP/chunks")"
+fi
+# Anthropic's /v1/messages: the reasoning as a thinking block
+post /v1/messages '{"messages":[{"role":"user","content":"Hi"}],"max_tokens":12,"temperature":0}' >/dev/null
+expect "/v1/messages: a thinking block, then the text" "(.content | map(.type)) == [\"thinking\",\"text\"]
+  and .content[0].thinking == $whole and .content[1].text == \"\""
+post /v1/messages '{"messages":[{"role":"user","content":"Hi"}],"max_tokens":12,"temperature":0,"stream":true}' >"$TMP/sse"
+events=$(sed -n 's/^event: //p' "$TMP/sse" | uniq | tr '\n' ' ')
+sse_json "$TMP/sse" >"$TMP/chunks"
+if [ "$events" = "message_start ping content_block_start content_block_delta content_block_stop content_block_start content_block_stop message_delta message_stop " ] &&
+   jq -s -e "([.[] | select(.type == \"content_block_delta\") | .delta.thinking] | add) == $whole
+     and ([.[] | select(.type == \"content_block_start\") | [.index, .content_block.type]]) == [[0,\"thinking\"],[1,\"text\"]]
+     and all(.[] | select(.type == \"content_block_delta\"); .index == 0 and .delta.type == \"thinking_delta\")" "$TMP/chunks" >/dev/null; then
+  pass "/v1/messages streamed: thinking_delta events in block 0, an empty text block 1"
+else
+  fail "/v1/messages thinking stream" "$events $(head -c 300 "$TMP/chunks")"
+fi
+post /v1/chat/completions "{$CHAT,\"reasoning_format\":\"think\"}" >/dev/null
+expect_status "an unknown reasoning_format: 400" 400 '(.error.message | test("reasoning_format"))'
+post /v1/chat/completions "{$CHAT,\"reasoning_format\":1}" >/dev/null
+expect_status "reasoning_format not a string: 400" 400 '(.error.message | test("reasoning_format"))'
+stop_server "$SPID"
+
+M=$TMP/q3.gguf
+start_server q3 -np 2 -c 1024 || { fail "server starts" "no startup line"; exit 1; }
+post /v1/chat/completions "{$CHAT}" >/dev/null
+expect "Qwen3 (no <think> at the start): the answer is content" '(.choices[0].message | has("reasoning_content") | not) and (.choices[0].message.content | length) > 0'
+stop_server "$SPID"
+[ "$RC" = 0 ] && pass "server exits 0" || fail "server exit" "$RC"
