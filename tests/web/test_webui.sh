@@ -18,6 +18,15 @@ export CHROME SCREENS=${SCREENS:-o/web-screens}
 mkdir -p "$SCREENS"
 export HOME=$TMP # chromium's profile and crash files stay in the test's directory
 
+# browser MODE URL [KEY]: webui.cjs's lines; a crash without a FAIL line fails too.
+browser() {
+  node "$TESTS/web/webui.cjs" "$@" >"$TMP/node.out" 2>&1
+  local rc=$?
+  cat "$TMP/node.out"
+  [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$TMP/node.out" && fail "browser run ($1)" "node exited $rc: $(tail -n 3 "$TMP/node.out" | tr '\n' ' ')"
+  return 0
+}
+
 start_server web -np 1 -c 16384 --slots || { fail "server starts" "no startup line"; exit 1; }
 # Page weight: the page and every asset it loads, as a browser gets them.
 total=0
@@ -29,17 +38,17 @@ echo "# page weight: $total bytes gzipped ($((total / 1024)) KB) for the page an
 [ "$total" -gt 1000 ] && [ "$total" -le $((300 * 1024)) ] && pass "page weight $((total / 1024)) KB gzipped <= 300 KB" \
   || fail "page weight" "$total bytes"
 
-node "$TESTS/web/webui.cjs" main "$URL"
+browser main "$URL"
 stop_server "$SPID"
 
 start_server key -np 1 -c 512 --api-key right-key || { fail "server starts" "key"; exit 1; }
-node "$TESTS/web/webui.cjs" key "$URL" right-key
+browser key "$URL" right-key
 stop_server "$SPID"
 
 M2=$SHARED/vectors/gemma3-Q4_K_M.gguf
 if [ -e "$M2" ]; then
   M=$M2 start_server second -np 1 -c 512 || { fail "server starts" "second model"; exit 1; }
-  node "$TESTS/web/webui.cjs" smoke "$URL"
+  browser smoke "$URL"
   stop_server "$SPID"
 else
   skip "second model" "no $M2"

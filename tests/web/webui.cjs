@@ -105,6 +105,9 @@ async function shoot(page, name, dark, viewport) {
 async function mainMode(browser) {
   const { page, errors, offsite, ms, ready } = await openPage(browser);
   console.log(`# first load to interactive: ${Math.round(ready)} ms after navigation start (${ms} ms until ready seen)`);
+  const warm = await openPage(browser); // a second tab: the browser is up and the files revalidate (304)
+  console.log(`# load to interactive, browser warm: ${Math.round(warm.ready)} ms (${warm.ms} ms until ready seen)`);
+  await warm.page.close();
   await page.waitForFunction(() => /ctx/.test(document.getElementById('model-info').textContent), { timeout: 5000 })
     .then(() => pass('model name and n_ctx shown from /props'),
       async () => fail('model info', await page.$eval('#model-info', (e) => e.textContent)));
@@ -142,7 +145,10 @@ async function mainMode(browser) {
   }, { timeout: 10000 });
   const stopVisible = await page.$eval('#stop', (b) => !b.hidden);
   await page.keyboard.press('Escape');
-  await page.waitForFunction(() => !document.querySelector('.msg.streaming'), { timeout: 5000 });
+  if (!await page.waitForFunction(() => !document.querySelector('.msg.streaming'), { timeout: 5000 }).then(() => true, () => false)) {
+    fail('Stop (Esc) aborts the answer', 'still streaming 5 s after Esc');
+    return page.close();
+  }
   const stopped = await page.$eval('.msg.assistant:last-of-type .stats', (e) => e.textContent);
   const idle = await slotsIdle(BASE);
   check('Stop (Esc) aborts the answer and /slots shows the slot idle', stopVisible && /stopped/.test(stopped) && idle,
@@ -204,6 +210,12 @@ async function mainMode(browser) {
   check('markdown: table, highlighted code, reasoning collapsed', dom.table && dom.code && dom.reasoning === false,
     JSON.stringify(dom));
   check('no request left 127.0.0.1 in the whole session', offsite.length === 0, offsite.join(' '));
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForSelector('body[data-ready="1"]');
+  const kept = await page.evaluate(() => [document.getElementById('title').textContent,
+    document.querySelectorAll('.msg').length, document.querySelectorAll('#convs li').length]);
+  check('a reload shows the chat made with New chat, and the side list keeps both',
+    kept[0] === 'Show me markdown' && kept[1] === 2 && kept[2] === 2, JSON.stringify(kept));
 
   const desktop = { width: 1280, height: 800 }, phone = { width: 390, height: 844, isMobile: true, deviceScaleFactor: 2 };
   await shoot(page, 'desktop-light', false, desktop);
