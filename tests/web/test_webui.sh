@@ -16,7 +16,7 @@ CHROME=${CHROME:-/usr/bin/chromium}
 command -v node >/dev/null && command -v curl >/dev/null || { skip "web page in a browser" "needs node and curl"; exit 0; }
 export CHROME SCREENS=${SCREENS:-o/web-screens}
 mkdir -p "$SCREENS"
-export HOME=$TMP # chromium's profile and crash files stay in the test's directory
+export WEB_TMP=$TMP HOME=$TMP # chromium's profile and crash files stay in the test's directory
 
 # browser MODE URL [KEY]: webui.cjs's lines; a crash without a FAIL line fails too.
 browser() {

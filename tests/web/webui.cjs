@@ -17,6 +17,7 @@ const pass = (n) => console.log('PASS ' + n);
 const fail = (n, why) => { failed++; console.log('FAIL ' + n + ': ' + why); };
 const check = (n, ok, why) => (ok ? pass(n) : fail(n, why));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let acceptConfirm = false; // the Delete button's confirm()
 
 // The page may fetch only from the server under test.
 function localOnly(page, offsite) {
@@ -36,7 +37,11 @@ async function openPage(browser, opts = {}) {
   const errors = [], offsite = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('dialog', (d) => { errors.push('dialog: ' + d.message()); d.dismiss(); });
+  page.on('dialog', (d) => {
+    if (acceptConfirm && d.type() === 'confirm') return d.accept();
+    errors.push('dialog: ' + d.message());
+    return d.dismiss();
+  });
   await page.setRequestInterception(true);
   localOnly(page, offsite);
   if (opts.before) await opts.before(page);
@@ -224,7 +229,67 @@ async function mainMode(browser) {
   await shoot(page, 'phone-dark', true, phone);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check('phone width: nothing wider than the screen', overflow <= 0, overflow + ' px too wide');
+  await page.setViewport(desktop);
+  await errorsAndConversations(page);
   await page.close();
+}
+
+// Server errors as fake responses: each must end as a readable message.
+async function errorsAndConversations(page) {
+  await page.click('#new-chat');
+  const cases = [
+    ['a context overflow (400) reads as such', { status: 400, contentType: 'application/json',
+      body: JSON.stringify({ error: { code: 400, type: 'exceed_context_size_error',
+        message: 'request (900 tokens) exceeds the available context size (512 tokens)' } }) },
+    /no longer fits the model's context[\s\S]*512 tokens[\s\S]*new chat/],
+    ['a busy server (503) reads as such', { status: 503, contentType: 'application/json',
+      headers: { 'Retry-After': '3' }, body: '{"error":{"code":503,"message":"busy","type":"unavailable_error"}}' },
+    /busy.*try again in 3 s/],
+    ['a stream cut before its end reads as a lost connection', { status: 200, contentType: 'text/event-stream',
+      body: sse([{ content: 'Half an ans' }]).split('\n\n').slice(0, 2).join('\n\n') + '\n\n' },
+    /connection was lost/],
+  ];
+  for (const [name, resp, want] of cases) {
+    const h = (req) => {
+      if (!req.isInterceptResolutionHandled() && req.url().endsWith('/v1/chat/completions')) req.respond(resp, 2);
+    };
+    page.on('request', h);
+    const a = await ask(page, 'Hello?');
+    page.off('request', h);
+    check(name, want.test(a.error), JSON.stringify(a));
+  }
+  const noHang = await page.$eval('#send', (b) => !b.hidden);
+  check('after each error the page takes a new message', noHang, 'Send button hidden');
+
+  // Import, export, rename, delete.
+  const before = await page.$$eval('#convs li', (l) => l.length);
+  const file = path.join(process.env.WEB_TMP || '/tmp', 'story.json');
+  const msgs = [{ role: 'user', content: 'Tell me a story' }, { role: 'assistant', content: 'Once upon a *time*.' }];
+  require('fs').writeFileSync(file, JSON.stringify({ messages: msgs }));
+  await (await page.$('#import')).uploadFile(file);
+  await page.waitForFunction((k) => document.querySelectorAll('#convs li').length === k + 1, { timeout: 5000 }, before)
+    .catch(() => {});
+  const imp = await page.evaluate(async () => {
+    const store = await import('/store.js');
+    const conv = store.loadAll().find((c) => c.title === 'story');
+    return { title: document.getElementById('title').textContent, n: document.querySelectorAll('.msg').length,
+      em: !!document.querySelector('.msg.assistant .body em'), exported: conv && store.exportJson(conv) };
+  });
+  check('Import loads OpenAI-message JSON as a conversation; Export gives it back', imp.title === 'story' && imp.n === 2 &&
+    imp.em && imp.exported && JSON.stringify(JSON.parse(imp.exported)) === JSON.stringify({ messages: msgs }),
+  JSON.stringify(imp));
+  await page.click('#convs li.current button.rename');
+  await page.keyboard.down('Control'); await page.keyboard.press('a'); await page.keyboard.up('Control');
+  await page.keyboard.type('Renamed story');
+  await page.keyboard.press('Enter');
+  const renamed = await page.$eval('#convs li.current .name', (e) => e.textContent);
+  acceptConfirm = true;
+  await page.click('#convs li.current button.delete');
+  acceptConfirm = false;
+  await sleep(100);
+  const names = await page.$$eval('#convs li .name', (l) => l.map((e) => e.textContent));
+  check('Rename and Delete in the side list', renamed === 'Renamed story' && names.length === before &&
+    !names.includes('Renamed story'), JSON.stringify({ renamed, names }));
 }
 
 async function keyMode(browser) {
