@@ -290,6 +290,25 @@ async function errorsAndConversations(page) {
   const names = await page.$$eval('#convs li .name', (l) => l.map((e) => e.textContent));
   check('Rename and Delete in the side list', renamed === 'Renamed story' && names.length === before &&
     !names.includes('Renamed story'), JSON.stringify({ renamed, names }));
+
+  // Settings reach the request: system prompt first, sampling fields as numbers.
+  await page.click('#settings-btn');
+  await page.$eval('#settings-form', (f) => {
+    f.elements.system.value = 'You are terse.';
+    f.elements.temperature.value = '0';
+    f.elements.max_tokens.value = '5';
+    f.elements.seed.value = '42';
+  });
+  await page.click('#settings-form button[value="save"]');
+  let sent = null;
+  const spy = (req) => { if (req.url().endsWith('/v1/chat/completions')) sent = JSON.parse(req.postData()); };
+  page.on('request', spy);
+  const a = await ask(page, 'Once upon a time');
+  page.off('request', spy);
+  check('settings go into the request (system prompt, temperature, max tokens, seed)', sent &&
+    sent.messages[0].role === 'system' && sent.messages[0].content === 'You are terse.' && sent.temperature === 0 &&
+    sent.max_tokens === 5 && sent.seed === 42 && sent.stream === true && /^5 tokens/.test(a.stats),
+  JSON.stringify({ sent, a }));
 }
 
 async function keyMode(browser) {
