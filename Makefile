@@ -115,6 +115,23 @@ $(O)/obj/src/apps/llamafile/main.o: CFLAGS += -include $(O)/gen/build_info.h
 .PHONY: FORCE
 FORCE:
 
+# The web page served by server/static.c: src/apps/llamafile/www/ and Debian's
+# marked, highlight.js (cut to a few languages) and DOMPurify, as C arrays,
+# plain and gzipped, made by build/webembed.c (a host tool).
+HOSTCC ?= cc
+WEBUI_SRCS := $(sort $(wildcard src/apps/llamafile/www/*))
+WEBUI_DEBIAN := /usr/share/javascript/marked/marked.min.js \
+  /usr/share/javascript/highlight.js/highlight.min.js /usr/share/nodejs/dompurify/dist/purify.min.js
+$(O)/gen/webembed: build/webembed.c
+	@mkdir -p $(@D)
+	$(HOSTCC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE $< -o $@
+$(O)/gen/webui.inc: $(O)/gen/webembed $(WEBUI_SRCS) $(wildcard $(WEBUI_DEBIAN)) | setup
+	@mkdir -p $(O)/gen/www
+	$(O)/gen/webembed $@ $(O)/gen/www $(foreach f,$(WEBUI_SRCS) $(WEBUI_DEBIAN),$(notdir $(f))=$(f))
+$(O)/obj/src/apps/llamafile/server/static.o o/fuzz/obj/src/apps/llamafile/server/static.o: $(O)/gen/webui.inc
+$(O)/obj/src/apps/llamafile/server/static.o: CFLAGS += -I$(O)/gen
+o/fuzz/obj/src/apps/llamafile/server/static.o: FUZZ_CFLAGS += -I$(O)/gen
+
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^

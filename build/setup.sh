@@ -4,7 +4,8 @@
 # Idempotent and silent when everything is already there.
 set -e
 PACKAGES="make gcc clang libclang-rt-14-dev libc6-dev libjansson-dev libpcre2-dev
-libmicrohttpd-dev libgnutls28-dev libedit-dev zip unzip strace jq"
+libmicrohttpd-dev libgnutls28-dev libedit-dev zip unzip strace jq libjs-marked libjs-highlight.js
+node-dompurify"
 [ $# -gt 0 ] && PACKAGES="$*"
 missing=""
 for p in $PACKAGES; do

@@ -26,7 +26,10 @@ static const char k_help[] =
     "                             own thread (default: -1)\n"
     "       --metrics             serve Prometheus metrics at /metrics\n"
     "       --slots, --no-slots   serve the slots' state at /slots (default: on)\n"
-    "       --no-webui            no web page at / (this build has none yet)\n"
+    "       --no-webui            no web page at / (the chat page is built in)\n"
+    "       --webui-dir DIR       serve the files of DIR at / instead of the built-in\n"
+    "                             page (index.html for /; no hidden names, nothing\n"
+    "                             outside DIR through symlinks); also --path DIR\n"
     "       --max-body N          largest request body in bytes (default: 8388608)\n"
     "       --queue-size N        requests that may wait for a slot; more get 503\n"
     "                             (default: 64)\n"
@@ -98,7 +101,7 @@ int srv_options_flag(srv_options *o, const char *a, const char *v, char *why, si
     if (is(a, "--no-host-check", NULL)) { o->host_check = false; return 1; }
     static const char *const valued[] = {"--host", "--port", "-np", "--parallel", "--api-key",
         "--api-key-file", "-a", "--alias", "-to", "--timeout", "--threads-http", "--max-body",
-        "--queue-size"};
+        "--queue-size", "--webui-dir", "--path"};
     bool mine = false;
     for (size_t i = 0; i < sizeof valued / sizeof *valued; i++)
         mine |= !strcmp(a, valued[i]);
@@ -112,6 +115,7 @@ int srv_options_flag(srv_options *o, const char *a, const char *v, char *why, si
     const char *expect = NULL;
     if (is(a, "--host", NULL)) o->host = v;
     else if (is(a, "-a", "--alias")) o->alias = v;
+    else if (is(a, "--webui-dir", "--path")) o->webui_dir = v;
     else if (is(a, "--port", NULL)) { if (num(v, 0, 65535, &x)) o->port = (int)x; else expect = "a port from 0 to 65535"; }
     else if (is(a, "-np", "--parallel")) { if (num(v, 1, 64, &x)) o->n_parallel = (int)x; else expect = "an integer from 1 to 64"; }
     else if (is(a, "-to", "--timeout")) { if (num(v, 1, INT_MAX, &x)) o->timeout = (int)x; else expect = "a positive number of seconds"; }

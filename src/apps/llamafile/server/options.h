@@ -17,6 +17,7 @@ typedef struct srv_options {
     int timeout;           /* --timeout seconds */
     int threads_http;      /* --threads-http (-1: one thread per connection) */
     bool metrics, slots, webui, host_check;
+    const char *webui_dir; /* --webui-dir: serve this directory at / instead */
     long long max_body;    /* --max-body bytes */
     int queue_size;        /* --queue-size */
 } srv_options;

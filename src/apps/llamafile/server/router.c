@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "static.h"
 
 typedef struct route {
     const char *method, *path;
@@ -69,6 +70,8 @@ void srv_route(srv_call *c) {
         return;
     }
     if (!found) {
+        if (!path_only && srv_static(c)) /* the web page, public like /health */
+            return;
         srv_err_set(&e, 404, "not_found_error", "File Not Found");
         srv_reply_error(c, &e);
         return;
