@@ -41,8 +41,11 @@ if [ -f "$HOME/.llamafile_history" ] && grep -q '^hello$' "$HOME/.llamafile_hist
    grep -q '^again$' "$HOME/.llamafile_history"; then pass "the history file is written"
 else fail "the history file is written" "$(ls -a "$HOME")"; fi
 
+# The pause: libedit draws the prompt a moment before it takes over the
+# terminal's signals; a Ctrl-C inside that window (only a script is that
+# fast) is not seen at the prompt (known; see the issue 14 note).
 run "Ctrl-C on an empty prompt exits 0" \
-  -e 'expect >>> ' -e 'send \x03' -e 'wait 0' -- "$L" -m "$TMP/q.gguf" --temp 0 -n 4
+  -e 'expect >>> ' -e 'sleep 300' -e 'send \x03' -e 'wait 0' -- "$L" -m "$TMP/q.gguf" --temp 0 -n 4
 
 # Colours: the reasoning is dimmed (SGR 2) on a colour terminal, and no
 # SGR code is written with NO_COLOR or --no-color.
