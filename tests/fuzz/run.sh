@@ -135,6 +135,7 @@ seed_server_request() {
   printf '{"prompt": "x", bad' >"$dir/malformed"
   printf '{"prompt":"x","stop":["","a"],"top_p":0}' >"$dir/empty-stop"
   printf '{"prompt":["a",[1,2],"b"],"logprobs":3,"n_probs":2,"stop":["q"],"logit_bias":{"3":1}}' >"$dir/multi"
+  printf '{"prompt":[[[]]]}' >"$dir/nested-three-deep"  # once a one-prompt "multi" (fuzz)
 }
 
 seed_corpus() {

@@ -152,6 +152,8 @@ static bool all_ints(json_t *a) {
 /* Several prompts: each a string or an array of token ids. */
 static bool parse_multi(json_t *p, int32_t n_vocab, srv_completion *c, srv_err *err) {
     size_t n = json_array_size(p);
+    if (n < 2) /* one prompt nested deeper than [[ids]]: [[[...]]] */
+        return bad(err, "prompt", "a string, an array of token ids or an array of those");
     if (n > SRV_MAX_PROMPTS) {
         srv_err_set(err, 400, "invalid_request_error", "'prompt' may hold at most %d prompts",
                     SRV_MAX_PROMPTS);
