@@ -7,7 +7,7 @@
 export BIN TESTBIN SHARED FUZZBIN FUZZ_SECONDS
 export TESTS=$(cd "$(dirname "$0")" && pwd)
 passed=0 failed=0 skipped=0
-failures=()
+failures=() fail_lines=()
 log=$(mktemp) || exit 1
 trap 'rm -f "$log"' EXIT
 
@@ -22,12 +22,15 @@ run_one() {
     echo "  [$name] exited with status $rc without reporting a failure:"
     tail -n 20 "$log" | sed 's/^/    /'
     f=$((f + 1))
+    fail_lines+=("  [$name] exited with status $rc: $(tail -n 1 "$log" | cut -c1-200)")
   elif [ "$f" -ne 0 ]; then
     grep -vE '^(PASS|FAIL|SKIP|#) ' "$log" | tail -n 20 | sed 's/^/    /'
   fi
   printf '%-48s %3d passed, %d failed, %d skipped\n' "$name" "$p" "$f" "$s"
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
   [ "$f" -eq 0 ] || failures+=("$name")
+  local line
+  while IFS= read -r line; do fail_lines+=("  [$name] $line"); done < <(grep '^FAIL ' "$log")
 }
 
 for t in "$@"; do
@@ -40,6 +43,8 @@ if [ -n "$FUZZBIN" ] && [ -x "$TESTS/fuzz/run.sh" ]; then
   run_one "fuzz (${FUZZ_SECONDS}s each)" "$TESTS/fuzz/run.sh"
 fi
 
+# Repeated at the end, where a log cut to its tail still shows them.
+[ ${#fail_lines[@]} -eq 0 ] || printf '%s\n' "${fail_lines[@]}"
 [ ${#failures[@]} -eq 0 ] || echo "failed: ${failures[*]}"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

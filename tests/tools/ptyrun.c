@@ -10,6 +10,9 @@
  *                 the POSIX extended REGEX (REG_NEWLINE); the match and
  *                 everything before it are then consumed
  *   sleep MS      waits MS milliseconds (reading the output meanwhile)
+ *   raw           waits until the terminal leaves canonical mode: a line
+ *                 editor (libedit) has taken it, so a control key sent now
+ *                 reaches the editor, not the kernel's line discipline
  *   wait STATUS   waits for the command to end with STATUS (its exit code,
  *                 or 128 + the signal that killed it, as a shell says)
  *   timeout MS    the limit for the following expect / wait steps
@@ -234,11 +237,24 @@ static int run_step(int step, const char *line, long *timeout) {
             return fail(step, line, "exit status %d", g_status);
         return 0;
     }
+    if (kw == 3 && !memcmp(line, "raw", 3) && !*arg) {
+        /* On Linux the master reports the terminal's settings. */
+        struct termios t;
+        for (int64_t t_end = now_ms() + *timeout;; pump(5)) {
+            if (tcgetattr(g_master, &t) == 0 && !(t.c_lflag & ICANON))
+                return 0;
+            if (g_status >= 0)
+                return fail(step, line, "the command ended (status %d)", g_status);
+            if (now_ms() > t_end)
+                return fail(step, line, "still canonical after %ld ms", *timeout);
+        }
+    }
     if (kw == 7 && !memcmp(line, "timeout", 7) && parse_ms(arg, &v)) {
         *timeout = v;
         return 0;
     }
-    fprintf(stderr, "ptyrun: step %d: cannot read \"%.80s\" (send, expect, sleep, wait, timeout)\n",
+    fprintf(stderr,
+            "ptyrun: step %d: cannot read \"%.80s\" (send, expect, sleep, raw, wait, timeout)\n",
             step, line);
     kill_child();
     return 2;

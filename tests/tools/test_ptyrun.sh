@@ -59,3 +59,13 @@ run "a script file, escapes, timeout" 0 -f "$TMP/script" -- bash -c 'echo ready;
 run "an unknown step exits 2" 2 -e 'frobnicate' -- cat
 run "a bad escape fails" 1 -e 'send \q' -- cat
 run "no command is bad usage" 2 -e 'wait 0'
+
+# raw: a line editor's non-canonical mode is seen; a canonical terminal
+# (cat) fails the step, bounded.
+run "raw: seen once the command leaves canonical mode" 0 \
+  -e 'raw' -e 'send q' -e 'expect got q' -e 'wait 0' -- bash -c 'stty -icanon min 1; read -n 1 x; echo got $x'
+t0=$(date +%s)
+run "raw: a canonical terminal fails the step" 1 -t 500 -e 'raw' -- cat
+grep -q 'step 1 (raw): still canonical after 500 ms' "$TMP/err" && pass "raw: says why" ||
+  fail "raw: says why" "$(head -c 200 "$TMP/err")"
+[ $(($(date +%s) - t0)) -lt 5 ] && pass "raw: bounded" || fail "raw: bounded" "took $(($(date +%s) - t0)) s"
