@@ -8,6 +8,7 @@
 #include "base/alloc.h"
 #include "base/error.h"
 #include "tensor/fp16.h"
+#include "tensor/kernels.h"
 #include "tensor/ops.h"
 
 static bool group_init(lf_kv_group *g, int32_t window, int64_t n_cells, int32_t n_seq) {
@@ -173,6 +174,59 @@ static void evict(lf_kvcache *c, lf_kv_group *g, int64_t n, const int32_t *pos,
     }
 }
 
+/* The first free cell of g in [from, to), or -1. */
+static int64_t free_in(const lf_kv_group *g, int64_t from, int64_t to) {
+    for (int64_t i = from; i < to && i < g->n_cells; i++)
+        if (g->pos[i] < 0)
+            return i;
+    return -1;
+}
+
+/* Places n tokens in a full-history group, keeping each sequence in tiles
+ * of attention's width that hold only that sequence: the next free cell
+ * after the sequence's last one in its own tile, else the first empty tile
+ * after it, else any empty tile, else the first free cell. Attention then
+ * skips every tile of other sequences (a server decodes many at once);
+ * one sequence alone fills the cells in order, as a plain first fit would. */
+static void place_by_tile(lf_kvcache *c, lf_kv_group *g, int64_t n, const int32_t *pos,
+                          const int32_t *seq, int32_t *cells) {
+    enum { T = LF_ATTN_TILE };
+    int32_t *last = c->qlow; /* per sequence: its highest cell, -1: none */
+    for (int32_t s = 0; s < c->n_seq; s++)
+        last[s] = -1;
+    for (int64_t i = 0; i < g->n_cells; i++)
+        for (uint64_t m = g->seqs[i]; m; m &= m - 1)
+            last[__builtin_ctzll(m)] = (int32_t)i;
+    for (int64_t t = 0; t < n; t++) {
+        uint64_t bit = 1ull << seq[t];
+        int64_t l = last[seq[t]], cell = -1;
+        if (l >= 0) {
+            int64_t t0 = l / T * T, own = 1;
+            for (int64_t i = t0; i < t0 + T && i < g->n_cells && own; i++)
+                own = !g->seqs[i] || g->seqs[i] == bit;
+            if (own)
+                cell = free_in(g, l + 1, t0 + T);
+        }
+        int64_t from = l >= 0 ? (l / T + 1) * T : 0;
+        for (int pass = 0; cell < 0 && pass < 2; pass++, from = 0)
+            for (int64_t t0 = from; t0 < g->n_cells && cell < 0; t0 += T)
+                if (free_in(g, t0, t0 + T) == t0) {
+                    int64_t k = t0;
+                    while (k < t0 + T && k < g->n_cells && g->pos[k] < 0)
+                        k++;
+                    if (k == t0 + T || k == g->n_cells)
+                        cell = t0;
+                }
+        if (cell < 0)
+            cell = free_in(g, 0, g->n_cells);
+        g->pos[cell] = pos[t];
+        g->seqs[cell] = bit;
+        cells[t] = (int32_t)cell;
+        last[seq[t]] = (int32_t)cell;
+    }
+    g->used += n;
+}
+
 bool lf_kvcache_alloc(lf_kvcache *c, int64_t n, const int32_t *pos, const int32_t *seq,
                       int32_t *cells, lf_error *err) {
     for (int64_t t = 0; t < n; t++)
@@ -189,7 +243,11 @@ bool lf_kvcache_alloc(lf_kvcache *c, int64_t n, const int32_t *pos, const int32_
     }
     for (int gi = 0; gi < c->n_group; gi++) {
         lf_kv_group *g = &c->group[gi];
-        int64_t cell = g->window ? g->head : 0; /* windowed groups: a ring */
+        if (!g->window) {
+            place_by_tile(c, g, n, pos, seq, cells + gi * n);
+            continue;
+        }
+        int64_t cell = g->head; /* windowed groups: a ring */
         for (int64_t t = 0; t < n; t++) {
             while (g->pos[cell] >= 0)
                 cell = cell + 1 == g->n_cells ? 0 : cell + 1;

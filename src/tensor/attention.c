@@ -8,7 +8,11 @@
  * the whole row, and its max; then P = exp(S - max), the sum of P in cell
  * order and O += P·V. Two passes rather than a running rescale make a
  * query's result independent of which other cells (other sequences of the
- * batch) sit between its own: masked cells only ever add exact zeros. F32
+ * batch) sit between its own: masked cells only ever add exact zeros. A task
+ * holds tokens of one sequence only, and skips whole tiles that hold none of
+ * its sequence's cells (the cache keeps each sequence in tiles of its own),
+ * so a batch of many sequences' next tokens, as a server decodes it, costs
+ * what each sequence would alone. F32
  * accumulation; a query meets an F16 cache rounded to F16, as in
  * llama.cpp. The inner products run in the kernel set's SIMD helpers when
  * it has them; a task computes the same way whichever thread takes it. */
@@ -34,7 +38,11 @@ struct attn_job {
     const lf_kernel_set *ks;
     int group;          /* query heads per KV head */
     int64_t cells;      /* n_cells rounded up to whole tiles */
-    int64_t qb;         /* query tokens per task */
+    int64_t qb;         /* query tokens per task, at most */
+    int64_t n_tiles;    /* tiles up to the last occupied cell */
+    uint64_t *tile_seqs; /* per tile: the sequences of its cells */
+    int64_t *task0;     /* task i: tokens task0[i] .. task0[i+1]-1, one sequence */
+    int64_t n_tasks;
     char *scratch;      /* per thread */
     size_t scratch_bytes;
     lf_chunks chunks;
@@ -190,13 +198,14 @@ static bool visibility(const struct attn_job *j, int64_t t0, int nt, int64_t c0,
     return any;
 }
 
-static void attend_task(const struct attn_job *j, int kvh, int64_t t0, char *mem) {
+static void attend_task(const struct attn_job *j, int kvh, int64_t t0, int nt, char *mem) {
     const lf_attn_params *ap = j->ap;
     const lf_attn_kv *kv = j->kv;
     const lf_kernel_set *ks = j->ks;
-    int dk = ap->head_dim_k, dv = ap->head_dim_v, G = j->group;
-    int nt = (int)(j->n - t0 < j->qb ? j->n - t0 : j->qb), rows = nt * G;
+    int dk = ap->head_dim_k, dv = ap->head_dim_v, G = j->group, rows = nt * G;
     struct scratch s = carve(j, mem);
+    int32_t sq = j->seq[t0];
+    uint64_t bit = sq >= 0 && sq < 64 ? 1ull << sq : 0;
     for (int t = 0; t < nt; t++)
         for (int g = 0; g < G; g++) {
             int r = t * G + g, h = kvh * G + g;
@@ -207,12 +216,12 @@ static void attend_task(const struct attn_job *j, int kvh, int64_t t0, char *mem
             s.l[r] = 0;
         }
     memset(s.o, 0, sizeof(float) * (size_t)(rows * dv));
-    const int64_t ntiles = (kv->n_cells + CT - 1) / CT;
+    const int64_t ntiles = j->n_tiles;
     const size_t ld = (size_t)j->cells; /* row stride of the kept scores */
     for (int64_t tile = 0; tile < ntiles; tile++) { /* pass 1: scores and max */
         int64_t c0 = tile * CT;
         int nc = (int)(kv->n_cells - c0 < CT ? kv->n_cells - c0 : CT);
-        s.live[tile] = visibility(j, t0, nt, c0, nc, s.mask);
+        s.live[tile] = (j->tile_seqs[tile] & bit) && visibility(j, t0, nt, c0, nc, s.mask);
         if (!s.live[tile])
             continue;
         load_k(j, kvh, c0, nc, &s);
@@ -270,8 +279,9 @@ static void attention_worker(void *arg, int ith, int nth) {
     char *mem = j->scratch + (size_t)ith * j->scratch_bytes;
     long c;
     while ((c = lf_pool_chunk(&j->chunks)) >= 0) {
-        int kvh = (int)(c % j->ap->n_head_kv);
-        attend_task(j, kvh, (c / j->ap->n_head_kv) * j->qb, mem);
+        int64_t task = c / j->ap->n_head_kv;
+        attend_task(j, (int)(c % j->ap->n_head_kv), j->task0[task],
+                    (int)(j->task0[task + 1] - j->task0[task]), mem);
     }
 }
 
@@ -288,16 +298,35 @@ bool lf_attention(lf_pool *pool, lf_scratch *scratch, float *out, const float *q
     int64_t qb = MAX_ROWS / group > 0 ? MAX_ROWS / group : 1;
     if (qb > n)
         qb = n;
-    struct attn_job j = {out, q, n, pos, seq, kv, ap, ks, group, 0, qb, NULL, 0, {0}};
+    struct attn_job j = {.out = out, .q = q, .n = n, .pos = pos, .seq = seq, .kv = kv, .ap = ap,
+                         .ks = ks, .group = group, .qb = qb};
     pool = lf_pool_for(pool, (double)n * ap->n_head * (double)kv->n_cells * (ap->head_dim_k + ap->head_dim_v));
     int nth = lf_pool_threads(pool);
     j.cells = (kv->n_cells + CT - 1) / CT * CT;
+    size_t shared = (sizeof(uint64_t) * (size_t)(j.cells / CT) + sizeof(int64_t) * (size_t)(n + 1) + 63) &
+                    ~(size_t)63;
     j.scratch_bytes = (scratch_bytes(ap, qb, group, j.cells) + 63) & ~(size_t)63;
-    j.scratch = lf_scratch_get(scratch, j.scratch_bytes * (size_t)nth);
-    if (!j.scratch)
+    char *mem = lf_scratch_get(scratch, shared + j.scratch_bytes * (size_t)nth);
+    if (!mem)
         return lf_fail(err, "out of memory in attention (%zu bytes of work space for %d threads)",
-                       j.scratch_bytes * (size_t)nth, nth);
-    lf_pool_chunks_init(&j.chunks, (long)(((n + qb - 1) / qb) * ap->n_head_kv));
+                       shared + j.scratch_bytes * (size_t)nth, nth);
+    j.tile_seqs = (uint64_t *)mem;
+    j.task0 = (int64_t *)(mem + sizeof(uint64_t) * (size_t)(j.cells / CT));
+    j.scratch = mem + shared;
+    for (int64_t c = 0; c < kv->n_cells; c++) {
+        if (kv->pos[c] < 0)
+            continue;
+        int64_t tile = c / CT;
+        for (; j.n_tiles <= tile; j.n_tiles++)
+            j.tile_seqs[j.n_tiles] = 0;
+        j.tile_seqs[tile] |= kv->seqs[c];
+    }
+    /* tasks: runs of one sequence's consecutive tokens, qb at most */
+    for (int64_t t = 0; t < n; t++)
+        if (t == 0 || seq[t] != seq[t - 1] || t - j.task0[j.n_tasks - 1] == qb)
+            j.task0[j.n_tasks++] = t;
+    j.task0[j.n_tasks] = n;
+    lf_pool_chunks_init(&j.chunks, (long)(j.n_tasks * ap->n_head_kv));
     lf_pool_run(pool, attention_worker, &j);
     return true;
 }

@@ -1,7 +1,8 @@
 /* The KV cache with sliding-window groups: windowed layers keep only
  * window * n_seq + n_batch cells, evict what no query can see any more, keep
  * positions and rows consistent, survive cut-backs (dropping a sequence
- * whose window is gone), and give gemma3 the same logits as a full cache. */
+ * whose window is gone), and give gemma3 the same logits as a full cache.
+ * The full-history group keeps each sequence in attention tiles of its own. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "model/kvcache.h"
 #include "model/model.h"
 #include "tensor/fp16.h"
+#include "tensor/kernels.h"
 
 enum { W = 4, NB = 2, NSEQ = 2, NCELLS = 64, ROW = 8 };
 
@@ -268,9 +270,64 @@ static void test_gemma3(void) {
     lf_model_free(m);
 }
 
+/* The cell of seq at position p in the full-history group, -1 if none. */
+static int64_t cell_of(const lf_kvcache *c, int32_t seq, int32_t p) {
+    for (int64_t i = 0; i < c->group[0].n_cells; i++)
+        if (c->group[0].pos[i] == p && lf_kvcache_has_seq(&c->group[0], i, seq))
+            return i;
+    return -1;
+}
+
+static void test_tiles(void) {
+    enum { T = LF_ATTN_TILE };
+    lf_kvcache c;
+    lf_error err;
+    bool ok = true;
+    TEST_BEGIN("one sequence fills the cells in order");
+    EXPECT(make_cache(&c, NULL, 4 * T), "cache");
+    for (int p = 0; p < T + 6; p++)
+        ok &= put(&c, 0, p, 1, &err) && cell_of(&c, 0, p) == p;
+    EXPECT(ok, "position %lld not in its cell", (long long)c.group[0].used - 1);
+    lf_kvcache_free(&c);
+    TEST_END();
+
+    TEST_BEGIN("sequences decoded together keep to tiles of their own");
+    EXPECT(make_cache(&c, NULL, 4 * T), "cache");
+    for (int p = 0; p < T + 10 && ok; p++)
+        ok = put(&c, 0, p, 1, &err) && put(&c, 1, p, 1, &err);
+    EXPECT(ok, "put: %s", err.msg);
+    for (int p = 1; p < T + 10; p++)
+        for (int s = 0; s < 2; s++) {
+            int64_t a = cell_of(&c, s, p - 1), b = cell_of(&c, s, p);
+            EXPECT(b > a, "sequence %d: position %d in cell %lld after %lld", s, p, (long long)b,
+                   (long long)a);
+        }
+    for (int64_t t0 = 0; t0 < 4 * T; t0 += T) {
+        uint64_t m = 0;
+        for (int64_t i = t0; i < t0 + T; i++)
+            m |= c.group[0].seqs[i];
+        EXPECT(m != 3, "tile at cell %lld holds both sequences", (long long)t0);
+    }
+    TEST_END();
+
+    TEST_BEGIN("a cut-back sequence refills its own tile; a full cache still takes every cell");
+    lf_kvcache_remove(&c, 0, 10, -1);
+    int64_t last = cell_of(&c, 0, 9);
+    EXPECT(put(&c, 0, 10, 1, &err) && cell_of(&c, 0, 10) == last + 1, "refill: cell %lld",
+           (long long)cell_of(&c, 0, 10));
+    int p = 11;
+    while (c.group[0].used < c.group[0].n_cells && put(&c, (int32_t)(p % 2), 1000 + p, 1, &err))
+        p++;
+    EXPECT(c.group[0].used == c.group[0].n_cells, "stopped at %lld of %lld cells: %s",
+           (long long)c.group[0].used, (long long)c.group[0].n_cells, err.msg);
+    lf_kvcache_free(&c);
+    TEST_END();
+}
+
 int main(void) {
     test_layout();
     test_eviction();
     test_gemma3();
+    test_tiles();
     return test_summary();
 }
