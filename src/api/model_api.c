@@ -7,6 +7,7 @@
 #include "base/alloc.h"
 #include "base/error.h"
 #include "model/model.h"
+#include "sample/grammar.h"
 #include "text/chat.h"
 #include "text/vocab.h"
 
@@ -84,6 +85,7 @@ void lf_model_free(lf_model *m) {
         free(m->owned[i]);
     free(m->owned);
     lf_chat_cache_free(m->chat);
+    lf_gvocab_free(m->gvocab);
     lf_vocab_free(m->vocab);
     lf_gguf_close(m->gguf);
     free(m);

@@ -86,6 +86,7 @@ struct lf_model {
     void **owned;   /* converted copies of small non-F32 tensors */
     int n_owned;
     struct lf_chat_cache *chat; /* its parsed chat templates (text/chat.h) */
+    struct lf_gvocab *gvocab;   /* its grammar vocabulary trie (sample/grammar.h) */
 };
 
 struct lf_context {

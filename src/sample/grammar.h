@@ -55,6 +55,25 @@ bool lf_gclass_match(const gcompiled *g, const gclass *c, uint32_t cp);
 /* Whether the class may match some code point in [lo, hi]. */
 bool lf_gclass_may_match(const gcompiled *g, const gclass *c, uint32_t lo, uint32_t hi);
 
+/* ---- the vocabulary trie (grammar_vocab.c) ---- */
+
+typedef struct lf_gvocab {
+    int32_t n_vocab;
+    char *pieces;
+    int64_t *poff;  /* token t: pieces[poff[t] .. poff[t+1]) */
+    uint8_t *eog;
+    int32_t n_nodes, max_depth;
+    uint8_t *tbyte;
+    uint16_t *tdepth;
+    int32_t *tskip, *ttok, *ttok_n; /* tokens ending at a node: sorted[ttok .. +ttok_n) */
+    int32_t *sorted;
+} lf_gvocab;
+
+/* m's trie, built on the first call and kept with the model (freed by
+ * lf_model_free); safe to call from several threads. */
+const lf_gvocab *lf_gvocab_of(const lf_model *m, lf_error *err);
+void lf_gvocab_free(lf_gvocab *v);
+
 /* ---- matching ---- */
 
 /* A parse stack, hash-consed: equal stacks are the same node. pos is the

@@ -1,9 +1,10 @@
 /* grammar_mask.c — the public lf_grammar: a matcher's current state, the
  * tokens it allows next, and accepting tokens and text.
  *
- * Which tokens may come next is one walk of a byte trie of the vocabulary
- * (built on first use, nodes in preorder with the index past each subtree,
- * so a rejected prefix skips its whole subtree) against the current set of
+ * Which tokens may come next is one walk of the model's byte trie of the
+ * vocabulary (grammar_vocab.c: built once per model and shared; nodes in
+ * preorder with the index past each subtree, so a rejected prefix skips its
+ * whole subtree) against the current set of
  * stacks, carrying a pending UTF-8 sequence between bytes. The result is a
  * bitset kept in a small cache keyed by the set of stacks (hash-consed, so
  * the key is a sorted list of pointers): JSON output revisits the same
@@ -37,16 +38,7 @@ struct lf_grammar {
     int32_t n_vocab;
     gstate cur, tmp, tmp2, walk;
     bool broken; /* a resource limit was hit: nothing is accepted any more */
-    /* the vocabulary, on first use */
-    bool vocab_ready;
-    char *pieces;
-    int64_t *poff;  /* token t: pieces[poff[t] .. poff[t+1]) */
-    uint8_t *eog;
-    int32_t n_nodes, max_depth;
-    uint8_t *tbyte;
-    uint16_t *tdepth;
-    int32_t *tskip, *ttok, *ttok_n; /* tokens ending at a node: sorted[ttok .. +ttok_n) */
-    int32_t *sorted;
+    const lf_gvocab *v; /* the model's vocabulary trie, on first use */
     /* the walk's levels: level d's set is wbuf[woff[d] .. + wn[d]) */
     gnode **wbuf;
     int64_t wcap;
@@ -91,15 +83,6 @@ void lf_grammar_free(lf_grammar *gr) {
     lf_gstate_free(&gr->tmp);
     lf_gstate_free(&gr->tmp2);
     lf_gstate_free(&gr->walk);
-    free(gr->pieces);
-    free(gr->poff);
-    free(gr->eog);
-    free(gr->tbyte);
-    free(gr->tdepth);
-    free(gr->tskip);
-    free(gr->ttok);
-    free(gr->ttok_n);
-    free(gr->sorted);
     free(gr->wbuf);
     free(gr->woff);
     free(gr->wtop);
@@ -123,125 +106,25 @@ bool lf_grammar_is_complete(const lf_grammar *gr) {
            lf_gmatcher_done(gr->mt, (const gnode *const *)gr->cur.set, gr->cur.n);
 }
 
-/* ---- the vocabulary trie ---- */
-
-typedef struct piece {
-    const char *s;
-    int64_t len;
-    int32_t id;
-} piece;
-
-static int by_piece(const void *a, const void *b) {
-    const piece *x = a, *y = b;
-    int c = memcmp(x->s, y->s, (size_t)(x->len < y->len ? x->len : y->len));
-    if (c)
-        return c;
-    if (x->len != y->len)
-        return x->len < y->len ? -1 : 1;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
-static bool load_pieces(lf_grammar *gr) {
-    int32_t n = gr->n_vocab;
-    gr->poff = lf_malloc(sizeof(int64_t) * ((size_t)n + 1));
-    gr->eog = lf_calloc((size_t)n, 1);
-    int64_t cap = 1 << 20, len = 0;
-    gr->pieces = lf_malloc((size_t)cap);
-    if (!gr->poff || !gr->eog || !gr->pieces)
-        return false;
-    for (int32_t t = 0; t < n; t++) {
-        gr->poff[t] = len;
-        gr->eog[t] = lf_token_is_eog(gr->m, t);
-        int64_t k = lf_token_to_piece(gr->m, t, gr->pieces + len, (size_t)(cap - len), false);
-        if (k < 0) {
-            while (cap - len < -k)
-                cap *= 2;
-            char *p = lf_realloc(gr->pieces, (size_t)cap);
-            if (!p)
-                return false;
-            gr->pieces = p;
-            k = lf_token_to_piece(gr->m, t, gr->pieces + len, (size_t)(cap - len), false);
-        }
-        if (k > 0 && !gr->eog[t])
-            len += k;
-    }
-    gr->poff[n] = len;
-    return true;
-}
-
-static bool build_trie(lf_grammar *gr) {
-    int32_t n = gr->n_vocab, m = 0;
-    gr->sorted = lf_malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
-    piece *ps = lf_malloc(sizeof(piece) * (size_t)(n ? n : 1));
-    if (!gr->sorted || !ps) {
-        free(ps);
-        return false;
-    }
-    for (int32_t t = 0; t < n; t++)
-        if (gr->poff[t + 1] > gr->poff[t])
-            ps[m++] = (piece){gr->pieces + gr->poff[t], gr->poff[t + 1] - gr->poff[t], t};
-    qsort(ps, (size_t)m, sizeof(piece), by_piece);
-    for (int32_t i = 0; i < m; i++)
-        gr->sorted[i] = ps[i].id;
-    free(ps);
-    int64_t cap = 0, nodes = 0;
-    for (int32_t i = 0; i < m; i++) /* an upper bound: no prefix shared */
-        cap += gr->poff[gr->sorted[i] + 1] - gr->poff[gr->sorted[i]];
-    if (cap > INT32_MAX / 2)
-        return false;
-    gr->tbyte = lf_malloc((size_t)cap + 1);
-    gr->tdepth = lf_malloc(sizeof(uint16_t) * ((size_t)cap + 1));
-    gr->tskip = lf_malloc(sizeof(int32_t) * ((size_t)cap + 1));
-    gr->ttok = lf_malloc(sizeof(int32_t) * ((size_t)cap + 1));
-    gr->ttok_n = lf_calloc((size_t)cap + 1, sizeof(int32_t));
-    int32_t *path = lf_malloc(sizeof(int32_t) * 65536); /* open node per depth */
-    bool ok = gr->tbyte && gr->tdepth && gr->tskip && gr->ttok && gr->ttok_n && path;
-    int32_t depth = 0;
-    const char *prev = NULL;
-    int64_t prev_len = 0;
-    for (int32_t i = 0; ok && i < m; i++) {
-        int32_t t = gr->sorted[i];
-        const char *s = gr->pieces + gr->poff[t];
-        int64_t len = gr->poff[t + 1] - gr->poff[t], common = 0;
-        if (len > 65535)
-            len = 65535; /* never in a real vocabulary */
-        while (prev && common < len && common < prev_len && s[common] == prev[common])
-            common++;
-        while (depth > common) /* close the nodes past the shared prefix */
-            gr->tskip[path[--depth]] = (int32_t)nodes;
-        for (; depth < len; depth++) {
-            path[depth] = (int32_t)nodes;
-            gr->tbyte[nodes] = (uint8_t)s[depth];
-            gr->tdepth[nodes] = (uint16_t)(depth + 1);
-            gr->ttok[nodes] = -1;
-            nodes++;
-        }
-        int32_t end = path[len - 1];
-        if (gr->ttok_n[end]++ == 0)
-            gr->ttok[end] = i;
-        if (len > gr->max_depth)
-            gr->max_depth = (int32_t)len;
-        prev = s, prev_len = len;
-    }
-    while (depth > 0)
-        gr->tskip[path[--depth]] = (int32_t)nodes;
-    free(path);
-    gr->n_nodes = (int32_t)nodes;
-    int32_t levels = gr->max_depth + 1;
-    gr->woff = lf_malloc(sizeof(int64_t) * (size_t)levels);
-    gr->wtop = lf_malloc(sizeof(int64_t) * (size_t)levels);
-    gr->wn = lf_malloc(sizeof(int32_t) * (size_t)levels);
-    gr->wval = lf_malloc(sizeof(uint32_t) * (size_t)levels);
-    gr->wrem = lf_malloc(sizeof(int32_t) * (size_t)levels);
-    return ok && gr->woff && gr->wtop && gr->wn && gr->wval && gr->wrem;
+/* The walk's per-level arrays, one level per byte of the longest piece. */
+static bool alloc_walk(lf_grammar *gr, const lf_gvocab *v) {
+    size_t levels = (size_t)v->max_depth + 1;
+    gr->woff = lf_malloc(sizeof(int64_t) * levels);
+    gr->wtop = lf_malloc(sizeof(int64_t) * levels);
+    gr->wn = lf_malloc(sizeof(int32_t) * levels);
+    gr->wval = lf_malloc(sizeof(uint32_t) * levels);
+    gr->wrem = lf_malloc(sizeof(int32_t) * levels);
+    return gr->woff && gr->wtop && gr->wn && gr->wval && gr->wrem;
 }
 
 static bool ensure_vocab(lf_grammar *gr) {
-    if (gr->vocab_ready)
+    if (gr->v)
         return true;
-    if (!gr->m || gr->n_vocab <= 0 || !load_pieces(gr) || !build_trie(gr))
+    lf_error err;
+    const lf_gvocab *v = gr->m && gr->n_vocab > 0 ? lf_gvocab_of(gr->m, &err) : NULL;
+    if (!v || !alloc_walk(gr, v))
         return gr->broken = true, false;
-    gr->vocab_ready = true;
+    gr->v = v;
     return true;
 }
 
@@ -271,7 +154,7 @@ static void mask_special(lf_grammar *gr, const gstate *st, uint64_t *bits) {
         const gnode *x = st->set[i];
         if (x->pos < 0) {
             for (int32_t t = 0; t < gr->n_vocab; t++)
-                if (gr->eog[t])
+                if (gr->v->eog[t])
                     set_bit(bits, t);
             continue;
         }
@@ -280,7 +163,7 @@ static void mask_special(lf_grammar *gr, const gstate *st, uint64_t *bits) {
             set_bit(bits, e.v);
         } else if (e.type == G_NOT_TOKEN) {
             for (int32_t t = 0; t < gr->n_vocab; t++)
-                if (t != e.v && !gr->eog[t])
+                if (t != e.v && !gr->v->eog[t])
                     set_bit(bits, t);
         }
     }
@@ -296,20 +179,20 @@ static bool walk(lf_grammar *gr, const gstate *st, uint64_t *bits) {
     gr->woff[0] = 0, gr->wn[0] = st->n, gr->wtop[0] = st->n;
     gr->wval[0] = st->val, gr->wrem[0] = st->rem;
     gstate *out = &gr->walk;
-    for (int32_t i = 0; i < gr->n_nodes;) {
-        int32_t d = gr->tdepth[i], p = d - 1;
-        uint8_t b = gr->tbyte[i];
+    for (int32_t i = 0; i < gr->v->n_nodes;) {
+        int32_t d = gr->v->tdepth[i], p = d - 1;
+        uint8_t b = gr->v->tbyte[i];
         const gnode *const *pset = (const gnode *const *)gr->wbuf + gr->woff[p];
         int32_t pn = gr->wn[p];
         uint32_t val = gr->wval[p];
         int32_t rem = gr->wrem[p];
         if (!lf_utf8_step(&val, &rem, b)) {
-            i = gr->tskip[i];
+            i = gr->v->tskip[i];
             continue;
         }
         if (rem > 0) {
             if (!lf_gmatcher_partial_ok(gr->mt, pset, pn, val, rem)) {
-                i = gr->tskip[i];
+                i = gr->v->tskip[i];
                 continue;
             }
             gr->woff[d] = gr->woff[p], gr->wn[d] = pn, gr->wtop[d] = gr->wtop[p];
@@ -317,7 +200,7 @@ static bool walk(lf_grammar *gr, const gstate *st, uint64_t *bits) {
             if (!lf_gmatcher_advance(gr->mt, pset, pn, val, out))
                 return false;
             if (out->n == 0) {
-                i = gr->tskip[i];
+                i = gr->v->tskip[i];
                 continue;
             }
             int64_t off = gr->wtop[p];
@@ -327,8 +210,8 @@ static bool walk(lf_grammar *gr, const gstate *st, uint64_t *bits) {
             gr->woff[d] = off, gr->wn[d] = out->n, gr->wtop[d] = off + out->n;
         }
         gr->wval[d] = rem ? val : 0, gr->wrem[d] = rem;
-        for (int32_t k = 0; k < gr->ttok_n[i]; k++)
-            set_bit(bits, gr->sorted[gr->ttok[i] + k]);
+        for (int32_t k = 0; k < gr->v->ttok_n[i]; k++)
+            set_bit(bits, gr->v->sorted[gr->v->ttok[i] + k]);
         i++;
     }
     return true;
@@ -381,8 +264,8 @@ static const uint64_t *cached_mask(lf_grammar *gr, bool compute) {
 
 /* The state after token t's bytes from the current one, into out. */
 static bool advance_bytes(lf_grammar *gr, int32_t t, gstate *out) {
-    const char *s = gr->pieces + gr->poff[t];
-    int64_t len = gr->poff[t + 1] - gr->poff[t];
+    const char *s = gr->v->pieces + gr->v->poff[t];
+    int64_t len = gr->v->poff[t + 1] - gr->v->poff[t];
     if (len == 0 || !lf_gstate_copy(out, &gr->cur))
         return false;
     for (int64_t i = 0; i < len; i++) {
@@ -397,7 +280,7 @@ static bool advance_bytes(lf_grammar *gr, int32_t t, gstate *out) {
 }
 
 static bool token_ok(lf_grammar *gr, int32_t t) {
-    if (gr->eog[t])
+    if (gr->v->eog[t])
         return lf_grammar_is_complete(gr);
     if (gr->cur.rem == 0) {
         if (!lf_gmatcher_advance_token(gr->mt, (const gnode *const *)gr->cur.set, gr->cur.n, t,
@@ -443,7 +326,7 @@ void lf_grammar_apply(lf_grammar *gr, lf_candidates *c) {
 bool lf_grammar_accept_token(lf_grammar *gr, int32_t t) {
     if (gr->broken || t < 0 || t >= gr->n_vocab || !ensure_vocab(gr))
         return false;
-    if (gr->eog[t])
+    if (gr->v->eog[t])
         return lf_grammar_is_complete(gr);
     bool by_token = false;
     if (gr->cur.rem == 0) {

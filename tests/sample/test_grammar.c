@@ -11,8 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include "../harness.h"
 #include "llamafile.h"
+#include "model/model.h"
+#include "sample/grammar.h"
 
 static char *slurp(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
@@ -365,6 +369,42 @@ static int check_files(const char *gbnf_path, const char *text_path) {
     return r < 0;
 }
 
+static void *trie_of(void *m) {
+    lf_error err;
+    return (void *)lf_gvocab_of(m, &err);
+}
+
+/* Every grammar on a model uses the model's one trie: built once, even when
+ * threads ask for it at the same moment. */
+static void test_shared_trie(lf_model *m) {
+    TEST_BEGIN("grammars on one model share its vocabulary trie");
+    pthread_t th[4];
+    void *got[4] = {0};
+    for (int i = 0; i < 4; i++)
+        EXPECT(pthread_create(&th[i], NULL, trie_of, m) == 0, "thread %d", i);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], &got[i]);
+    EXPECT(got[0] && got[0] == got[1] && got[0] == got[2] && got[0] == got[3],
+           "threads got different tries");
+    lf_error err;
+    for (int k = 0; k < 2; k++) {
+        lf_grammar *g = lf_grammar_new(m, json_gbnf, NULL, &err);
+        EXPECT(g, "grammar: %s", err.msg);
+        int32_t nv = lf_model_n_vocab(m);
+        lf_candidate *cd = malloc(sizeof(*cd) * (size_t)nv);
+        for (int32_t t = 0; cd && t < nv; t++)
+            cd[t] = (lf_candidate){t, 0.0f, 0.0f};
+        lf_candidates c = {cd, nv, false, -1};
+        if (g && cd)
+            lf_grammar_apply(g, &c);
+        EXPECT(c.n > 0 && c.n < nv, "%d of %d tokens allowed", c.n, nv);
+        EXPECT(m->gvocab == got[0], "grammar %d built its own trie", k);
+        free(cd);
+        lf_grammar_free(g);
+    }
+    TEST_END();
+}
+
 int main(int argc, char **argv) {
     if (argc == 4 && !strcmp(argv[1], "--check"))
         return check_files(argv[2], argv[3]);
@@ -404,6 +444,11 @@ int main(int argc, char **argv) {
         mask_vs_single(m, json_gbnf, "{\"na", nv);
         mask_vs_single(m, "root ::= \"日本\" [^a-z]*", "日", nv);
         TEST_END();
+        lf_model_free(m);
+    }
+    m = lf_model_load_vocab(path, &err);
+    if (m) {
+        test_shared_trie(m);
         lf_model_free(m);
     }
     return test_summary();
