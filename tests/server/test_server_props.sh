@@ -1,6 +1,7 @@
 #!/bin/bash
 # llamafile --server on stories260K: /props and /slots carry llama-server's
-# fields — /props: webui/ui, is_sleeping, chat_template, bos/eos, modalities;
+# fields — /props: webui/ui, is_sleeping, chat_template (the ChatML fallback
+# for a model without one, as llama-server shows its chatml), bos/eos, modalities;
 # /slots: a slot's task (id_task, params, next_token, prompt counts) while it
 # runs and after it ended.
 source "$(dirname "$0")/../lib.sh"
@@ -12,7 +13,7 @@ start_server props -np 2 -c 8192 || { fail "server starts" "no startup line"; ex
 req /props >/dev/null
 expect "/props fields" '.total_slots == 2 and .default_generation_settings.n_ctx == 4096
   and .default_generation_settings.params.n_probs == 0 and .webui == true and .ui == true
-  and .is_sleeping == false and .chat_template == "" and .bos_token == "<s>" and .eos_token == "</s>"
+  and .is_sleeping == false and (.chat_template | contains("<|im_start|>")) and .bos_token == "<s>" and .eos_token == "</s>"
   and .modalities == {"vision":false,"video":false,"audio":false} and (.build_info | startswith("llamafile"))
   and (has("chat_template_tool_use") | not)'
 req /slots >/dev/null

@@ -44,7 +44,13 @@ static json_t *gguf_str(const srv_server *s, const char *key) {
 void srv_h_props(srv_call *c) {
     srv_server *s = c->s;
     json_t *params = srv_params_json(s, NULL);
+    /* the template chat requests use: the model's, else its tool_use
+     * variant, else our ChatML fallback (llama-server shows its chatml) */
     json_t *tmpl = gguf_str(s, "tokenizer.chat_template");
+    if (!tmpl)
+        tmpl = gguf_str(s, "tokenizer.chat_template.tool_use");
+    if (!tmpl)
+        tmpl = json_string(lf_chat_fallback_template());
     json_t *j = json_pack(
         "{s:{s:o,s:i},s:i,s:s,s:s,s:{s:b,s:b,s:b},s:b,s:b,s:b,s:b,s:b,s:o,s:o,s:o,s:s,s:b}",
         "default_generation_settings", "params", params ? params : json_object(), "n_ctx",
