@@ -244,7 +244,11 @@ void srv_h_slots(srv_call *c) {
                           f->has_new_line, "n_remain",
                           f->req.n_predict < 0 ? -1 : f->req.n_predict - f->n_gen, "n_decoded",
                           f->n_gen));
+            const char *pr = f->prompt ? f->prompt : "", *ge = f->generated ? f->generated : "";
+            json_object_set_new(o, "prompt", srv_text_json(pr, strlen(pr)));
+            json_object_set_new(o, "generated", srv_text_json(ge, strlen(ge)));
         }
+        srv_slot_info_free(f);
         json_array_append_new(arr, o);
     }
     srv_reply_json(c, 200, arr);

@@ -75,6 +75,10 @@ static void emit(srv_task *t, const char *s, int64_t n, int32_t tok) {
         memcpy(t->text + t->text_len, s, (size_t)n);
         t->text_len += (size_t)n;
     }
+    if (n > 0 && grow((void **)&t->all, 1, t->all_len + (size_t)n, &t->all_cap)) {
+        memcpy(t->all + t->all_len, s, (size_t)n);
+        t->all_len += (size_t)n;
+    }
     if (tok >= 0) {
         size_t cap = (size_t)t->toks_cap;
         if (grow((void **)&t->toks, sizeof(int32_t), (size_t)t->n_toks + 1, &cap)) {
@@ -107,6 +111,7 @@ static void task_unref(srv_task *t) {
     srv_completion_free(&t->req);
     free(t->tokens);
     free(t->text);
+    free(t->all);
     free(t->toks);
     free(t->probs);
     free(t);
@@ -123,12 +128,49 @@ static void finish(srv_engine *e, srv_task *t, enum srv_stop why, const char *er
     task_unref(t);
 }
 
-/* What /slots shows of a slot and its task (under the lock). */
+static char *copy_text(const char *s, size_t n) {
+    char *c = s ? malloc(n + 1) : NULL;
+    if (c) {
+        memcpy(c, s, n);
+        c[n] = 0;
+    }
+    return c;
+}
+
+/* The prompt's text, special tokens shown (malloc'd; NULL if out of memory). */
+static char *prompt_text(const srv_engine *e, const srv_task *t) {
+    size_t cap = 256 + 8 * (size_t)t->n_tokens;
+    for (int tries = 0; tries < 2; tries++) {
+        char *buf = malloc(cap + 1);
+        if (!buf)
+            return NULL;
+        int64_t n = lf_detokenize(e->m, t->tokens, t->n_tokens, buf, cap, false, true);
+        if (n >= 0) {
+            buf[n] = 0;
+            return buf;
+        }
+        free(buf);
+        cap = (size_t)-n;
+    }
+    return NULL;
+}
+
+void srv_slot_info_free(srv_slot_info *o) {
+    free(o->prompt);
+    free(o->generated);
+    o->prompt = o->generated = NULL;
+}
+
+/* What /slots shows of a slot and its task (under the lock); the texts are
+ * the caller's. */
 static void slot_info(const srv_engine *e, const slot *s, srv_slot_info *o) {
     const srv_task *t = s->task;
     if (!t) {
         *o = s->last;
         o->busy = false;
+        o->prompt = s->last.prompt ? copy_text(s->last.prompt, strlen(s->last.prompt)) : NULL;
+        o->generated = s->last.generated ? copy_text(s->last.generated, strlen(s->last.generated))
+                                         : NULL;
     } else {
         memset(o, 0, sizeof *o);
         o->busy = true, o->has_new_line = t->has_new_line, o->id_task = t->id;
@@ -138,11 +180,14 @@ static void slot_info(const srv_engine *e, const slot *s, srv_slot_info *o) {
         o->req.stream = t->req.stream, o->req.ignore_eos = t->req.ignore_eos;
         o->req.n_top = t->req.n_top;
         o->req.sp.logit_bias = NULL, o->req.sp.n_logit_bias = 0;
+        o->prompt = prompt_text(e, t);
+        o->generated = copy_text(t->all ? t->all : "", t->all_len);
     }
     o->id = s->id, o->n_ctx = e->p.n_ctx_slot, o->n_cache = s->n_cache;
 }
 
 static void slot_release(srv_engine *e, slot *s, enum srv_stop why, const char *error) {
+    srv_slot_info_free(&s->last);
     slot_info(e, s, &s->last);
     srv_task *t = s->task;
     s->task = NULL;
@@ -449,8 +494,10 @@ void srv_engine_free(srv_engine *e) {
     if (!e)
         return;
     srv_engine_stop(e);
-    for (int i = 0; e->slots && i < e->p.n_slots; i++)
+    for (int i = 0; e->slots && i < e->p.n_slots; i++) {
         free(e->slots[i].cache);
+        srv_slot_info_free(&e->slots[i].last);
+    }
     free(e->slots);
     free(e->b_tok);
     free(e->b_pos);

@@ -40,6 +40,8 @@ typedef struct srv_task {
     /* outputs, guarded by the engine's lock */
     char *text;            /* produced and not yet taken */
     size_t text_len, text_cap;
+    char *all;             /* everything produced (for /slots) */
+    size_t all_len, all_cap;
     int32_t *toks;         /* the tokens behind text */
     int n_toks, toks_cap;
     srv_tokprob *probs;    /* one per token in toks, when req.logprobs */
@@ -108,9 +110,13 @@ typedef struct srv_slot_info {
     int id_task;  /* the running or last task (-1: none yet) */
     int n_prompt, n_prompt_done, n_gen, n_cached;
     srv_completion req; /* its parameters; no strings, stops or biases */
+    char *prompt;       /* its prompt as text (special tokens shown); NULL: none */
+    char *generated;    /* what it generated so far; NULL: none */
 } srv_slot_info;
-/* Fills up to n entries; returns the number of slots. */
+/* Fills up to n entries; returns the number of slots. Free each entry's
+ * texts with srv_slot_info_free. */
 int srv_engine_slots(srv_engine *e, srv_slot_info *out, int n);
+void srv_slot_info_free(srv_slot_info *o);
 int srv_engine_n_ctx_slot(const srv_engine *e);
 
 double srv_now(void);
