@@ -267,39 +267,37 @@ bool lf_gmatcher_start(gmatcher *mt, gstate *out) {
     return true;
 }
 
-bool lf_gmatcher_advance(gmatcher *mt, const gnode *const *in, int32_t n, uint32_t cp,
-                         gstate *out) {
-    const gcompiled *g = mt->g;
+/* Whether the element on top of a stack takes code point v (by_token:
+ * token id v). */
+static bool takes(const gcompiled *g, gelem e, bool by_token, uint32_t v) {
+    if (by_token)
+        return (e.type == G_TOKEN && e.v == (int32_t)v) ||
+               (e.type == G_NOT_TOKEN && e.v != (int32_t)v);
+    return e.type == G_CHAR && lf_gclass_match(g, &g->classes[e.v], v);
+}
+
+/* The stacks after each of in[] whose top takes v, expanded, into out. */
+static bool advance(gmatcher *mt, const gnode *const *in, int32_t n, bool by_token, uint32_t v,
+                    gstate *out) {
     out->n = 0;
     mt->stamp++;
     for (int32_t i = 0; i < n; i++) {
         gnode *x = (gnode *)in[i];
-        if (x->pos < 0)
-            continue;
-        gelem e = g->elems[x->pos];
-        if (e.type != G_CHAR || !lf_gclass_match(g, &g->classes[e.v], cp))
-            continue;
-        if (!add_after(mt, x, out))
+        if (x->pos >= 0 && takes(mt->g, mt->g->elems[x->pos], by_token, v) &&
+            !add_after(mt, x, out))
             return false;
     }
     return true;
 }
 
+bool lf_gmatcher_advance(gmatcher *mt, const gnode *const *in, int32_t n, uint32_t cp,
+                         gstate *out) {
+    return advance(mt, in, n, false, cp, out);
+}
+
 bool lf_gmatcher_advance_token(gmatcher *mt, const gnode *const *in, int32_t n, int32_t id,
                                gstate *out) {
-    const gcompiled *g = mt->g;
-    out->n = 0;
-    mt->stamp++;
-    for (int32_t i = 0; i < n; i++) {
-        gnode *x = (gnode *)in[i];
-        if (x->pos < 0)
-            continue;
-        gelem e = g->elems[x->pos];
-        if ((e.type == G_TOKEN && e.v == id) || (e.type == G_NOT_TOKEN && e.v != id))
-            if (!add_after(mt, x, out))
-                return false;
-    }
-    return true;
+    return advance(mt, in, n, true, (uint32_t)id, out);
 }
 
 /* The code points a pending sequence can still become, or false when none
