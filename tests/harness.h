@@ -74,6 +74,28 @@ static inline const char *test_shared_dir(void) {
     return s && *s ? s : "../shared";
 }
 
+/* A whole file, NUL-terminated (malloc'd; *len its length if len); NULL if
+ * it cannot be read. */
+static inline char *test_slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *p = NULL;
+    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (p = malloc((size_t)n + 1)) &&
+        fread(p, 1, (size_t)n, f) != (size_t)n) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    if (p) {
+        p[n] = 0;
+        if (len)
+            *len = (size_t)n;
+    }
+    return p;
+}
+
 static inline int test_summary(void) {
     printf("# %d passed, %d failed, %d skipped\n", t_passed, t_failed,
            t_skipped);

@@ -18,30 +18,6 @@
 #include "model/model.h"
 #include "sample/grammar.h"
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap + 1);
-    size_t k;
-    while (b && (k = fread(b + n, 1, cap - n, f)) > 0) {
-        n += k;
-        if (n == cap) {
-            char *c = realloc(b, (cap *= 2) + 1);
-            if (!c)
-                free(b);
-            b = c;
-        }
-    }
-    fclose(f);
-    if (b)
-        b[n] = 0;
-    if (len)
-        *len = n;
-    return b;
-}
-
 static const char *shared(void) {
     const char *s = getenv("SHARED");
     return s ? s : "../shared";
@@ -358,7 +334,7 @@ static void test_tokens(lf_model *m) {
 
 static int check_files(const char *gbnf_path, const char *text_path) {
     size_t n;
-    char *gbnf = slurp(gbnf_path, NULL), *text = slurp(text_path, &n);
+    char *gbnf = test_slurp(gbnf_path, NULL), *text = test_slurp(text_path, &n);
     lf_error err;
     int r = gbnf && text ? lf_grammar_check(gbnf, NULL, text, n, &err) : -1;
     puts(r == C ? "complete" : r == P ? "prefix" : r == R ? "reject" : "error");
@@ -411,7 +387,7 @@ int main(int argc, char **argv) {
     char path[1024];
     const char *dir = getenv("TESTS");
     snprintf(path, sizeof path, "%s/sample/json.gbnf", dir ? dir : "tests");
-    char *j = slurp(path, NULL);
+    char *j = test_slurp(path, NULL);
     if (!j || strlen(j) >= sizeof json_gbnf) {
         printf("FAIL json.gbnf: cannot read %s\n", path);
         return 1;

@@ -22,22 +22,6 @@ static const char *const TEMPLATES[] = {
     "openai-gpt-oss-120b",
 };
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n)
-        free(p), p = NULL;
-    fclose(f);
-    if (p)
-        p[n] = 0, *len = (size_t)n;
-    return p;
-}
-
 static void check_template(const char *name) {
     char tname[256];
     snprintf(tname, sizeof tname, "chat tools: %s", name);
@@ -52,7 +36,7 @@ static void check_template(const char *name) {
     TEST_BEGIN(tname);
     snprintf(path, sizeof path, "%s/templates/%s.jinja", test_shared_dir(), name);
     size_t tlen = 0;
-    char *text = slurp(path, &tlen);
+    char *text = test_slurp(path, &tlen);
     lf_error err = {{0}};
     lf_chat_template *t =
         text ? lf_chat_template_new(text, tlen, json_string_value(json_object_get(g, "bos_token")),

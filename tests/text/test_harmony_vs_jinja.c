@@ -19,19 +19,6 @@
 #define PINNED_NOW 1721952000 /* 2024-07-26T00:00:00, as the goldens */
 #define PINNED_DATE "2024-07-26"
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) free(p), p = NULL;
-    fclose(f);
-    if (p) p[n] = 0, *len = (size_t)n;
-    return p;
-}
-
 static void show_diff(const char *name, const char *want, size_t wl, const char *got, size_t gl) {
     size_t i = 0;
     while (i < wl && i < gl && want[i] == got[i]) i++;
@@ -197,7 +184,7 @@ int main(void) {
     }
     snprintf(path, sizeof path, "%s/templates/openai-gpt-oss-120b.jinja", test_shared_dir());
     size_t tlen = 0;
-    char *ttext = slurp(path, &tlen);
+    char *ttext = test_slurp(path, &tlen);
     lf_error err = {{0}};
     lf_jinja *tpl = ttext ? lf_jinja_parse(ttext, tlen, &err) : NULL;
     TEST_BEGIN("gpt-oss template parses");

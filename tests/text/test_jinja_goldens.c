@@ -13,19 +13,6 @@
 
 #define PINNED_NOW 1721952000 /* 2024-07-26T00:00:00 */
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) free(p), p = NULL;
-    fclose(f);
-    if (p) p[n] = 0, *len = (size_t)n;
-    return p;
-}
-
 static int cmpstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* First differing byte, for the failure listing. */
@@ -67,7 +54,7 @@ int main(void) {
         if (!g) { printf("  cannot read %s: %s\n", path, je.text); total++; continue; }
         snprintf(path, sizeof path, "%s/%s", dir, json_string_value(json_object_get(g, "template")));
         size_t tlen = 0;
-        char *text = slurp(path, &tlen);
+        char *text = test_slurp(path, &tlen);
         lf_error err = {{0}};
         lf_jinja *tpl = text ? lf_jinja_parse(text, tlen, &err) : NULL;
         json_t *cases = json_object_get(g, "cases");

@@ -183,11 +183,6 @@ static void test_helpers(void) {
     TEST_END();
 }
 
-static char *slurp(const char *path, size_t *n) {
-    lf_error err;
-    return lf_read_text(path, 1 << 24, n, &err);
-}
-
 static void test_format_for(const char *shared) {
     char path[1024];
     const char *names[] = {"Qwen-Qwen3-0.6B", "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B",
@@ -198,7 +193,7 @@ static void test_format_for(const char *shared) {
         snprintf(title, sizeof title, "format_for_template: %s", names[i]);
         snprintf(path, sizeof path, "%s/templates/%s.jinja", shared, names[i]);
         size_t n;
-        char *t = slurp(path, &n);
+        char *t = test_slurp(path, &n);
         if (!t) {
             SKIP(title, "template missing");
             continue;

@@ -442,29 +442,13 @@ static const char *const DETECT[][2] = {
     {"upstage-Solar-Open-100B", "generic"},
 };
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n)
-        free(p), p = NULL;
-    fclose(f);
-    if (p)
-        p[n] = 0;
-    return p;
-}
-
 static void test_detect(void) {
     TEST_BEGIN("toolcall detect: every shared template maps to llama.cpp's family");
     int seen = 0;
     for (size_t i = 0; i < sizeof DETECT / sizeof *DETECT; i++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/templates/%s.jinja", test_shared_dir(), DETECT[i][0]);
-        char *t = slurp(path);
+        char *t = test_slurp(path, NULL);
         if (!t)
             continue;
         seen++;
