@@ -32,6 +32,11 @@ typedef struct cli_options {
 bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options *o);
 void cli_free(cli_options *o);
 void cli_print_help(FILE *f);
+/* The prompt's tokens (BOS alone for an empty prompt) into *toks (the
+ * caller's), with room more tokens left in the context; -1 after one line
+ * on stderr (out of memory, or it does not fit). */
+int64_t cli_prompt_tokens(lf_model *m, lf_context *ctx, const cli_options *o, int room,
+                          int32_t **toks);
 /* --embedding: decodes the prompt in one batch and prints its embedding
  * vectors; returns the exit status. */
 int cli_embed(lf_model *m, lf_context *ctx, const cli_options *o);

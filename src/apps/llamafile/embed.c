@@ -16,25 +16,13 @@ static void print_vector(int index, const float *v, int n) {
 
 int cli_embed(lf_model *m, lf_context *ctx, const cli_options *o) {
     lf_error err;
-    const char *prompt = o->prompt ? o->prompt : "";
     int32_t *toks;
-    int64_t n = lf_tokenize_alloc(m, prompt, strlen(prompt), &toks, true, true);
-    if (n < 0) {
-        fprintf(stderr, "llamafile: out of memory tokenizing the prompt\n");
+    int64_t n = cli_prompt_tokens(m, ctx, o, 0, &toks);
+    if (n < 0)
         return 1;
-    }
-    if (n == 0) {
-        int32_t bos = lf_token_bos(m);
-        toks[n++] = bos >= 0 ? bos : 0;
-    }
     int rc = 1;
     int32_t *pos = malloc(sizeof(int32_t) * (size_t)n), *seq = calloc((size_t)n, sizeof(int32_t));
     int8_t *want = malloc((size_t)n);
-    if (n > lf_n_ctx(ctx)) {
-        fprintf(stderr, "llamafile: the prompt is %lld tokens, which does not fit the context of "
-                "%d (raise -c)\n", (long long)n, lf_n_ctx(ctx));
-        goto done;
-    }
     if (!pos || !seq || !want) {
         fprintf(stderr, "llamafile: out of memory\n");
         goto done;

@@ -57,25 +57,33 @@ struct run_stats {
     int64_t n_prompt, n_gen;
 };
 
-static int generate(lf_model *m, lf_context *ctx, const cli_options *o, struct run_stats *st) {
-    lf_error err;
+int64_t cli_prompt_tokens(lf_model *m, lf_context *ctx, const cli_options *o, int room,
+                          int32_t **toks) {
     const char *prompt = o->prompt ? o->prompt : "";
-    int32_t *toks;
-    int64_t n = lf_tokenize_alloc(m, prompt, strlen(prompt), &toks, true, true);
+    int64_t n = lf_tokenize_alloc(m, prompt, strlen(prompt), toks, true, true);
     if (n < 0) {
         fprintf(stderr, "llamafile: out of memory tokenizing the prompt\n");
-        return 1;
+        return -1;
     }
     if (n == 0) { /* nothing to condition on: start from BOS like llama.cpp */
         int32_t bos = lf_token_bos(m);
-        toks[n++] = bos >= 0 ? bos : 0;
+        (*toks)[n++] = bos >= 0 ? bos : 0;
     }
-    if (n >= lf_n_ctx(ctx)) {
+    if (n + room > lf_n_ctx(ctx)) {
         fprintf(stderr, "llamafile: the prompt is %lld tokens, which does not fit the context of "
                 "%d (raise -c)\n", (long long)n, lf_n_ctx(ctx));
-        free(toks);
-        return 1;
+        free(*toks);
+        return -1;
     }
+    return n;
+}
+
+static int generate(lf_model *m, lf_context *ctx, const cli_options *o, struct run_stats *st) {
+    lf_error err;
+    int32_t *toks;
+    int64_t n = cli_prompt_tokens(m, ctx, o, 1, &toks);
+    if (n < 0)
+        return 1;
     lf_sampler *smp = lf_sampler_chain_new(lf_model_n_vocab(m), &err);
     if (smp && ((o->grammar && !lf_sampler_add_grammar(smp, m, o->grammar, NULL, &err)) ||
                 !lf_sampler_add_params(smp, &o->sampling, &err))) {
@@ -92,7 +100,7 @@ static int generate(lf_model *m, lf_context *ctx, const cli_options *o, struct r
         goto done;
     }
     if (o->display_prompt) {
-        fputs(prompt, stdout);
+        fputs(o->prompt ? o->prompt : "", stdout);
         lf_stdout_flush();
     }
     for (int64_t i = 0; i < n; i++) {
