@@ -163,6 +163,20 @@ static int common_prefix(const int32_t *a, int na, const int32_t *b, int nb) {
     return i;
 }
 
+/* The request's sampler: its grammar first (constrain.c checked it), so
+ * the other stages choose among the tokens it allows. */
+static lf_sampler *new_sampler(const srv_engine *e, const srv_completion *req, lf_error *err) {
+    if (!req->grammar)
+        return lf_sampler_new(&req->sp, lf_model_n_vocab(e->m), err);
+    lf_sampler *smp = lf_sampler_chain_new(lf_model_n_vocab(e->m), err);
+    if (smp && (!lf_sampler_add_grammar(smp, e->m, req->grammar, req->grammar_root, err) ||
+                !lf_sampler_add_params(smp, &req->sp, err))) {
+        lf_sampler_free(smp);
+        smp = NULL;
+    }
+    return smp;
+}
+
 /* Puts t into a free slot, reusing the longest cached prefix; false when
  * every slot is busy. */
 static bool assign(srv_engine *e, srv_task *t) {
@@ -203,7 +217,7 @@ static bool assign(srv_engine *e, srv_task *t) {
     t->t_start = srv_now();
     e->stats.n_processing++;
     lf_error err;
-    s->smp = lf_sampler_new(&t->req.sp, lf_model_n_vocab(e->m), &err);
+    s->smp = new_sampler(e, &t->req, &err);
     s->detok = s->smp ? lf_detok_new(e->m, false, false, &err) : NULL;
     s->stop = s->detok ? lf_stop_matcher_new((const char *const *)t->req.stops, t->req.n_stops,
                                               &err)
