@@ -65,6 +65,7 @@ typedef struct srv_completion {
      * schema), response_format json_object without a schema */
     char *grammar, *json_schema;
     const char *grammar_root; /* a static name; NULL: "root" */
+    const char *grammar_trigger; /* static; set: the grammar starts at this text (lazy.c) */
     bool json_object;
     /* chat with tools: tool_choice, the function it names, parallel calls */
     int tool_choice; /* enum srv_tool_choice */

@@ -123,8 +123,9 @@ static const char *wrapper(lf_toolcall_format f, bool parallel) {
 bool srv_tools_grammar(srv_server *s, srv_completion *req, srv_err *e) {
     (void)s;
     lf_toolcall_format f = (lf_toolcall_format)req->tool_format;
-    if (req->tool_choice != SRV_TOOLS_REQUIRED && req->tool_choice != SRV_TOOLS_NAMED)
-        return true; /* auto: the parser alone */
+    bool lazy = req->tool_choice == SRV_TOOLS_AUTO;
+    if (lazy && f != LF_TOOLCALL_HERMES)
+        return true; /* auto: a lazy grammar only where a call opens with a marker */
     if (f != LF_TOOLCALL_HERMES && f != LF_TOOLCALL_GENERIC && f != LF_TOOLCALL_LLAMA3)
         return true; /* no grammar for this family's syntax (docs/tools.md) */
     json_t *tools = json_loads(req->tools, 0, NULL);
@@ -161,6 +162,8 @@ bool srv_tools_grammar(srv_server *s, srv_completion *req, srv_err *e) {
         gbnf = g;
         req->grammar_root = "tool-calls";
     }
+    if (lazy) /* the grammar starts where a call opens */
+        req->grammar_trigger = "<tool_call>";
     req->grammar = gbnf;
     return true;
 }
