@@ -30,8 +30,8 @@ post /v1/chat/completions '{"messages":"x"}' >/dev/null
 expect_status "messages not an array: 400" 400 '(.error.message | test("messages"))'
 post /v1/chat/completions '{"messages":[{"role":5}]}' >/dev/null
 expect_status "a bad message: 400 naming its place" 400 '(.error.message | test("messages\\[0\\].role"))'
-post /v1/chat/completions "{\"messages\":$MSG,\"response_format\":{\"type\":\"json_object\"}}" >/dev/null
-expect_status "response_format json: 400 (not yet)" 400 '(.error.message | test("response_format"))'
+post /v1/chat/completions "{\"messages\":$MSG,\"response_format\":{\"type\":\"xml\"}}" >/dev/null
+expect_status "response_format of an unknown type: 400" 400 '(.error.message | test("response_format"))'
 post /v1/chat/completions "{\"messages\":$MSG,\"n\":3}" >/dev/null
 expect_status "chat n = 3: 400" 400
 stop_server "$SPID"

@@ -294,8 +294,11 @@ static json_t *jstr(const char *s) {
         return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n;) {
+        size_t at = i;
+        char one[4];
         uint32_t cp = lf_utf8_decode(s, n, &i);
-        if (cp >= 0xD800 && cp <= 0xDFFF)
+        /* a surrogate, or an overlong form (C0 80 is not a NUL) */
+        if ((cp >= 0xD800 && cp <= 0xDFFF) || (size_t)lf_utf8_encode(cp, one) != i - at)
             cp = 0xFFFD;
         k += (size_t)lf_utf8_encode(cp, p + k);
     }

@@ -6,11 +6,29 @@
 
 #include "server.h"
 
-/* The prompt text, or NULL with a 400 (bad messages, a template that
- * raised) or 500 in e. */
-static char *render(srv_server *s, const srv_completion *req, size_t *len, srv_err *e) {
+/* The messages with every null content as "" (NULL when there was no
+ * null): an assistant message that only called tools has content null, and
+ * templates such as Qwen3's need a string there (llama.cpp substitutes ""
+ * for the templates that do). */
+static char *null_content_as_empty(const char *messages) {
+    json_t *ms = json_loads(messages, JSON_ALLOW_NUL, NULL);
+    bool any = false;
+    for (size_t i = 0; i < json_array_size(ms); i++) {
+        json_t *m = json_array_get(ms, i);
+        if (json_is_null(json_object_get(m, "content"))) {
+            json_object_set_new(m, "content", json_string(""));
+            any = true;
+        }
+    }
+    char *out = any ? json_dumps(ms, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(ms);
+    return out;
+}
+
+static char *render_messages(srv_server *s, const srv_completion *req, const char *messages,
+                             size_t *len, srv_err *e) {
     lf_error err;
-    lf_chat_messages *ms = lf_chat_messages_from_json(req->messages, strlen(req->messages), &err);
+    lf_chat_messages *ms = lf_chat_messages_from_json(messages, strlen(messages), &err);
     if (!ms) {
         srv_err_set(e, 400, "invalid_request_error", "%s", err.msg);
         return NULL;
@@ -25,6 +43,23 @@ static char *render(srv_server *s, const srv_completion *req, size_t *len, srv_e
     if (!text)
         srv_err_set(e, raised ? 400 : 500, raised ? "invalid_request_error" : "server_error", "%s",
                     err.msg);
+    return text;
+}
+
+/* The prompt text, or NULL with a 400 (bad messages, a template that
+ * raised) or 500 in e. */
+static char *render(srv_server *s, const srv_completion *req, size_t *len, srv_err *e) {
+    char *text = render_messages(s, req, req->messages, len, e);
+    if (text || e->status != 500)
+        return text;
+    char *again = null_content_as_empty(req->messages);
+    if (again) {
+        srv_err first = *e;
+        text = render_messages(s, req, again, len, e);
+        free(again);
+        if (!text)
+            *e = first;
+    }
     return text;
 }
 
@@ -66,6 +101,7 @@ void srv_h_chat(srv_call *c) {
     srv_completion req;
     srv_err e;
     if (!srv_parse_chat(c->body, c->body_len, &c->s->defaults, c->s->n_vocab, &req, &e) ||
+        !srv_tools_prepare(c->s, &req, &e) || !srv_constrain(c->s, &req, &e) ||
         !srv_chat_prompt(c->s, &req, &e)) {
         srv_completion_free(&req);
         srv_reply_error(c, &e);

@@ -125,14 +125,16 @@ json_t *srv_chat_json(srv_gen *g, const char *text, size_t n, bool final, bool s
                            "message", "role", "assistant", "content",
                            srv_text_json(text ? text : "", n));
     else if (final)
-        choice = json_pack("{s:s,s:i,s:{}}", "finish_reason", finish_reason(t), "index", 0,
-                           "delta");
+        choice = json_pack("{s:s,s:i,s:{}}", "finish_reason",
+                           g->n_calls ? "tool_calls" : finish_reason(t), "index", 0, "delta");
     else if (!text)
         choice = json_pack("{s:n,s:i,s:{s:s,s:n}}", "finish_reason", "index", 0, "delta", "role",
                            "assistant", "content");
     else
         choice = json_pack("{s:n,s:i,s:{s:o}}", "finish_reason", "index", 0, "delta", "content",
                            srv_text_json(text, n));
+    if (!stream && choice && t->req.parse_tools)
+        srv_tools_message(g, choice, text, n);
     if (!stream && choice && g->rsn && g->part_len[SRV_PART_REASONING])
         json_object_set_new(json_object_get(choice, "message"), "reasoning_content",
                             srv_text_json(g->part[SRV_PART_REASONING],
@@ -239,6 +241,11 @@ static void completion(srv_call *c, enum srv_api api) {
     srv_err e;
     if (!srv_parse_completion(c->body, c->body_len, api, &c->s->defaults, c->s->n_vocab, &req,
                               &e)) {
+        srv_reply_error(c, &e);
+        return;
+    }
+    if (!srv_constrain(c->s, &req, &e)) {
+        srv_completion_free(&req);
         srv_reply_error(c, &e);
         return;
     }

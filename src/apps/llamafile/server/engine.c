@@ -23,6 +23,7 @@ typedef struct slot {
     bool has_next;
     int b_first, b_n; /* this step's entries in the batch */
     lf_sampler *smp;
+    srv_lazy *lazy; /* the sampler's lazy grammar stage (tools.c, lazy.c) */
     lf_detok *detok;
     lf_stop_matcher *stop;
     srv_slot_info last; /* for /slots: its task when it ended */
@@ -194,6 +195,8 @@ static void slot_release(srv_engine *e, slot *s, enum srv_stop why, const char *
     s->has_next = false;
     s->last_used = ++e->clock;
     lf_sampler_free(s->smp);
+    srv_lazy_free(s->lazy);
+    s->lazy = NULL;
     lf_detok_free(s->detok);
     lf_stop_matcher_free(s->stop);
     s->smp = NULL, s->detok = NULL, s->stop = NULL;
@@ -206,6 +209,25 @@ static int common_prefix(const int32_t *a, int na, const int32_t *b, int nb) {
     while (i < na && i < nb && a[i] == b[i])
         i++;
     return i;
+}
+
+/* The request's sampler: its grammar first (constrain.c checked it), so
+ * the other stages choose among the tokens it allows. */
+static lf_sampler *new_sampler(const srv_engine *e, const srv_completion *req, srv_lazy **lazy,
+                               lf_error *err) {
+    if (!req->grammar)
+        return lf_sampler_new(&req->sp, lf_model_n_vocab(e->m), err);
+    lf_sampler *smp = lf_sampler_chain_new(lf_model_n_vocab(e->m), err);
+    bool ok = smp && (req->grammar_trigger
+                          ? (*lazy = srv_lazy_add(smp, e->m, req->grammar, req->grammar_root,
+                                                  req->grammar_trigger, err)) != NULL
+                          : lf_sampler_add_grammar(smp, e->m, req->grammar, req->grammar_root,
+                                                   err));
+    if (smp && (!ok || !lf_sampler_add_params(smp, &req->sp, err))) {
+        lf_sampler_free(smp);
+        smp = NULL;
+    }
+    return smp;
 }
 
 /* Puts t into a free slot, reusing the longest cached prefix; false when
@@ -248,7 +270,7 @@ static bool assign(srv_engine *e, srv_task *t) {
     t->t_start = srv_now();
     e->stats.n_processing++;
     lf_error err;
-    s->smp = lf_sampler_new(&t->req.sp, lf_model_n_vocab(e->m), &err);
+    s->smp = new_sampler(e, &t->req, &s->lazy, &err);
     s->detok = s->smp ? lf_detok_new(e->m, false, false, &err) : NULL;
     s->stop = s->detok ? lf_stop_matcher_new((const char *const *)t->req.stops, t->req.n_stops,
                                               &err)

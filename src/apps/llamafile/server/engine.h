@@ -121,4 +121,12 @@ int srv_engine_n_ctx_slot(const srv_engine *e);
 
 double srv_now(void);
 
+/* lazy.c: a grammar stage that starts at the first occurrence of trigger
+ * in the output (accepted before the stage first runs: the prompt, not
+ * watched). Free it after the sampler. */
+typedef struct srv_lazy srv_lazy;
+srv_lazy *srv_lazy_add(lf_sampler *smp, const lf_model *m, const char *gbnf, const char *root,
+                       const char *trigger, lf_error *err);
+void srv_lazy_free(srv_lazy *z);
+
 #endif

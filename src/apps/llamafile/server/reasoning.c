@@ -79,7 +79,10 @@ bool srv_reasoning_send(srv_stream *st, srv_gen *g) {
         *rl = 0, wrote = true;
     }
     if (*cl) {
-        srv_sse_json(st, srv_chat_json(g, g->part[SRV_PART_CONTENT], *cl, false, true));
+        if (g->tcs)
+            srv_tools_send(st, g, g->part[SRV_PART_CONTENT], *cl, false);
+        else
+            srv_sse_json(st, srv_chat_json(g, g->part[SRV_PART_CONTENT], *cl, false, true));
         *cl = 0, wrote = true;
         g->out.n_probs = 0;
     }

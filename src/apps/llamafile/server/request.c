@@ -323,6 +323,94 @@ static bool parse_logprobs(json_t *o, enum srv_api api, srv_completion *c, srv_e
     return true;
 }
 
+static bool dump(json_t *v, char **out, srv_err *err) {
+    if (!(*out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY))) {
+        srv_err_set(err, 500, "server_error", "out of memory");
+        return false;
+    }
+    return true;
+}
+
+/* response_format: "text"; "json_object" (with llama-server's optional
+ * "schema"); "json_schema" with json_schema.schema (or "schema"). */
+static bool parse_response_format(json_t *rf, srv_completion *c, srv_err *err) {
+    const char *type = json_string_value(json_object_get(rf, "type"));
+    if (!json_is_object(rf) || !type)
+        return bad(err, "response_format", "an object with a \"type\"");
+    json_t *schema = field(rf, "schema");
+    if (!strcmp(type, "text"))
+        return true;
+    if (!strcmp(type, "json_schema")) {
+        json_t *js = field(rf, "json_schema");
+        if (js && !json_is_object(js))
+            return bad(err, "response_format.json_schema", "an object");
+        if (js && field(js, "schema"))
+            schema = field(js, "schema");
+        if (!schema) {
+            srv_err_set(err, 400, "invalid_request_error",
+                        "'response_format' of type json_schema needs json_schema.schema");
+            return false;
+        }
+    } else if (strcmp(type, "json_object")) {
+        return bad(err, "response_format.type", "\"text\", \"json_object\" or \"json_schema\"");
+    }
+    if (schema && !json_is_object(schema) && !json_is_boolean(schema))
+        return bad(err, "response_format.schema", "an object");
+    if (schema)
+        return dump(schema, &c->json_schema, err);
+    c->json_object = true;
+    return true;
+}
+
+/* grammar, json_schema, response_format: at most one of them. */
+static bool parse_constraints(json_t *o, srv_completion *c, srv_err *err) {
+    json_t *g = field(o, "grammar"), *js = field(o, "json_schema");
+    json_t *rf = field(o, "response_format");
+    if (g && !json_is_string(g))
+        return bad(err, "grammar", "a string (GBNF)");
+    if (js && !json_is_object(js) && !json_is_boolean(js))
+        return bad(err, "json_schema", "an object (a JSON Schema)");
+    if (rf && json_is_string(json_object_get(rf, "type")) &&
+        !strcmp(json_string_value(json_object_get(rf, "type")), "text"))
+        rf = NULL;
+    if (!!g + !!js + !!rf > 1) {
+        srv_err_set(err, 400, "invalid_request_error",
+                    "only one of 'grammar', 'json_schema' and 'response_format' may be given");
+        return false;
+    }
+    if (g && json_string_length(g) && !dup_str(g, &c->grammar, NULL, err))
+        return false;
+    if (js && !dump(js, &c->json_schema, err))
+        return false;
+    return !rf || parse_response_format(rf, c, err);
+}
+
+/* tool_choice: "auto", "none", "required" or {"type": "function",
+ * "function": {"name": N}}; parallel_tool_calls. */
+static bool parse_tool_choice(json_t *o, srv_completion *c, srv_err *err) {
+    c->parallel_tool_calls = true;
+    if (!srv_get_bool(o, "parallel_tool_calls", &c->parallel_tool_calls, err))
+        return false;
+    json_t *tc = field(o, "tool_choice");
+    const char *s = json_string_value(tc);
+    if (!tc || (s && !strcmp(s, "auto")))
+        c->tool_choice = SRV_TOOLS_AUTO;
+    else if (s && !strcmp(s, "none"))
+        c->tool_choice = SRV_TOOLS_NONE;
+    else if (s && !strcmp(s, "required"))
+        c->tool_choice = SRV_TOOLS_REQUIRED;
+    else if (json_is_object(tc) &&
+             json_is_string(json_object_get(json_object_get(tc, "function"), "name"))) {
+        c->tool_choice = SRV_TOOLS_NAMED;
+        return dup_str(json_object_get(json_object_get(tc, "function"), "name"), &c->tool_name,
+                       NULL, err);
+    } else {
+        return bad(err, "tool_choice", "\"auto\", \"none\", \"required\" or "
+                   "{\"type\": \"function\", \"function\": {\"name\": ...}}");
+    }
+    return true;
+}
+
 /* The fields completions and chat share. */
 static bool parse_common(json_t *o, enum srv_api api, int32_t n_vocab, srv_completion *c,
                          srv_err *err) {
@@ -393,7 +481,7 @@ static bool parse_common(json_t *o, enum srv_api api, int32_t n_vocab, srv_compl
         return false;
     c->sp.logit_bias = c->bias;
     c->sp.n_logit_bias = c->n_bias;
-    return true;
+    return parse_constraints(o, c, err);
 }
 
 bool srv_parse_completion(const char *body, size_t len, enum srv_api api,
@@ -410,14 +498,6 @@ bool srv_parse_completion(const char *body, size_t len, enum srv_api api,
     return ok;
 }
 
-static bool dump(json_t *v, char **out, srv_err *err) {
-    if (!(*out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY))) {
-        srv_err_set(err, 500, "server_error", "out of memory");
-        return false;
-    }
-    return true;
-}
-
 bool srv_parse_chat(const char *body, size_t len, const lf_sampler_params *defaults,
                     int32_t n_vocab, srv_completion *c, srv_err *err) {
     init(c, defaults);
@@ -426,7 +506,7 @@ bool srv_parse_chat(const char *body, size_t len, const lf_sampler_params *defau
         return false;
     bool ok = false;
     json_t *ms = json_object_get(o, "messages"), *tools = field(o, "tools");
-    json_t *kw = field(o, "chat_template_kwargs"), *rf = field(o, "response_format");
+    json_t *kw = field(o, "chat_template_kwargs");
     json_t *rsn = field(o, "reasoning_format");
     const char *rs = json_string_value(rsn);
     c->split_reasoning = !rs || strcmp(rs, "none");
@@ -438,13 +518,10 @@ bool srv_parse_chat(const char *body, size_t len, const lf_sampler_params *defau
         bad(err, "tools", "an array");
     else if (kw && !json_is_object(kw))
         bad(err, "chat_template_kwargs", "an object");
-    else if (rf && !(json_is_object(rf) && json_is_string(json_object_get(rf, "type")) &&
-                     !strcmp(json_string_value(json_object_get(rf, "type")), "text")))
-        srv_err_set(err, 400, "invalid_request_error",
-                    "'response_format' other than text is not supported by this server yet");
     else
         ok = dump(ms, &c->messages, err) && (!tools || dump(tools, &c->tools, err)) &&
-             (!kw || dump(kw, &c->kwargs, err)) && parse_common(o, SRV_API_CHAT, n_vocab, c, err);
+             (!kw || dump(kw, &c->kwargs, err)) && parse_tool_choice(o, c, err) &&
+             parse_common(o, SRV_API_CHAT, n_vocab, c, err);
     json_decref(o);
     if (!ok)
         srv_completion_free(c);
@@ -461,6 +538,9 @@ void srv_completion_free(srv_completion *c) {
     free(c->messages);
     free(c->tools);
     free(c->kwargs);
+    free(c->grammar);
+    free(c->json_schema);
+    free(c->tool_name);
     for (int i = 0; i < c->n_multi; i++) {
         free(c->multi[i].text);
         free(c->multi[i].toks);
@@ -483,6 +563,7 @@ bool srv_completion_pick(const srv_completion *c, int i, srv_completion *out, sr
     out->multi = NULL, out->n_multi = 0;
     out->prompt = NULL, out->prompt_tokens = NULL, out->bias = NULL, out->model = NULL;
     out->messages = out->tools = out->kwargs = NULL;
+    out->grammar = out->json_schema = out->tool_name = NULL;
     out->n_stops = 0;
     const srv_prompt *p = &c->multi[i];
     bool ok = true;
@@ -494,7 +575,8 @@ bool srv_completion_pick(const srv_completion *c, int i, srv_completion *out, sr
         out->prompt_len = p->len;
     }
     ok = ok && dup_mem(c->bias, sizeof *c->bias * (size_t)c->n_bias, (void **)&out->bias) &&
-         dup_mem(c->model, c->model ? strlen(c->model) + 1 : 0, (void **)&out->model);
+         dup_mem(c->model, c->model ? strlen(c->model) + 1 : 0, (void **)&out->model) &&
+         dup_mem(c->grammar, c->grammar ? strlen(c->grammar) + 1 : 0, (void **)&out->grammar);
     for (int k = 0; ok && k < c->n_stops; k++, out->n_stops++)
         ok = dup_mem(c->stops[k], strlen(c->stops[k]) + 1, (void **)&out->stops[k]);
     out->sp.logit_bias = out->bias;

@@ -29,6 +29,8 @@ enum srv_api { SRV_API_NATIVE, SRV_API_OPENAI, SRV_API_CHAT, SRV_API_ANTHROPIC }
 
 #define SRV_MAX_PROMPTS 64
 
+enum srv_tool_choice { SRV_TOOLS_AUTO, SRV_TOOLS_NONE, SRV_TOOLS_REQUIRED, SRV_TOOLS_NAMED };
+
 /* One of several prompts: text, or tokens when toks is set. */
 typedef struct srv_prompt {
     char *text;
@@ -58,6 +60,19 @@ typedef struct srv_completion {
     /* chat: the JSON texts of messages, tools and chat_template_kwargs */
     char *messages, *tools, *kwargs;
     bool split_reasoning; /* chat: reasoning_content apart (reasoning_format) */
+    /* constrained output (constrain.c turns these into grammar): the
+     * request's GBNF, a JSON Schema's text (json_schema, response_format's
+     * schema), response_format json_object without a schema */
+    char *grammar, *json_schema;
+    const char *grammar_root; /* a static name; NULL: "root" */
+    const char *grammar_trigger; /* static; set: the grammar starts at this text (lazy.c) */
+    bool json_object;
+    /* chat with tools: tool_choice, the function it names, parallel calls */
+    int tool_choice; /* enum srv_tool_choice */
+    char *tool_name;
+    bool parallel_tool_calls;
+    int tool_format; /* lf_toolcall_format the answer is parsed with (tools.c) */
+    bool parse_tools; /* tools given and tool_choice not "none" */
     srv_prompt *multi; /* a prompt array: each its own completion (NULL: one) */
     int n_multi;
 } srv_completion;

@@ -24,6 +24,7 @@ static void gen_free(srv_gen *g) {
     }
     srv_out_free(&g->out);
     srv_reasoning_free(g);
+    lf_toolcall_stream_free(g->tcs);
     free(g);
 }
 
@@ -86,6 +87,7 @@ static srv_gen *start_gen(srv_server *s, enum srv_api api, srv_completion *req, 
     g->blk_open = -1;
     srv_make_id(g->id, sizeof g->id, api == SRV_API_ANTHROPIC ? "msg_" : "chatcmpl-");
     srv_reasoning_start(g, t->req.prompt, t->req.prompt_len);
+    srv_tools_start(g);
     int waiting;
     if (!srv_engine_submit(s->eng, t, &waiting)) {
         gen_free(g);
@@ -113,6 +115,9 @@ static bool gen_step(srv_stream *st, srv_gen *g, int ms) {
         srv_reasoning_take(g, done);
         wrote = g->api == SRV_API_ANTHROPIC ? srv_anthropic_parts(st, g)
                                              : srv_reasoning_send(st, g);
+    } else if (g->tcs) {
+        wrote = srv_tools_send(st, g, g->out.text, g->out.len, false);
+        g->out.len = 0, g->out.n_toks = 0, g->out.n_probs = 0;
     }
     /* tokens whose text the stop matcher holds go with the next chunk */
     else if (g->out.len || (g->out.n_toks && g->api == SRV_API_NATIVE)) {
@@ -139,6 +144,8 @@ static bool gen_step(srv_stream *st, srv_gen *g, int ms) {
     } else if (g->api == SRV_API_ANTHROPIC) {
         srv_anthropic_end(st, g);
     } else {
+        if (g->tcs)
+            srv_tools_send(st, g, "", 0, true);
         srv_sse_json(st, srv_chunk_json(g, "", 0, true, true));
         if (g->api == SRV_API_CHAT && g->t->req.include_usage)
             srv_sse_json(st, srv_chat_usage_json(g));

@@ -125,7 +125,31 @@ typedef struct srv_gen {
     char *part[2];
     size_t part_len[2], part_cap[2];
     int blk_open, blk_next; /* Anthropic stream: the open block's part (-1: none), next index */
+    /* chat with tools (tools.c): the call ids' seed, the streaming parser,
+     * how many calls went out (finish_reason "tool_calls") */
+    uint64_t tc_seed;
+    lf_toolcall_stream *tcs;
+    size_t n_calls;
 } srv_gen;
+
+/* constrain.c: req's grammar made from json_schema / response_format / the
+ * tools and checked against the model; false with a 400 in e. */
+bool srv_constrain(srv_server *s, srv_completion *req, srv_err *e);
+
+/* tools.c: checks req's tools and tool_choice, and when the answer is to
+ * be read for calls sets req->parse_tools and req->tool_format (the
+ * model's format); false with a 400 in e. */
+bool srv_tools_prepare(srv_server *s, srv_completion *req, srv_err *e);
+/* The grammar of tool_choice "required" / a named function in the
+ * format's syntax (hermes, llama3, generic; others: none). */
+bool srv_tools_grammar(srv_server *s, srv_completion *req, srv_err *e);
+/* A generation's tool-call state (the ids' seed, the stream's parser). */
+void srv_tools_start(srv_gen *g);
+/* The whole answer: message.content and tool_calls, finish_reason. */
+void srv_tools_message(srv_gen *g, json_t *choice, const char *text, size_t n);
+/* Streams text through the parser as content and tool_calls deltas (end:
+ * the last); true when something was written. */
+bool srv_tools_send(srv_stream *st, srv_gen *g, const char *text, size_t n, bool end);
 
 /* reasoning.c: the split of a chat answer (reasoning_content, content). */
 /* Starts g's splitter when the model thinks and the request wants it. */

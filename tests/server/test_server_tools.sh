@@ -1,0 +1,152 @@
+#!/bin/bash
+# llamafile --server: `tools`, `tool_choice`, `parallel_tool_calls` on
+# /v1/chat/completions. Random-weight models with real templates: Qwen3's
+# (hermes: <tool_call>{...}</tool_call>), Llama 3.1's (llama3: a bare
+# {"name", "parameters"}) and none (stories260K: the ChatML fallback, the
+# generic {"tool_calls": [...]}). Their output is garbage, so only the
+# grammar makes a call valid: tool_choice "required" and a named function
+# must give calls whose arguments validate (python3-jsonschema); "auto"
+# gets a lazy grammar in hermes (forced to open a call with a logit bias,
+# the call must still validate); streamed deltas add up to the whole
+# answer; tool results go back through the template. Then the `openai` npm
+# client (tests/js/tools_client.mjs).
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/server_lib.sh"
+V=$SHARED/vocab/ggml-vocab-qwen2.gguf
+VL=$SHARED/vocab/ggml-vocab-llama-bpe.gguf
+Q3=$SHARED/templates/Qwen-Qwen3-0.6B.jinja
+L3=$SHARED/templates/meta-llama-Llama-3.1-8B-Instruct.jinja
+S=$M
+for f in "$V" "$VL" "$Q3" "$L3" "$S"; do [ -e "$f" ] || { skip "server tools" "no $f"; exit 0; }; done
+command -v curl >/dev/null && command -v jq >/dev/null || { skip "server tools" "needs curl and jq"; exit 0; }
+PY=
+for p in python3 /usr/bin/python3; do "$p" -c 'import jsonschema' 2>/dev/null && { PY=$p; break; }; done
+[ -n "$PY" ] || { fail "server tools" "no python3 with jsonschema (build/setup-tests.sh)"; exit 0; }
+mk() { "$BIN/llamafile-mkmodel" --arch llama --preset tiny --vocab "$1" --n-vocab "$2" --n-embd 64 --chat-template "$3" "$4" >/dev/null 2>&1; }
+mk "$V" 151936 "$Q3" "$TMP/q3.gguf" && mk "$VL" 128256 "$L3" "$TMP/l3.gguf" ||
+  { fail "mkmodel" "cannot write the test models"; exit 1; }
+
+# validate NAME SCHEMA TEXT: PASS when TEXT is JSON that validates.
+validate() {
+  local why
+  if why=$("$PY" -c '
+import json, sys
+from jsonschema import Draft202012Validator
+try:
+    doc = json.loads(sys.argv[2])
+except Exception as e:
+    print("not JSON: %s: %r" % (e, sys.argv[2][:200])); sys.exit(1)
+errs = [e.message for e in Draft202012Validator(json.loads(sys.argv[1])).iter_errors(doc)]
+if errs:
+    print("does not validate: %s: %r" % (errs[0], sys.argv[2][:200])); sys.exit(1)
+' "$2" "$3" 2>&1); then pass "$1"; else fail "$1" "$why"; fi
+}
+
+WEATHER='{"type":"object","properties":{"city":{"type":"string","minLength":1,"maxLength":16},"days":{"type":"integer","minimum":1,"maximum":7}},"required":["city","days"],"additionalProperties":false}'
+TIME='{"type":"object","properties":{"zone":{"enum":["UTC","CET","PST"]}},"required":["zone"],"additionalProperties":false}'
+TOOLS="[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"description\":\"Weather\",\"parameters\":$WEATHER}},
+  {\"type\":\"function\",\"function\":{\"name\":\"get_time\",\"parameters\":$TIME}}]"
+TOOLS=$(echo "$TOOLS" | jq -c .)
+ASK0="\"messages\":[{\"role\":\"user\",\"content\":\"Weather in Paris?\"}],\"tools\":$TOOLS"
+ASK="$ASK0,\"max_tokens\":300,\"temperature\":0,\"seed\":9"
+# call_ok NAME [JQ]: one call, content null, finish tool_calls, arguments
+# valid for the named tool.
+call_ok() {
+  if jq -e '.choices[0].finish_reason == "tool_calls" and .choices[0].message.content == null
+       and (.choices[0].message.tool_calls | length) >= 1
+       and all(.choices[0].message.tool_calls[]; (.id | test("^call_")) and .type == "function")' "$TMP/body" >/dev/null &&
+     { [ -z "$2" ] || jq -e "$2" "$TMP/body" >/dev/null; }; then
+    pass "$1: the call's shape"
+  else
+    fail "$1: the call's shape" "status $(status): $(head -c 400 "$TMP/body")"; return
+  fi
+  local n i name args
+  n=$(jq '.choices[0].message.tool_calls | length' "$TMP/body")
+  for ((i = 0; i < n; i++)); do
+    name=$(jq -r ".choices[0].message.tool_calls[$i].function.name" "$TMP/body")
+    args=$(jq -r ".choices[0].message.tool_calls[$i].function.arguments" "$TMP/body")
+    case $name in
+      get_weather) validate "$1: call $i's arguments validate" "$WEATHER" "$args";;
+      get_time) validate "$1: call $i's arguments validate" "$TIME" "$args";;
+      *) fail "$1: call $i" "unknown function $name";;
+    esac
+  done
+}
+
+M=$TMP/q3.gguf
+start_server q3 -np 2 -c 2048 || { fail "server starts" "no startup line"; exit 1; }
+post /v1/chat/completions "{$ASK,\"tool_choice\":\"required\",\"parallel_tool_calls\":false}" >/dev/null
+call_ok "hermes, required" '(.choices[0].message.tool_calls | length) == 1'
+cp "$TMP/body" "$TMP/whole.json"
+post /v1/chat/completions "{$ASK,\"tool_choice\":\"required\",\"parallel_tool_calls\":false,\"stream\":true}" >"$TMP/sse"
+sse_json "$TMP/sse" >"$TMP/chunks"
+if jq -s -e --slurpfile one "$TMP/whole.json" '
+     ([.[] | .choices[0].delta.tool_calls // empty | .[]]) as $d
+     | ($d | map(select(.id)) | .[0]) as $first
+     | $first.function.arguments == "" and $first.type == "function" and $first.index == 0
+     and ([{id: $first.id, type: "function", function: {name: $first.function.name,
+            arguments: ($d | map(.function.arguments) | add)}}] == $one[0].choices[0].message.tool_calls)
+     and .[-1].choices[0].finish_reason == "tool_calls"' "$TMP/chunks" >/dev/null; then
+  pass "hermes, streamed: index, id, type, name (arguments \"\") first, then arguments; the same call as whole"
+else
+  fail "hermes streamed" "$(head -c 600 "$TMP/chunks")"
+fi
+post /v1/chat/completions "{$ASK,\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get_time\"}}}" >/dev/null
+call_ok "hermes, a named function" 'all(.choices[0].message.tool_calls[]; .function.name == "get_time")'
+post /v1/chat/completions "{$ASK0,\"max_tokens\":300,\"temperature\":1,\"seed\":4,\"tool_choice\":\"required\",\"parallel_tool_calls\":false}" >/dev/null
+call_ok "hermes, required at temperature 1" '(.choices[0].message.tool_calls | length) == 1'
+# auto: the model opens a call (<tool_call> pushed by a logit bias); the
+# lazy grammar holds the rest of it to the schemas
+BIAS='"logit_bias":{"151657":100},"parallel_tool_calls":false'
+post /v1/chat/completions "{$ASK,$BIAS}" >/dev/null
+call_ok "hermes, auto: a call it opens is valid (lazy grammar)" '(.choices[0].message.tool_calls | length) == 1'
+post /v1/chat/completions "{$ASK,$BIAS,\"tool_choice\":\"none\"}" >/dev/null
+expect "tool_choice none: no parsing, no grammar" '(.choices[0].message | has("tool_calls") | not) and (.choices[0].message.content | startswith("<tool_call>"))'
+post /v1/chat/completions "{$ASK0,\"max_tokens\":8,\"temperature\":0}" >/dev/null
+expect "auto, no call: content, finish length" '(.choices[0].message | has("tool_calls") | not) and (.choices[0].message.content | length) > 0 and .choices[0].finish_reason == "length"'
+# the round trip: the assistant's call (content null) and the tool's result
+MSGS='[{"role":"user","content":"Weather in Paris?"},{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\",\"days\":1}"}}]},{"role":"tool","tool_call_id":"call_1","content":"{\"temp_c\":21}"}]'
+post /apply-template "{\"messages\":$MSGS,\"tools\":$TOOLS}" >/dev/null
+expect "the call and the tool result rendered by the template" '.prompt | contains("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\":\"Paris\",\"days\":1}}\n</tool_call>") and contains("<tool_response>\n{\"temp_c\":21}\n</tool_response>")'
+post /v1/chat/completions "{\"messages\":$MSGS,\"tools\":$TOOLS,\"max_tokens\":6,\"temperature\":0}" >/dev/null
+expect_status "round trip: the answer after the tool result" 200 '(.choices[0].message.content | length) > 0 and .usage.completion_tokens == 6'
+# errors
+post /v1/chat/completions "{$ASK,\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"nope\"}}}" >/dev/null
+expect_status "tool_choice naming a missing function: 400" 400 '.error.message | test("nope")'
+post /v1/chat/completions "{$ASK,\"tool_choice\":\"sometimes\"}" >/dev/null
+expect_status "an unknown tool_choice: 400" 400 '.error.message | test("tool_choice")'
+post /v1/chat/completions '{"messages":[{"role":"user","content":"x"}],"tool_choice":"required"}' >/dev/null
+expect_status "required without tools: 400" 400 '.error.message | test("tools")'
+post /v1/chat/completions '{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"parameters":{}}}]}' >/dev/null
+expect_status "a tool without a name: 400" 400 '.error.message | test("tools.\\[0\\]")'
+post /v1/chat/completions '{"messages":[{"role":"user","content":"x"}],"tool_choice":"required","tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"a":{"type":"array","uniqueItems":true}}}}}]}' >/dev/null
+expect_status "a tool schema the grammar cannot express: 400 naming the keyword" 400 '.error.message | test("uniqueItems")'
+post /v1/chat/completions "{$ASK,\"parallel_tool_calls\":3}" >/dev/null
+expect_status "parallel_tool_calls not a boolean: 400" 400 '.error.message | test("parallel_tool_calls")'
+
+JS_DIR=$(cd "$(dirname "$0")/../js" && pwd)
+if ! command -v node >/dev/null; then
+  skip "tools client" "no node"
+elif [ ! -e "$JS_DIR/node_modules/openai/package.json" ]; then
+  skip "tools client" "no $JS_DIR/node_modules/openai (run build/setup-tests.sh)"
+else
+  BASE_URL=$URL/v1 API_KEY=none JS_DIR=$JS_DIR PY=$PY timeout 180 node "$JS_DIR/tools_client.mjs"
+  rc=$?
+  [ $rc = 0 ] || [ $rc = 1 ] || fail "tools client script" "exit status $rc"
+fi
+stop_server "$SPID"
+[ "$RC" = 0 ] && pass "server exits 0" || fail "server exit" "$RC"
+
+# llama3: a bare {"name", "parameters"} object
+M=$TMP/l3.gguf
+start_server l3 -np 1 -c 2048 || { fail "server starts (llama3)" "no startup line"; exit 1; }
+post /v1/chat/completions "{$ASK,\"tool_choice\":\"required\"}" >/dev/null
+call_ok "llama3, required" '(.choices[0].message.tool_calls | length) == 1'
+stop_server "$SPID"
+
+# generic (no template: the ChatML fallback): {"tool_calls": [...]}
+M=$S
+start_server gen -np 1 -c 512 || { fail "server starts (generic)" "no startup line"; exit 1; }
+post /v1/chat/completions "{$ASK,\"tool_choice\":\"required\",\"parallel_tool_calls\":false}" >/dev/null
+call_ok "generic, required" '(.choices[0].message.tool_calls | length) == 1'
+stop_server "$SPID"
