@@ -4,7 +4,9 @@
 # llamafile-mkmodel with real templates: DeepSeek-R1's prompt opens <think>,
 # so its whole (random) answer is reasoning; Qwen3's does not, so its answer
 # is content. reasoning_format "none" leaves the answer whole; streamed
-# deltas carry reasoning_content.
+# deltas carry reasoning_content. gpt-oss (harmony): a grammar of harmony
+# tokens makes the random model write an analysis then a final message,
+# which come back as reasoning_content and content, whole and streamed.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 V=$SHARED/vocab/ggml-vocab-llama-spm.gguf
@@ -62,4 +64,27 @@ start_server q3 -np 2 -c 1024 || { fail "server starts" "no startup line"; exit 
 post /v1/chat/completions "{$CHAT}" >/dev/null
 expect "Qwen3 (no <think> at the start): the answer is content" '(.choices[0].message | has("reasoning_content") | not) and (.choices[0].message.content | length) > 0'
 stop_server "$SPID"
+
+OSS=$SHARED/vocab/ggml-vocab-gpt-oss.gguf OSST=$SHARED/templates/openai-gpt-oss-120b.jinja
+if [ -e "$OSS" ] && [ -e "$OSST" ] && "$BIN/llamafile-mkmodel" --arch llama --preset tiny --vocab "$OSS" \
+     --n-vocab 201088 --n-embd 64 --chat-template "$OSST" "$TMP/oss.gguf" >/dev/null 2>&1; then
+  M=$TMP/oss.gguf
+  start_server oss -np 1 -c 1024 || { fail "server starts" "no startup line"; exit 1; }
+  G='root ::= <|channel|> "analysis" <|message|> "deep thought" <|end|> <|start|> "assistant" <|channel|> "final" <|message|> "hi there" <|return|>'
+  req=$(jq -nc --arg g "$G" '{messages:[{role:"user",content:"Hi"}],grammar:$g,max_tokens:60,temperature:0}')
+  post /v1/chat/completions "$req" >/dev/null
+  expect "gpt-oss (harmony): analysis is reasoning_content, final is content" '.choices[0].message.reasoning_content == "deep thought"
+    and .choices[0].message.content == "hi there" and .choices[0].finish_reason == "stop"'
+  post /v1/chat/completions "$(jq -c '.stream = true' <<<"$req")" >"$TMP/sse"
+  sse_json "$TMP/sse" >"$TMP/chunks"
+  if jq -s -e '([.[] | .choices[0].delta.reasoning_content // empty] | add) == "deep thought"
+       and ([.[] | .choices[0].delta.content // empty] | add) == "hi there"' "$TMP/chunks" >/dev/null; then
+    pass "gpt-oss (harmony) streamed: the same in deltas"
+  else
+    fail "gpt-oss (harmony) streamed" "$(head -c 400 "$TMP/chunks")"
+  fi
+  stop_server "$SPID"
+else
+  skip "gpt-oss (harmony) reasoning" "no gpt-oss vocabulary or template, or mkmodel failed"
+fi
 [ "$RC" = 0 ] && pass "server exits 0" || fail "server exit" "$RC"
