@@ -2,7 +2,9 @@
 # llamafile --server on stories260K (ChatML fallback template): Anthropic's
 # Messages API — POST /v1/messages streamed and not (the text equals
 # /v1/chat/completions' for the same conversation), stop_reason for each way
-# of stopping, the event sequence, count_tokens, and errors in Anthropic's shape.
+# of stopping (end_turn on a model of an 8-token vocabulary, whose sampled
+# answers hit EOS within a few tokens), the event sequence, count_tokens, and
+# errors in Anthropic's shape.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 [ -e "$M" ] || { skip "server anthropic" "no $M"; exit 0; }
@@ -26,7 +28,6 @@ expect "content blocks read as their text" ".content[0].text == $(jq -R -s . <<<
 post /v1/messages/count_tokens '{"system":"Be brief","messages":[{"role":"user","content":"Hi"}],"max_tokens":12}' "${K[@]}" >/dev/null
 expect "count_tokens" ".input_tokens == $n_in"
 
-# (stories260K never writes EOS after the ChatML prompt, so end_turn is not reached here)
 post /v1/messages '{"messages":[{"role":"user","content":"Hi"}],"max_tokens":40,"temperature":0,"stop_sequences":["zzz","Anna"]}' "${K[@]}" >/dev/null
 expect "stop_sequence" '.stop_reason == "stop_sequence" and .stop_sequence == "Anna" and (.content[0].text | contains("Anna") | not)
   and .usage.output_tokens < 40'
@@ -69,3 +70,21 @@ req /v1/messages "${K[@]}" >/dev/null
 expect_status "GET: 405" 405 "$ERR"
 stop_server "$SPID"
 [ "$RC" = 0 ] && pass "server exits 0" || fail "server exit" "$RC"
+
+# end_turn: EOS is one of 8 tokens, so a sampled answer ends within 200
+if "$BIN/llamafile-mkmodel" --arch llama --preset tiny --vocab "$SHARED/vocab/ggml-vocab-llama-spm.gguf" \
+     --n-vocab 8 --n-embd 64 "$TMP/v8.gguf" >/dev/null 2>&1; then
+  M=$TMP/v8.gguf
+  start_server v8 -np 1 -c 1024 || { fail "server starts" "no startup line"; exit 1; }
+  B='"messages":[{"role":"user","content":"Hi"}],"max_tokens":200,"temperature":1,"seed":1'
+  post /v1/messages "{$B}" >/dev/null
+  expect "end_turn: the model wrote EOS" '.stop_reason == "end_turn" and .stop_sequence == null
+    and .usage.output_tokens < 200'
+  post /v1/messages "{$B,\"stream\":true}" >"$TMP/sse"
+  sse_json "$TMP/sse" >"$TMP/chunks"
+  jq -s -e '.[-2].type == "message_delta" and .[-2].delta.stop_reason == "end_turn"' "$TMP/chunks" >/dev/null &&
+    pass "end_turn streamed: message_delta says so" || fail "end_turn streamed" "$(tail -c 300 "$TMP/sse")"
+  stop_server "$SPID"
+else
+  fail "end_turn" "mkmodel could not write the 8-token model"
+fi
