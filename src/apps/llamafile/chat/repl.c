@@ -16,6 +16,15 @@ static void on_sigint(int sig) {
     g_stop = 1;
 }
 
+/* Ctrl-C interrupts the read of a turn (so a pipe's getline returns), but
+ * while an answer is written the writes are restarted: a write to stdout
+ * cut short by EINTR would lose the bytes stdio had buffered. */
+static void on_sigint_restarts(bool restart) {
+    struct sigaction sa = {.sa_handler = on_sigint, .sa_flags = restart ? SA_RESTART : 0};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}
+
 void chat_out(chat_app *app, const char *text, size_t len) {
     if (len == 0)
         return;
@@ -78,7 +87,7 @@ int chat_answer(chat_app *app) {
 
 /* One line without its newline (malloc'd), or NULL at the end of input
  * or on Ctrl-C. */
-static char *read_line(chat_app *app, const char *prompt) {
+static char *read_line_raw(chat_app *app, const char *prompt) {
     if (app->tty) {
         char *line = readline(prompt);
         if (line && *line && app->history) {
@@ -98,6 +107,13 @@ static char *read_line(chat_app *app, const char *prompt) {
         line[--n] = 0;
     if (n > 0 && line[n - 1] == '\r')
         line[--n] = 0;
+    return line;
+}
+
+static char *read_line(chat_app *app, const char *prompt) {
+    on_sigint_restarts(false);
+    char *line = read_line_raw(app, prompt);
+    on_sigint_restarts(true);
     return line;
 }
 
@@ -203,9 +219,7 @@ int cli_chat(lf_model *m, lf_context *ctx, const cli_options *o) {
         chat_session_free(s);
         return 1;
     }
-    struct sigaction sa = {.sa_handler = on_sigint}; /* no SA_RESTART: reads stop */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
+    on_sigint_restarts(true);
     if (app.tty) {
         const char *home = getenv("HOME");
         if (home && *home && append(&app.history, home, "/.llamafile_history")) {
