@@ -1,6 +1,7 @@
 /* gemv_bench.c — the matrix-vector kernels (n activation rows, 1 by
  * default: token generation) of the AVX-512 VNNI set against a frozen copy
- * of the set as it was before issue 18 (gemv_old_avx512vnni.c), alternately
+ * of the set and of matmul.c as they were before issue 18
+ * (gemv_old_avx512vnni.c, gemv_old_matmul.c), alternately
  * in one process on TinyLlama-shaped matrices, so that the ratio survives a
  * loaded machine. A benchmark, never run by `make check`; bench/gemv_bench.sh
  * builds and runs it.
@@ -27,6 +28,9 @@
 #include "tensor/types.h"
 
 void lf_bench_old_init_avx512vnni(lf_kernel_set *ks);
+bool lf_bench_old_matmul_with(const lf_kernel_set *ks, lf_pool *pool, lf_scratch *scratch, float *out,
+                              const lf_weight *W, int64_t slice, const float *x, int64_t n_rows,
+                              lf_error *err);
 
 static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void) {
@@ -153,7 +157,8 @@ int main(int argc, char **argv) {
                         lf_weight W = {.type = type, .ne = {k, m, 1, 1}, .row_bytes = row,
                                        .data = w + bytes * (size_t)cur_copy};
                         cur_copy = (cur_copy + 1) % nc;
-                        if (!lf_matmul_with(ks, pool, &sc, is_new ? o1 : o0, &W, 0, x, nrows, &err)) {
+                        if (!(is_new ? lf_matmul_with : lf_bench_old_matmul_with)(ks, pool, &sc, is_new ? o1 : o0,
+                                                                                  &W, 0, x, nrows, &err)) {
                             fprintf(stderr, "%s\n", err.msg);
                             return 1;
                         }
@@ -168,7 +173,7 @@ int main(int argc, char **argv) {
             }
             /* the same weights for both sides, for the bit comparison */
             lf_weight W = {.type = type, .ne = {k, m, 1, 1}, .row_bytes = row, .data = w};
-            lf_matmul_with(&old, pool, &sc, o0, &W, 0, x, nrows, &err);
+            lf_bench_old_matmul_with(&old, pool, &sc, o0, &W, 0, x, nrows, &err);
             lf_matmul_with(cur, pool, &sc, o1, &W, 0, x, nrows, &err);
             bool same = memcmp(o0, o1, sizeof(float) * (size_t)(m * nrows)) == 0;
             double cy[99];
