@@ -111,7 +111,8 @@ LF_INLINE void gemv0_group(int type, const uint8_t *w, int64_t b, int nblk, int 
     }
 }
 
-LF_INLINE void gemv0(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, int64_t j0) {
+LF_INLINE void gemv0(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, int64_t j0, void *tmp) {
+    (void)tmp;
     const int64_t nb = c->k / 32;
     lf_a0row a[NY];
     for (int y = 0; y < ny; y++)
@@ -169,30 +170,70 @@ LF_INLINE int32_t ksum(int type, const deck *w, const lf_akn *a, int32_t *mins) 
     return _mm512_reduce_add_epi32(s);
 }
 
-LF_INLINE void gemvk(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, int64_t j0) {
+/* Rows are taken RB at a time. Each row is read once, front to back, and
+ * its exact integer sums per super-block (and the d_a·d_w, d_a·-dmin
+ * factors) are parked in tmp, [y][b][row]; then the float chains of the RB
+ * rows run as the lanes of one vector: the same operations in the same
+ * order as one scalar chain per row, but the RB chains no longer wait on
+ * each other (one row's chain, two dependent FMAs per super-block, was the
+ * critical path). */
+enum { RB = 16 };
+
+typedef struct kpark {
+    int32_t *s, *m;  /* [NY][nb][RB] */
+    float *fd, *fm;
+} kpark;
+
+static size_t kpark_bytes(int64_t k) {
+    return 4 * sizeof(float) * (size_t)NY * (size_t)(k / 256) * RB;
+}
+
+static kpark kpark_of(void *tmp, int64_t nb) {
+    size_t n = (size_t)NY * (size_t)nb * RB;
+    int32_t *p = tmp;
+    return (kpark){p, p + n, (float *)(p + 2 * n), (float *)(p + 3 * n)};
+}
+
+LF_INLINE void gemvk(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, int64_t j0, void *tmp) {
     const int64_t nb = c->k / 256;
     const int bs = bytesk(type);
     const int has_min = lf_qinfo_of(type).has_min;
+    const kpark pk = kpark_of(tmp, nb);
     const lf_akn *a[NY];
     for (int y = 0; y < ny; y++)
         a[y] = (const lf_akn *)(c->a + (size_t)(j0 + y) * (size_t)nb * sizeof(lf_akn));
-    for (int64_t i = i0; i < i1; i++) {
-        const uint8_t *w = (const uint8_t *)c->w + (size_t)i * c->ldw;
-        float acc[NY] = {0};
-        for (int64_t b = 0; b < nb; b++) {
-            deck x = decodek(type, w + b * bs, 1);
-            LF_UNROLL
-            for (int y = 0; y < ny; y++) {
-                int32_t mn = 0;
-                int32_t s = ksum(type, &x, a[y] + b, &mn);
-                float da = a[y][b].d;
-                acc[y] = fma1((float)s, da * x.d, acc[y]);
-                if (has_min)
-                    acc[y] = fma1((float)mn, da * -x.dmin, acc[y]);
+    for (int64_t ib = i0; ib < i1; ib += RB) {
+        const int rows = i1 - ib < RB ? (int)(i1 - ib) : RB;
+        for (int r = 0; r < rows; r++) {
+            const uint8_t *w = (const uint8_t *)c->w + (size_t)(ib + r) * c->ldw;
+            for (int64_t b = 0; b < nb; b++) {
+                deck x = decodek(type, w + b * bs, 1);
+                LF_UNROLL
+                for (int y = 0; y < ny; y++) {
+                    int32_t mn = 0;
+                    size_t at = ((size_t)y * (size_t)nb + (size_t)b) * RB + (size_t)r;
+                    pk.s[at] = ksum(type, &x, a[y] + b, &mn);
+                    float da = a[y][b].d;
+                    pk.fd[at] = da * x.d;
+                    if (has_min) {
+                        pk.m[at] = mn;
+                        pk.fm[at] = da * -x.dmin;
+                    }
+                }
             }
         }
-        for (int y = 0; y < ny; y++)
-            c->c[(size_t)(j0 + y) * c->ldc + (size_t)i] = acc[y];
+        /* lanes past `rows` hold stale values; they are never stored */
+        for (int y = 0; y < ny; y++) {
+            __m512 acc = _mm512_setzero_ps();
+            for (int64_t b = 0; b < nb; b++) {
+                size_t at = ((size_t)y * (size_t)nb + (size_t)b) * RB;
+                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(pk.s + at)), _mm512_load_ps(pk.fd + at), acc);
+                if (has_min)
+                    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(pk.m + at)), _mm512_load_ps(pk.fm + at),
+                                          acc);
+            }
+            _mm512_mask_storeu_ps(c->c + (size_t)(j0 + y) * c->ldc + (size_t)ib, (__mmask16)((1u << rows) - 1), acc);
+        }
     }
 }
 
@@ -337,17 +378,17 @@ static void mmf(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
 
 /* ------------------------------------------------------------ dispatch */
 
-#define GEMV_FN(fam, T)                                                  \
-    static void gemv_##T(const lf_mm_call *c, int64_t i0, int64_t i1) {  \
-        int64_t j = 0;                                                   \
-        for (; j + 4 <= c->n; j += 4)                                    \
-            fam(c, i0, i1, LF_TYPE_##T, 4, j);                           \
-        switch (c->n - j) {                                              \
-        case 3: fam(c, i0, i1, LF_TYPE_##T, 3, j); break;                \
-        case 2: fam(c, i0, i1, LF_TYPE_##T, 2, j); break;                \
-        case 1: fam(c, i0, i1, LF_TYPE_##T, 1, j); break;                \
-        default: break;                                                  \
-        }                                                                \
+#define GEMV_FN(fam, T)                                                            \
+    static void gemv_##T(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) { \
+        int64_t j = 0;                                                             \
+        for (; j + 4 <= c->n; j += 4)                                              \
+            fam(c, i0, i1, LF_TYPE_##T, 4, j, tmp);                                \
+        switch (c->n - j) {                                                        \
+        case 3: fam(c, i0, i1, LF_TYPE_##T, 3, j, tmp); break;                     \
+        case 2: fam(c, i0, i1, LF_TYPE_##T, 2, j, tmp); break;                     \
+        case 1: fam(c, i0, i1, LF_TYPE_##T, 1, j, tmp); break;                     \
+        default: break;                                                            \
+        }                                                                          \
     }
 
 GEMV_FN(gemv0, Q4_0)
@@ -364,7 +405,7 @@ GEMV_FN(gemvk, Q5_K)
 GEMV_FN(gemvk, Q6_K)
 GEMV_FN(gemvk, IQ4_XS)
 
-typedef void (*gemv_fn)(const lf_mm_call *c, int64_t i0, int64_t i1);
+typedef void (*gemv_fn)(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp);
 
 static gemv_fn gemv_for(int type) {
     switch (type) {
@@ -391,13 +432,15 @@ static void mm(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
     else if (c->n >= LF_GEMM_MIN_N)
         lf_vnni_gemm(c, i0, i1, tmp);
     else
-        gemv_for(c->type)(c, i0, i1);
+        gemv_for(c->type)(c, i0, i1, tmp);
 }
 
 static size_t tmp_bytes(const lf_mm_call *c) {
     if (!lf_qinfo_of(c->type).sub)
         return c->type == LF_TYPE_F16 && c->n > RNF ? (size_t)GRF * (size_t)c->k * 4 : 0;
-    return c->n >= LF_GEMM_MIN_N ? lf_vnni_gemm_tmp(c) : 0;
+    if (c->n >= LF_GEMM_MIN_N)
+        return lf_vnni_gemm_tmp(c);
+    return lf_qinfo_of(c->type).is_k ? kpark_bytes(c->k) : 0;
 }
 
 void lf_kernels_init_avx512vnni(lf_kernel_set *ks) {
