@@ -170,6 +170,58 @@ LF_INLINE int32_t ksum(int type, const deck *w, const lf_akn *a, int32_t *mins) 
     return _mm512_reduce_add_epi32(s);
 }
 
+/* ksum without the horizontal sums: the 16 lanes whose sum is the
+ * integer sum, and for types with mins the 8 lanes of the min sum. */
+LF_INLINE __m512i ksumv(int type, const deck *w, const lf_akn *a, __m256i *mins) {
+    lf_qinfo qi = lf_qinfo_of(type);
+    __m256i bs = _mm256_load_si256((const __m256i *)(qi.sub == 16 ? a->bs16 : a->bs32));
+    __m256i md = _mm256_madd_epi16(w->m16, bs);
+    __m512i s = _mm512_setzero_si512();
+    if (!qi.has_min)
+        s = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(md, qi.log2o)));
+    else
+        *mins = md;
+    LF_UNROLL
+    for (int g = 0; g < 4; g++) {
+        __m512i i = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w->u[g], _mm512_load_si512(a->q + 64 * g));
+        s = _mm512_add_epi32(s, _mm512_mullo_epi32(i, w->sc[g]));
+    }
+    return s;
+}
+
+/* Eight vectors -> their eight lane sums, in order. */
+LF_INLINE __m256i red8(const __m512i *s) {
+    __m512i a[4], b[2];
+    LF_UNROLL
+    for (int t = 0; t < 4; t++)
+        a[t] = _mm512_add_epi32(_mm512_unpacklo_epi32(s[2 * t], s[2 * t + 1]),
+                                _mm512_unpackhi_epi32(s[2 * t], s[2 * t + 1]));
+    LF_UNROLL
+    for (int u = 0; u < 2; u++)
+        b[u] = _mm512_add_epi32(_mm512_unpacklo_epi64(a[2 * u], a[2 * u + 1]),
+                                _mm512_unpackhi_epi64(a[2 * u], a[2 * u + 1]));
+    /* b[u], 128-bit lane l: the lane-l partial sums of s[4u .. 4u+3] */
+    __m512i c = _mm512_add_epi32(_mm512_shuffle_i32x4(b[0], b[1], 0x44), _mm512_shuffle_i32x4(b[0], b[1], 0xee));
+    __m512i d = _mm512_add_epi32(_mm512_shuffle_i32x4(c, c, 0x88), _mm512_shuffle_i32x4(c, c, 0xdd));
+    return _mm512_castsi512_si256(d);
+}
+
+LF_INLINE __m256i red8y(const __m256i *s) {
+    __m256i a[4], b[2];
+    LF_UNROLL
+    for (int t = 0; t < 4; t++)
+        a[t] = _mm256_add_epi32(_mm256_unpacklo_epi32(s[2 * t], s[2 * t + 1]),
+                                _mm256_unpackhi_epi32(s[2 * t], s[2 * t + 1]));
+    LF_UNROLL
+    for (int u = 0; u < 2; u++)
+        b[u] = _mm256_add_epi32(_mm256_unpacklo_epi64(a[2 * u], a[2 * u + 1]),
+                                _mm256_unpackhi_epi64(a[2 * u], a[2 * u + 1]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(b[0], b[1], 0x20),
+                            _mm256_permute2x128_si256(b[0], b[1], 0x31));
+}
+
+enum { KG = 8 }; /* super-blocks whose horizontal sums are done together */
+
 /* Rows are taken RB at a time. Each row is read once, front to back, and
  * its exact integer sums per super-block (and the d_a·d_w, d_a·-dmin
  * factors) are parked in tmp, [y][b][row]; then the float chains of the RB
@@ -206,6 +258,39 @@ LF_INLINE void gemvk(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int 
         const int rows = i1 - ib < RB ? (int)(i1 - ib) : RB;
         for (int r = 0; r < rows; r++) {
             const uint8_t *w = (const uint8_t *)c->w + (size_t)(ib + r) * c->ldw;
+            if (ny == 1) { /* horizontal sums of eight super-blocks at once */
+                for (int64_t b0 = 0; b0 < nb; b0 += KG) {
+                    const int G = nb - b0 < KG ? (int)(nb - b0) : KG;
+                    __m512i sv[KG];
+                    __m256i mv[KG];
+                    LF_UNROLL
+                    for (int t = 0; t < KG; t++) {
+                        if (t >= G) {
+                            sv[t] = _mm512_setzero_si512();
+                            mv[t] = _mm256_setzero_si256();
+                            continue;
+                        }
+                        const int64_t b = b0 + t;
+                        deck x = decodek(type, w + b * bs, 1);
+                        sv[t] = ksumv(type, &x, a[0] + b, &mv[t]);
+                        size_t at = (size_t)b * RB + (size_t)r;
+                        float da = a[0][b].d;
+                        pk.fd[at] = da * x.d;
+                        if (has_min)
+                            pk.fm[at] = da * -x.dmin;
+                    }
+                    int32_t ss[KG], ms[KG];
+                    _mm256_storeu_si256((__m256i *)ss, red8(sv));
+                    if (has_min)
+                        _mm256_storeu_si256((__m256i *)ms, red8y(mv));
+                    for (int t = 0; t < G; t++) {
+                        pk.s[(size_t)(b0 + t) * RB + (size_t)r] = ss[t];
+                        if (has_min)
+                            pk.m[(size_t)(b0 + t) * RB + (size_t)r] = ms[t];
+                    }
+                }
+                continue;
+            }
             for (int64_t b = 0; b < nb; b++) {
                 deck x = decodek(type, w + b * bs, 1);
                 LF_UNROLL
