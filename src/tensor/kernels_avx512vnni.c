@@ -58,6 +58,12 @@ LF_INLINE __m256 block_scales(int type, const uint8_t *w, int n, int field) {
             f[t] = e8m0_half_f(w[t * bs]);
         return _mm256_loadu_ps(f);
     }
+    if (n == 8 && bs == 18 && field == 0) {
+        /* Q4_0, IQ4_NL: the eight fields lie in the first 128 bytes */
+        const __m512i idx = _mm512_zextsi128_si512(_mm_setr_epi16(0, 9, 18, 27, 36, 45, 54, 63));
+        __m512i h = _mm512_permutex2var_epi16(_mm512_loadu_si512(w), idx, _mm512_loadu_si512(w + 64));
+        return _mm256_cvtph_ps(_mm512_castsi512_si128(h));
+    }
     if (n == 8) {
 #define H(t) (short)lf_rd_u16(w + (t) * bs + field)
         __m128i h = _mm_setr_epi16(H(0), H(1), H(2), H(3), H(4), H(5), H(6), H(7));
