@@ -58,10 +58,27 @@ LF_INLINE __m256 block_scales(int type, const uint8_t *w, int n, int field) {
             f[t] = e8m0_half_f(w[t * bs]);
         return _mm256_loadu_ps(f);
     }
-    if (n == 8 && bs == 18 && field == 0) {
-        /* Q4_0, IQ4_NL: the eight fields lie in the first 128 bytes */
-        const __m512i idx = _mm512_zextsi128_si512(_mm_setr_epi16(0, 9, 18, 27, 36, 45, 54, 63));
-        __m512i h = _mm512_permutex2var_epi16(_mm512_loadu_si512(w), idx, _mm512_loadu_si512(w + 64));
+    if (n == 8) {
+        /* the eight fields lie within 8 * bs <= 272 bytes: words picked with
+         * vpermt2w from two (or four) vectors; loads stop at the group's end */
+        const int64_t end = 8 * bs;
+        uint16_t ix[8];
+        __mmask8 hi = 0;
+        for (int t = 0; t < 8; t++) {
+            int wd = (t * bs + field) / 2;
+            ix[t] = (uint16_t)(wd & 63);
+            hi |= (__mmask8)((wd >= 64) << t);
+        }
+        const __m512i idx = _mm512_zextsi128_si512(_mm_loadu_si128((const __m128i *)ix));
+        __m512i z0 = _mm512_loadu_si512(w);
+        __m512i z1 = _mm512_maskz_loadu_epi8(end >= 128 ? ~0ull : ~0ull >> (128 - end), w + 64);
+        __m512i h = _mm512_permutex2var_epi16(z0, idx, z1);
+        if (hi) {
+            __m512i z2 = _mm512_maskz_loadu_epi8(end >= 192 ? ~0ull : ~0ull >> (192 - end), w + 128);
+            __m512i z3 = end > 192 ? _mm512_maskz_loadu_epi8(~0ull >> (256 - (end < 256 ? end : 256)), w + 192)
+                                   : _mm512_setzero_si512();
+            h = _mm512_mask_mov_epi16(h, hi, _mm512_permutex2var_epi16(z2, idx, z3));
+        }
         return _mm256_cvtph_ps(_mm512_castsi512_si128(h));
     }
     if (n == 8) {
