@@ -160,11 +160,6 @@ LF_INLINE void gemv0(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int 
     }
 }
 
-/* a·b + c rounded once (a vfmadd: the target has FMA). */
-LF_INLINE float fma1(float a, float b, float c) {
-    return __builtin_fmaf(a, b, c);
-}
-
 /* ---------------------------------------------------- K-quant types */
 
 LF_INLINE int32_t hsum8i(__m256i v) {
