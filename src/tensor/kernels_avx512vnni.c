@@ -59,6 +59,29 @@ LF_INLINE __m256 block_scales(int type, const uint8_t *w, int n, int field) {
         return _mm256_loadu_ps(f);
     }
     if (n == 8) {
+        /* the eight fields lie within 8 * bs <= 272 bytes: words picked with
+         * vpermt2w from two (or four) vectors; loads stop at the group's end */
+        const int64_t end = 8 * bs;
+        uint16_t ix[8];
+        __mmask8 hi = 0;
+        for (int t = 0; t < 8; t++) {
+            int wd = (t * bs + field) / 2;
+            ix[t] = (uint16_t)(wd & 63);
+            hi |= (__mmask8)((wd >= 64) << t);
+        }
+        const __m512i idx = _mm512_zextsi128_si512(_mm_loadu_si128((const __m128i *)ix));
+        __m512i z0 = _mm512_loadu_si512(w);
+        __m512i z1 = _mm512_maskz_loadu_epi8(end >= 128 ? ~0ull : ~0ull >> (128 - end), w + 64);
+        __m512i h = _mm512_permutex2var_epi16(z0, idx, z1);
+        if (hi) {
+            __m512i z2 = _mm512_maskz_loadu_epi8(end >= 192 ? ~0ull : ~0ull >> (192 - end), w + 128);
+            __m512i z3 = end > 192 ? _mm512_maskz_loadu_epi8(~0ull >> (256 - (end < 256 ? end : 256)), w + 192)
+                                   : _mm512_setzero_si512();
+            h = _mm512_mask_mov_epi16(h, hi, _mm512_permutex2var_epi16(z2, idx, z3));
+        }
+        return _mm256_cvtph_ps(_mm512_castsi512_si128(h));
+    }
+    if (n == 8) {
 #define H(t) (short)lf_rd_u16(w + (t) * bs + field)
         __m128i h = _mm_setr_epi16(H(0), H(1), H(2), H(3), H(4), H(5), H(6), H(7));
 #undef H
@@ -111,7 +134,8 @@ LF_INLINE void gemv0_group(int type, const uint8_t *w, int64_t b, int nblk, int 
     }
 }
 
-LF_INLINE void gemv0(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, int64_t j0) {
+LF_INLINE void gemv0(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, int64_t j0, void *tmp) {
+    (void)tmp;
     const int64_t nb = c->k / 32;
     lf_a0row a[NY];
     for (int y = 0; y < ny; y++)
@@ -134,11 +158,6 @@ LF_INLINE void gemv0(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int 
             c->c[(size_t)(j0 + y) * c->ldc + (size_t)i] = (l[0] + l[1]) + (l[2] + l[3]);
         }
     }
-}
-
-/* a·b + c rounded once (a vfmadd: the target has FMA). */
-LF_INLINE float fma1(float a, float b, float c) {
-    return __builtin_fmaf(a, b, c);
 }
 
 /* ---------------------------------------------------- K-quant types */
@@ -169,30 +188,155 @@ LF_INLINE int32_t ksum(int type, const deck *w, const lf_akn *a, int32_t *mins) 
     return _mm512_reduce_add_epi32(s);
 }
 
-LF_INLINE void gemvk(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, int64_t j0) {
+/* ksum without the horizontal sums: the 16 lanes whose sum is the
+ * integer sum, and for types with mins the 8 lanes of the min sum. */
+LF_INLINE __m512i ksumv(int type, const deck *w, const lf_akn *a, __m256i *mins) {
+    lf_qinfo qi = lf_qinfo_of(type);
+    __m256i bs = _mm256_load_si256((const __m256i *)(qi.sub == 16 ? a->bs16 : a->bs32));
+    __m256i md = _mm256_madd_epi16(w->m16, bs);
+    __m512i s = _mm512_setzero_si512();
+    if (!qi.has_min)
+        s = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(md, qi.log2o)));
+    else
+        *mins = md;
+    LF_UNROLL
+    for (int g = 0; g < 4; g++) {
+        __m512i i = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w->u[g], _mm512_load_si512(a->q + 64 * g));
+        s = _mm512_add_epi32(s, _mm512_mullo_epi32(i, w->sc[g]));
+    }
+    return s;
+}
+
+/* Eight vectors -> their eight lane sums, in order. */
+LF_INLINE __m256i red8(const __m512i *s) {
+    __m512i a[4], b[2];
+    LF_UNROLL
+    for (int t = 0; t < 4; t++)
+        a[t] = _mm512_add_epi32(_mm512_unpacklo_epi32(s[2 * t], s[2 * t + 1]),
+                                _mm512_unpackhi_epi32(s[2 * t], s[2 * t + 1]));
+    LF_UNROLL
+    for (int u = 0; u < 2; u++)
+        b[u] = _mm512_add_epi32(_mm512_unpacklo_epi64(a[2 * u], a[2 * u + 1]),
+                                _mm512_unpackhi_epi64(a[2 * u], a[2 * u + 1]));
+    /* b[u], 128-bit lane l: the lane-l partial sums of s[4u .. 4u+3] */
+    __m512i c = _mm512_add_epi32(_mm512_shuffle_i32x4(b[0], b[1], 0x44), _mm512_shuffle_i32x4(b[0], b[1], 0xee));
+    __m512i d = _mm512_add_epi32(_mm512_shuffle_i32x4(c, c, 0x88), _mm512_shuffle_i32x4(c, c, 0xdd));
+    return _mm512_castsi512_si256(d);
+}
+
+LF_INLINE __m256i red8y(const __m256i *s) {
+    __m256i a[4], b[2];
+    LF_UNROLL
+    for (int t = 0; t < 4; t++)
+        a[t] = _mm256_add_epi32(_mm256_unpacklo_epi32(s[2 * t], s[2 * t + 1]),
+                                _mm256_unpackhi_epi32(s[2 * t], s[2 * t + 1]));
+    LF_UNROLL
+    for (int u = 0; u < 2; u++)
+        b[u] = _mm256_add_epi32(_mm256_unpacklo_epi64(a[2 * u], a[2 * u + 1]),
+                                _mm256_unpackhi_epi64(a[2 * u], a[2 * u + 1]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(b[0], b[1], 0x20),
+                            _mm256_permute2x128_si256(b[0], b[1], 0x31));
+}
+
+enum { KG = 8 }; /* super-blocks whose horizontal sums are done together */
+
+/* Rows are taken RB at a time. Each row is read once, front to back, and
+ * its exact integer sums per super-block (and the d_a·d_w, d_a·-dmin
+ * factors) are parked in tmp, [y][b][row]; then the float chains of the RB
+ * rows run as the lanes of one vector: the same operations in the same
+ * order as one scalar chain per row, but the RB chains no longer wait on
+ * each other (one row's chain, two dependent FMAs per super-block, was the
+ * critical path). */
+enum { RB = 16 };
+
+typedef struct kpark {
+    int32_t *s, *m;  /* [NY][nb][RB] */
+    float *fd, *fm;
+} kpark;
+
+static size_t kpark_bytes(int64_t k) {
+    return 4 * sizeof(float) * (size_t)NY * (size_t)(k / 256) * RB;
+}
+
+static kpark kpark_of(void *tmp, int64_t nb) {
+    size_t n = (size_t)NY * (size_t)nb * RB;
+    int32_t *p = tmp;
+    return (kpark){p, p + n, (float *)(p + 2 * n), (float *)(p + 3 * n)};
+}
+
+LF_INLINE void gemvk(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, int64_t j0, void *tmp) {
     const int64_t nb = c->k / 256;
     const int bs = bytesk(type);
     const int has_min = lf_qinfo_of(type).has_min;
+    const kpark pk = kpark_of(tmp, nb);
     const lf_akn *a[NY];
     for (int y = 0; y < ny; y++)
         a[y] = (const lf_akn *)(c->a + (size_t)(j0 + y) * (size_t)nb * sizeof(lf_akn));
-    for (int64_t i = i0; i < i1; i++) {
-        const uint8_t *w = (const uint8_t *)c->w + (size_t)i * c->ldw;
-        float acc[NY] = {0};
-        for (int64_t b = 0; b < nb; b++) {
-            deck x = decodek(type, w + b * bs, 1);
-            LF_UNROLL
-            for (int y = 0; y < ny; y++) {
-                int32_t mn = 0;
-                int32_t s = ksum(type, &x, a[y] + b, &mn);
-                float da = a[y][b].d;
-                acc[y] = fma1((float)s, da * x.d, acc[y]);
-                if (has_min)
-                    acc[y] = fma1((float)mn, da * -x.dmin, acc[y]);
+    for (int64_t ib = i0; ib < i1; ib += RB) {
+        const int rows = i1 - ib < RB ? (int)(i1 - ib) : RB;
+        for (int r = 0; r < rows; r++) {
+            const uint8_t *w = (const uint8_t *)c->w + (size_t)(ib + r) * c->ldw;
+            if (ny == 1) { /* horizontal sums of eight super-blocks at once */
+                for (int64_t b0 = 0; b0 < nb; b0 += KG) {
+                    const int G = nb - b0 < KG ? (int)(nb - b0) : KG;
+                    __m512i sv[KG];
+                    __m256i mv[KG];
+                    LF_UNROLL
+                    for (int t = 0; t < KG; t++) {
+                        if (t >= G) {
+                            sv[t] = _mm512_setzero_si512();
+                            mv[t] = _mm256_setzero_si256();
+                            continue;
+                        }
+                        const int64_t b = b0 + t;
+                        deck x = decodek(type, w + b * bs, 1);
+                        sv[t] = ksumv(type, &x, a[0] + b, &mv[t]);
+                        size_t at = (size_t)b * RB + (size_t)r;
+                        float da = a[0][b].d;
+                        pk.fd[at] = da * x.d;
+                        if (has_min)
+                            pk.fm[at] = da * -x.dmin;
+                    }
+                    int32_t ss[KG], ms[KG];
+                    _mm256_storeu_si256((__m256i *)ss, red8(sv));
+                    if (has_min)
+                        _mm256_storeu_si256((__m256i *)ms, red8y(mv));
+                    for (int t = 0; t < G; t++) {
+                        pk.s[(size_t)(b0 + t) * RB + (size_t)r] = ss[t];
+                        if (has_min)
+                            pk.m[(size_t)(b0 + t) * RB + (size_t)r] = ms[t];
+                    }
+                }
+                continue;
+            }
+            for (int64_t b = 0; b < nb; b++) {
+                deck x = decodek(type, w + b * bs, 1);
+                LF_UNROLL
+                for (int y = 0; y < ny; y++) {
+                    int32_t mn = 0;
+                    size_t at = ((size_t)y * (size_t)nb + (size_t)b) * RB + (size_t)r;
+                    pk.s[at] = ksum(type, &x, a[y] + b, &mn);
+                    float da = a[y][b].d;
+                    pk.fd[at] = da * x.d;
+                    if (has_min) {
+                        pk.m[at] = mn;
+                        pk.fm[at] = da * -x.dmin;
+                    }
+                }
             }
         }
-        for (int y = 0; y < ny; y++)
-            c->c[(size_t)(j0 + y) * c->ldc + (size_t)i] = acc[y];
+        /* lanes past `rows` hold stale values; they are never stored */
+        for (int y = 0; y < ny; y++) {
+            __m512 acc = _mm512_setzero_ps();
+            for (int64_t b = 0; b < nb; b++) {
+                size_t at = ((size_t)y * (size_t)nb + (size_t)b) * RB;
+                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(pk.s + at)), _mm512_load_ps(pk.fd + at), acc);
+                if (has_min)
+                    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(pk.m + at)), _mm512_load_ps(pk.fm + at),
+                                          acc);
+            }
+            _mm512_mask_storeu_ps(c->c + (size_t)(j0 + y) * c->ldc + (size_t)ib, (__mmask16)((1u << rows) - 1), acc);
+        }
     }
 }
 
@@ -337,17 +481,17 @@ static void mmf(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
 
 /* ------------------------------------------------------------ dispatch */
 
-#define GEMV_FN(fam, T)                                                  \
-    static void gemv_##T(const lf_mm_call *c, int64_t i0, int64_t i1) {  \
-        int64_t j = 0;                                                   \
-        for (; j + 4 <= c->n; j += 4)                                    \
-            fam(c, i0, i1, LF_TYPE_##T, 4, j);                           \
-        switch (c->n - j) {                                              \
-        case 3: fam(c, i0, i1, LF_TYPE_##T, 3, j); break;                \
-        case 2: fam(c, i0, i1, LF_TYPE_##T, 2, j); break;                \
-        case 1: fam(c, i0, i1, LF_TYPE_##T, 1, j); break;                \
-        default: break;                                                  \
-        }                                                                \
+#define GEMV_FN(fam, T)                                                            \
+    static void gemv_##T(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) { \
+        int64_t j = 0;                                                             \
+        for (; j + 4 <= c->n; j += 4)                                              \
+            fam(c, i0, i1, LF_TYPE_##T, 4, j, tmp);                                \
+        switch (c->n - j) {                                                        \
+        case 3: fam(c, i0, i1, LF_TYPE_##T, 3, j, tmp); break;                     \
+        case 2: fam(c, i0, i1, LF_TYPE_##T, 2, j, tmp); break;                     \
+        case 1: fam(c, i0, i1, LF_TYPE_##T, 1, j, tmp); break;                     \
+        default: break;                                                            \
+        }                                                                          \
     }
 
 GEMV_FN(gemv0, Q4_0)
@@ -364,7 +508,7 @@ GEMV_FN(gemvk, Q5_K)
 GEMV_FN(gemvk, Q6_K)
 GEMV_FN(gemvk, IQ4_XS)
 
-typedef void (*gemv_fn)(const lf_mm_call *c, int64_t i0, int64_t i1);
+typedef void (*gemv_fn)(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp);
 
 static gemv_fn gemv_for(int type) {
     switch (type) {
@@ -391,13 +535,15 @@ static void mm(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
     else if (c->n >= LF_GEMM_MIN_N)
         lf_vnni_gemm(c, i0, i1, tmp);
     else
-        gemv_for(c->type)(c, i0, i1);
+        gemv_for(c->type)(c, i0, i1, tmp);
 }
 
 static size_t tmp_bytes(const lf_mm_call *c) {
     if (!lf_qinfo_of(c->type).sub)
         return c->type == LF_TYPE_F16 && c->n > RNF ? (size_t)GRF * (size_t)c->k * 4 : 0;
-    return c->n >= LF_GEMM_MIN_N ? lf_vnni_gemm_tmp(c) : 0;
+    if (c->n >= LF_GEMM_MIN_N)
+        return lf_vnni_gemm_tmp(c);
+    return lf_qinfo_of(c->type).is_k ? kpark_bytes(c->k) : 0;
 }
 
 void lf_kernels_init_avx512vnni(lf_kernel_set *ks) {

@@ -1,6 +1,10 @@
 /* matmul.c — lf_matmul: one pool job per product. Every thread converts a
  * share of the activation rows to the kernel's layout, all meet at a
- * barrier, then they take chunks of output rows from an atomic counter. */
+ * barrier, then they take chunks of output rows from an atomic counter.
+ * One activation row (token generation) is converted by every thread into
+ * its own copy instead: a few microseconds of duplicated work against a
+ * barrier per product, where a thread that is late to the job (woken late,
+ * or preempted on a busy machine) holds up the others. */
 #include "tensor/matmul.h"
 
 #include <sched.h>
@@ -16,7 +20,9 @@ struct mm_job {
     const lf_mm_kernel *kr;
     lf_mm_call call;
     const float *x;
-    char *act;           /* converted activations */
+    char *act;           /* converted activations (per thread if private) */
+    size_t act_bytes;    /* bytes apart, for private copies */
+    bool private_act;
     char *tmp;           /* per-thread scratch, tmp_bytes apart */
     size_t tmp_bytes;
     int64_t chunk_rows;
@@ -49,15 +55,22 @@ static void wait_all(atomic_int *arrived, int nth) {
 
 static void mm_worker(void *arg, int ith, int nth) {
     struct mm_job *j = arg;
-    convert_share(j, ith, nth);
-    if (nth > 1)
-        wait_all(&j->arrived, nth);
+    lf_mm_call call = j->call;
+    if (j->private_act) {
+        char *act = j->act + (size_t)ith * j->act_bytes;
+        j->kr->act(call.type, j->x, call.k, call.n, 0, call.n, act);
+        call.a = act;
+    } else {
+        convert_share(j, ith, nth);
+        if (nth > 1)
+            wait_all(&j->arrived, nth);
+    }
     void *tmp = j->tmp ? j->tmp + (size_t)ith * j->tmp_bytes : NULL;
     long c;
     while ((c = lf_pool_chunk(&j->chunks)) >= 0) {
         int64_t i0 = c * j->chunk_rows;
-        int64_t i1 = i0 + j->chunk_rows < j->call.m ? i0 + j->chunk_rows : j->call.m;
-        j->kr->mm(&j->call, i0, i1, tmp);
+        int64_t i1 = i0 + j->chunk_rows < call.m ? i0 + j->chunk_rows : call.m;
+        j->kr->mm(&call, i0, i1, tmp);
     }
 }
 
@@ -89,6 +102,10 @@ bool lf_matmul_with(const lf_kernel_set *ks, lf_pool *pool, lf_scratch *scratch,
         .x = x,
     };
     size_t act_bytes = (kr->act_bytes(W->type, W->ne[0], n_rows) + 63) & ~(size_t)63;
+    j.private_act = n_rows == 1 && nth > 1;
+    j.act_bytes = act_bytes;
+    if (j.private_act)
+        act_bytes *= (size_t)nth;
     j.tmp_bytes = kr->tmp_bytes ? (kr->tmp_bytes(&j.call) + 63) & ~(size_t)63 : 0;
     char *buf = lf_scratch_get(scratch, act_bytes + j.tmp_bytes * (size_t)nth);
     if (!buf)

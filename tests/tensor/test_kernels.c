@@ -197,6 +197,12 @@ static void test_set(const char *name, lf_pool *pool2) {
         for (int64_t nb = 1; nb <= 33 && fails < 3 && t->blck > 1; nb++)
             for (int64_t n = 1; n <= 2 && fails < 3; n++)
                 fails += !check(ks, pool2, type, (shape){5, n, t->blck * nb});
+        /* Big enough for lf_matmul to use both threads (LF_POOL_MIN_WORK):
+         * one activation row (each thread converts its own copy), two rows
+         * (converted once, shared); 97 rows is six 16-row blocks and one. */
+        int64_t kbig = (2816 + t->blck - 1) / t->blck * t->blck;
+        for (int64_t n = 1; n <= 2 && fails < 3; n++)
+            fails += !check(ks, pool2, type, (shape){97, n, kbig});
         TEST_END();
     }
     char label[64];

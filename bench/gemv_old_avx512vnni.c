@@ -1,0 +1,424 @@
+/* gemv_old_avx512vnni.c — a frozen copy of src/tensor/kernels_avx512vnni.c as of
+ * issue 18's start (the "old" side of bench/gemv_bench.c), init renamed.
+ * The AVX-512 VNNI + BF16 kernel set (Ice Lake, Sapphire Rapids, Zen 4/5): matrix-vector kernels for up to 15 activation
+ * rows, and registration. Matrix-matrix kernels: kernels_avx512vnni_gemm.c.
+ *
+ * Matrix-vector: lanes walk along k. Each weight block is decoded once
+ * (kernels_avx512vnni_dec.h) and dotted against up to four activation rows
+ * with vpdpbusd (u8 codes x s8 activations, int32 sums started at -o·Σa),
+ * one float FMA per block pair per row; one horizontal sum per output. */
+#include "tensor/kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16,avx512vbmi,avx2,fma,f16c,bmi2"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16,avx512vbmi,avx2,fma,f16c,bmi2")
+#endif
+
+#include "tensor/kernels_avx512vnni_dec.h"
+
+/* Matrix-vector products give bit for bit the results of the
+ * matrix-matrix kernels (so a row's output never depends on how many rows
+ * are in the batch): integer sums per block (or super-block) are exact and
+ * the float accumulation follows one fixed order. For 32-element blocks:
+ * four chains, block b feeding chain b % 4 with acc = fma(float(isum_b),
+ * d_a·d_w, acc) (then acc = fma(s_a, m_w, acc) for Q4_1/Q5_1), summed as
+ * (c0 + c1) + (c2 + c3) at the end; for super-blocks one chain. Here the
+ * integer sums come from lanes along k, eight blocks are reduced at once
+ * (tree4) and the four chains are the lanes of one xmm. Each weight row
+ * is read once, front to back (interleaving nearby rows confuses the
+ * hardware prefetcher), and serves up to NY activation rows. */
+
+enum { NY = 4 };
+
+/* Four vectors of two blocks each (lanes 0-7, 8-15) -> the eight block
+ * sums in order. */
+LF_INLINE __m256i tree4(const __m512i *v) {
+    __m512i a0 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[0], v[1]), _mm512_unpackhi_epi32(v[0], v[1]));
+    __m512i a1 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2], v[3]), _mm512_unpackhi_epi32(v[2], v[3]));
+    __m512i b = _mm512_add_epi32(_mm512_unpacklo_epi64(a0, a1), _mm512_unpackhi_epi64(a0, a1));
+    /* b quarters: [v0..v3 lanes 0-3, v0..v3 lanes 4-7, ... 8-11, ... 12-15] */
+    __m512i x = _mm512_add_epi32(b, _mm512_shuffle_i32x4(b, b, 0xb1));
+    /* x quarter 0: first blocks of v0..v3; quarter 2: second blocks */
+    __m256i y = _mm512_castsi512_si256(_mm512_shuffle_i32x4(x, x, 0x08));
+    return _mm256_permutevar8x32_epi32(y, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* Scale fields of n (<= 8) consecutive blocks (fp16 at `field`, or E8M0),
+ * zero past n. */
+LF_INLINE __m256 block_scales(int type, const uint8_t *w, int n, int field) {
+    const int bs = bytes0(type);
+    if (type == LF_TYPE_MXFP4) {
+        float f[8] = {0};
+        for (int t = 0; t < n; t++)
+            f[t] = e8m0_half_f(w[t * bs]);
+        return _mm256_loadu_ps(f);
+    }
+    if (n == 8) {
+#define H(t) (short)lf_rd_u16(w + (t) * bs + field)
+        __m128i h = _mm_setr_epi16(H(0), H(1), H(2), H(3), H(4), H(5), H(6), H(7));
+#undef H
+        return _mm256_cvtph_ps(h);
+    }
+    uint16_t h[8] = {0};
+    for (int t = 0; t < n; t++)
+        h[t] = lf_rd_u16(w + t * bs + field);
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
+}
+
+/* Blocks [b, b + nblk) of one weight row against ny activation rows. */
+LF_INLINE void gemv0_group(int type, const uint8_t *w, int64_t b, int nblk, int ny, const lf_a0row *a,
+                           __m128 *acc) {
+    const int bs = bytes0(type);
+    const int has_min = lf_qinfo_of(type).has_min;
+    __m512i v[NY][4];
+    LF_UNROLL
+    for (int p = 0; p < 4; p++) {
+        if (2 * p >= nblk) {
+            LF_UNROLL
+            for (int y = 0; y < ny; y++)
+                v[y][p] = _mm512_setzero_si512();
+            continue;
+        }
+        __m512i u = 2 * p + 1 < nblk ? decode0(type, w + (b + 2 * p) * bs, 1).u
+                                     : decode0(type, w + (b + 2 * p) * bs, 0).u;
+        LF_UNROLL
+        for (int y = 0; y < ny; y++)
+            v[y][p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, _mm512_load_si512(a[y].q + 32 * (b + 2 * p)));
+    }
+    __m256 dw = block_scales(type, w + b * bs, nblk, 0);
+    __m256 mw = has_min ? block_scales(type, w + b * bs, nblk, 2) : _mm256_setzero_ps();
+    LF_UNROLL
+    for (int y = 0; y < ny; y++) {
+        __m256i isum = tree4(v[y]);
+        if (!has_min) /* the offset: -o·Σa per block (zero past nb) */
+            isum = _mm256_add_epi32(isum, _mm256_load_si256((const __m256i *)(a[y].x + b)));
+        __m256 f = _mm256_cvtepi32_ps(isum);
+        __m256 s = _mm256_mul_ps(_mm256_load_ps(a[y].d + b), dw);
+        /* blocks past nb have f = 0, s = 0: they add exact zeros */
+        acc[y] = _mm_fmadd_ps(_mm256_castps256_ps128(f), _mm256_castps256_ps128(s), acc[y]);
+        if (has_min)
+            acc[y] = _mm_fmadd_ps(_mm_load_ps(a[y].s + b), _mm256_castps256_ps128(mw), acc[y]);
+        if (nblk > 4) {
+            acc[y] = _mm_fmadd_ps(_mm256_extractf128_ps(f, 1), _mm256_extractf128_ps(s, 1), acc[y]);
+            if (has_min)
+                acc[y] = _mm_fmadd_ps(_mm_load_ps(a[y].s + b + 4), _mm256_extractf128_ps(mw, 1), acc[y]);
+        }
+    }
+}
+
+LF_INLINE void gemv0(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, int64_t j0) {
+    const int64_t nb = c->k / 32;
+    lf_a0row a[NY];
+    for (int y = 0; y < ny; y++)
+        a[y] = lf_a0_row(c->a + (size_t)(j0 + y) * lf_a0_row_bytes(c->k), c->k);
+    for (int64_t i = i0; i < i1; i++) {
+        const uint8_t *w = (const uint8_t *)c->w + (size_t)i * c->ldw;
+        __m128 acc[NY];
+        LF_UNROLL
+        for (int y = 0; y < ny; y++)
+            acc[y] = _mm_setzero_ps();
+        int64_t b = 0;
+        for (; b + 8 <= nb; b += 8)
+            gemv0_group(type, w, b, 8, ny, a, acc);
+        if (b < nb)
+            gemv0_group(type, w, b, (int)(nb - b), ny, a, acc);
+        LF_UNROLL
+        for (int y = 0; y < ny; y++) {
+            float l[4];
+            _mm_storeu_ps(l, acc[y]);
+            c->c[(size_t)(j0 + y) * c->ldc + (size_t)i] = (l[0] + l[1]) + (l[2] + l[3]);
+        }
+    }
+}
+
+/* a·b + c rounded once (a vfmadd: the target has FMA). */
+LF_INLINE float fma1(float a, float b, float c) {
+    return __builtin_fmaf(a, b, c);
+}
+
+/* ---------------------------------------------------- K-quant types */
+
+LF_INLINE int32_t hsum8i(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1)));
+}
+
+/* The exact integer sums of one super-block against activation a:
+ * Σ_k sc_k·Σ u·a (less o·Σ_k sc_k·bs_k for offset types), and for types
+ * with mins Σ_k m_k·bs_k. */
+LF_INLINE int32_t ksum(int type, const deck *w, const lf_akn *a, int32_t *mins) {
+    lf_qinfo qi = lf_qinfo_of(type);
+    __m256i bs = _mm256_load_si256((const __m256i *)(qi.sub == 16 ? a->bs16 : a->bs32));
+    __m256i md = _mm256_madd_epi16(w->m16, bs);
+    __m512i s = _mm512_setzero_si512();
+    if (!qi.has_min)
+        s = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(md, qi.log2o)));
+    else
+        *mins = hsum8i(md);
+    LF_UNROLL
+    for (int g = 0; g < 4; g++) {
+        __m512i i = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w->u[g], _mm512_load_si512(a->q + 64 * g));
+        s = _mm512_add_epi32(s, _mm512_mullo_epi32(i, w->sc[g]));
+    }
+    return _mm512_reduce_add_epi32(s);
+}
+
+LF_INLINE void gemvk(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, int64_t j0) {
+    const int64_t nb = c->k / 256;
+    const int bs = bytesk(type);
+    const int has_min = lf_qinfo_of(type).has_min;
+    const lf_akn *a[NY];
+    for (int y = 0; y < ny; y++)
+        a[y] = (const lf_akn *)(c->a + (size_t)(j0 + y) * (size_t)nb * sizeof(lf_akn));
+    for (int64_t i = i0; i < i1; i++) {
+        const uint8_t *w = (const uint8_t *)c->w + (size_t)i * c->ldw;
+        float acc[NY] = {0};
+        for (int64_t b = 0; b < nb; b++) {
+            deck x = decodek(type, w + b * bs, 1);
+            LF_UNROLL
+            for (int y = 0; y < ny; y++) {
+                int32_t mn = 0;
+                int32_t s = ksum(type, &x, a[y] + b, &mn);
+                float da = a[y][b].d;
+                acc[y] = fma1((float)s, da * x.d, acc[y]);
+                if (has_min)
+                    acc[y] = fma1((float)mn, da * -x.dmin, acc[y]);
+            }
+        }
+        for (int y = 0; y < ny; y++)
+            c->c[(size_t)(j0 + y) * c->ldc + (size_t)i] = acc[y];
+    }
+}
+
+/* --------------------------------------------------------- float types */
+
+/* Lanes along k for every row count: an output is one accumulator over k
+ * in steps of 16 floats (F32, F16) or 32 bf16, then a fixed reduction; a
+ * tile shares each weight vector among up to RNF activation rows and each
+ * activation vector among up to RMF weight rows. */
+enum { RMF = 4, RNF = 6 };
+
+LF_INLINE __m512 wvec(int type, const uint8_t *w, int64_t e, __mmask16 m) {
+    if (type == LF_TYPE_F16)
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w + 2 * e));
+    return _mm512_maskz_loadu_ps(m, w + 4 * e);
+}
+
+LF_INLINE void tilef(const lf_mm_call *c, int64_t i, int rm, int64_t j, int rn, int type) {
+    const int64_t k = c->k;
+    const size_t arow = lf_x86_act_bytes(type, k, 1);
+    const uint8_t *w[RMF];
+    for (int x = 0; x < rm; x++)
+        w[x] = (const uint8_t *)c->w + (size_t)(i + x) * c->ldw;
+    __m512 acc[RMF][RNF];
+    LF_UNROLL
+    for (int x = 0; x < rm; x++)
+        LF_UNROLL
+        for (int y = 0; y < rn; y++)
+            acc[x][y] = _mm512_setzero_ps();
+    if (type == LF_TYPE_BF16) {
+        for (int64_t e = 0; e < k; e += 32) {
+            __mmask32 m = k - e >= 32 ? 0xffffffffu : (__mmask32)((1u << (k - e)) - 1);
+            __m512bh av[RNF];
+            LF_UNROLL
+            for (int y = 0; y < rn; y++)
+                av[y] = (__m512bh)_mm512_load_si512((const uint16_t *)(c->a + (size_t)(j + y) * arow) + e);
+            LF_UNROLL
+            for (int x = 0; x < rm; x++) {
+                __m512bh wv = (__m512bh)_mm512_maskz_loadu_epi16(m, w[x] + 2 * e);
+                LF_UNROLL
+                for (int y = 0; y < rn; y++)
+                    acc[x][y] = _mm512_dpbf16_ps(acc[x][y], wv, av[y]);
+            }
+        }
+    } else {
+        for (int64_t e = 0; e < k; e += 16) {
+            __mmask16 m = k - e >= 16 ? 0xffff : (__mmask16)((1u << (k - e)) - 1);
+            __m512 av[RNF];
+            LF_UNROLL
+            for (int y = 0; y < rn; y++)
+                av[y] = _mm512_load_ps((const float *)(c->a + (size_t)(j + y) * arow) + e);
+            LF_UNROLL
+            for (int x = 0; x < rm; x++) {
+                __m512 wv = wvec(type, w[x], e, m);
+                LF_UNROLL
+                for (int y = 0; y < rn; y++)
+                    acc[x][y] = _mm512_fmadd_ps(wv, av[y], acc[x][y]);
+            }
+        }
+    }
+    LF_UNROLL
+    for (int x = 0; x < rm; x++)
+        LF_UNROLL
+        for (int y = 0; y < rn; y++)
+            c->c[(size_t)(j + y) * c->ldc + (size_t)(i + x)] = _mm512_reduce_add_ps(acc[x][y]);
+}
+
+/* The shapes (rm, rn) of one type; odd ones fall back to 1 x 1. */
+#define TILEF_CASES(T)                                                                \
+    static void tilef_##T(const lf_mm_call *c, int64_t i, int rm, int64_t j, int rn) { \
+        switch (rm * 8 + rn) {                                                        \
+        case 4 * 8 + 6: tilef(c, i, 4, j, 6, LF_TYPE_##T); break;                     \
+        case 4 * 8 + 5: tilef(c, i, 4, j, 5, LF_TYPE_##T); break;                     \
+        case 4 * 8 + 4: tilef(c, i, 4, j, 4, LF_TYPE_##T); break;                     \
+        case 4 * 8 + 3: tilef(c, i, 4, j, 3, LF_TYPE_##T); break;                     \
+        case 4 * 8 + 2: tilef(c, i, 4, j, 2, LF_TYPE_##T); break;                     \
+        case 4 * 8 + 1: tilef(c, i, 4, j, 1, LF_TYPE_##T); break;                     \
+        case 1 * 8 + 6: tilef(c, i, 1, j, 6, LF_TYPE_##T); break;                     \
+        case 1 * 8 + 5: tilef(c, i, 1, j, 5, LF_TYPE_##T); break;                     \
+        case 1 * 8 + 4: tilef(c, i, 1, j, 4, LF_TYPE_##T); break;                     \
+        case 1 * 8 + 3: tilef(c, i, 1, j, 3, LF_TYPE_##T); break;                     \
+        case 1 * 8 + 2: tilef(c, i, 1, j, 2, LF_TYPE_##T); break;                     \
+        case 1 * 8 + 1: tilef(c, i, 1, j, 1, LF_TYPE_##T); break;                     \
+        default:                                                                      \
+            for (int x = 0; x < rm; x++)                                              \
+                for (int y = 0; y < rn; y++)                                          \
+                    tilef(c, i + x, 1, j + y, 1, LF_TYPE_##T);                        \
+        }                                                                             \
+    }
+TILEF_CASES(F32)
+TILEF_CASES(F16)
+TILEF_CASES(BF16)
+
+enum { GRF = 16 }; /* weight rows per group in the blocked loop */
+
+static void mmf(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
+    void (*tile)(const lf_mm_call *, int64_t, int, int64_t, int) =
+        c->type == LF_TYPE_F32 ? tilef_F32 : c->type == LF_TYPE_F16 ? tilef_F16 : tilef_BF16;
+    if (c->n <= RNF) { /* one weight row at a time: a single stream for the prefetcher */
+        for (int64_t i = i0; i < i1; i++)
+            tile(c, i, 1, 0, (int)c->n);
+        return;
+    }
+    /* Groups of GRF weight rows (F16 converted once to F32: the same
+     * values, no conversion in the inner loop) sweep blocks of activation
+     * rows that stay in L2. */
+    const size_t arow = lf_x86_act_bytes(c->type, c->k, 1);
+    int64_t jb = (int64_t)((256u << 10) / arow) / RNF * RNF;
+    jb = jb < RNF ? RNF : jb;
+    for (int64_t ig = i0; ig < i1; ig += GRF) {
+        int64_t ie = ig + GRF < i1 ? ig + GRF : i1;
+        /* the next group's rows, into L2 while this group computes (the
+         * hardware prefetcher has stopped by the time they are read) */
+        prefetch_l2(c->w + (size_t)ie * c->ldw, c->w + (size_t)(ie + GRF < i1 ? ie + GRF : i1) * c->ldw);
+        lf_mm_call g = *c;
+        void (*gtile)(const lf_mm_call *, int64_t, int, int64_t, int) = tile;
+        int64_t base = 0;
+        if (c->type == LF_TYPE_F16) {
+            float *f = tmp;
+            for (int64_t i = ig; i < ie; i++) {
+                const uint8_t *w = (const uint8_t *)c->w + (size_t)i * c->ldw;
+                float *o = f + (size_t)(i - ig) * (size_t)c->k;
+                int64_t e = 0;
+                for (; e + 16 <= c->k; e += 16)
+                    _mm512_storeu_ps(o + e, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + 2 * e))));
+                for (; e < c->k; e++)
+                    o[e] = h2f(w + 2 * e);
+            }
+            g.type = LF_TYPE_F32, g.w = tmp, g.ldw = 4 * (size_t)c->k, g.c = c->c + ig;
+            gtile = tilef_F32, base = ig;
+        }
+        for (int64_t jb0 = 0; jb0 < c->n; jb0 += jb) {
+            int64_t jb1 = jb0 + jb < c->n ? jb0 + jb : c->n;
+            for (int64_t i = ig; i < ie; i += RMF) {
+                int rm = ie - i < RMF ? (int)(ie - i) : RMF;
+                for (int64_t j = jb0; j < jb1; j += RNF)
+                    gtile(&g, i - base, rm, j, jb1 - j < RNF ? (int)(jb1 - j) : RNF);
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+#define GEMV_FN(fam, T)                                                  \
+    static void gemv_##T(const lf_mm_call *c, int64_t i0, int64_t i1) {  \
+        int64_t j = 0;                                                   \
+        for (; j + 4 <= c->n; j += 4)                                    \
+            fam(c, i0, i1, LF_TYPE_##T, 4, j);                           \
+        switch (c->n - j) {                                              \
+        case 3: fam(c, i0, i1, LF_TYPE_##T, 3, j); break;                \
+        case 2: fam(c, i0, i1, LF_TYPE_##T, 2, j); break;                \
+        case 1: fam(c, i0, i1, LF_TYPE_##T, 1, j); break;                \
+        default: break;                                                  \
+        }                                                                \
+    }
+
+GEMV_FN(gemv0, Q4_0)
+GEMV_FN(gemv0, Q4_1)
+GEMV_FN(gemv0, Q5_0)
+GEMV_FN(gemv0, Q5_1)
+GEMV_FN(gemv0, Q8_0)
+GEMV_FN(gemv0, IQ4_NL)
+GEMV_FN(gemv0, MXFP4)
+GEMV_FN(gemvk, Q2_K)
+GEMV_FN(gemvk, Q3_K)
+GEMV_FN(gemvk, Q4_K)
+GEMV_FN(gemvk, Q5_K)
+GEMV_FN(gemvk, Q6_K)
+GEMV_FN(gemvk, IQ4_XS)
+
+typedef void (*gemv_fn)(const lf_mm_call *c, int64_t i0, int64_t i1);
+
+static gemv_fn gemv_for(int type) {
+    switch (type) {
+    case LF_TYPE_Q4_0: return gemv_Q4_0;
+    case LF_TYPE_Q4_1: return gemv_Q4_1;
+    case LF_TYPE_Q5_0: return gemv_Q5_0;
+    case LF_TYPE_Q5_1: return gemv_Q5_1;
+    case LF_TYPE_Q8_0: return gemv_Q8_0;
+    case LF_TYPE_IQ4_NL: return gemv_IQ4_NL;
+    case LF_TYPE_MXFP4: return gemv_MXFP4;
+    case LF_TYPE_Q2_K: return gemv_Q2_K;
+    case LF_TYPE_Q3_K: return gemv_Q3_K;
+    case LF_TYPE_Q4_K: return gemv_Q4_K;
+    case LF_TYPE_Q5_K: return gemv_Q5_K;
+    case LF_TYPE_Q6_K: return gemv_Q6_K;
+    case LF_TYPE_IQ4_XS: return gemv_IQ4_XS;
+    default: return NULL;
+    }
+}
+
+static void mm(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
+    if (!lf_qinfo_of(c->type).sub)
+        mmf(c, i0, i1, tmp);
+    else if (c->n >= LF_GEMM_MIN_N)
+        lf_vnni_gemm(c, i0, i1, tmp);
+    else
+        gemv_for(c->type)(c, i0, i1);
+}
+
+static size_t tmp_bytes(const lf_mm_call *c) {
+    if (!lf_qinfo_of(c->type).sub)
+        return c->type == LF_TYPE_F16 && c->n > RNF ? (size_t)GRF * (size_t)c->k * 4 : 0;
+    return c->n >= LF_GEMM_MIN_N ? lf_vnni_gemm_tmp(c) : 0;
+}
+
+void lf_bench_old_init_avx512vnni(lf_kernel_set *ks) {
+    lf_kernels_init_avx512(ks); /* the attention helpers */
+    for (int t = 0; t < LF_TYPE_COUNT; t++)
+        if (gemv_for(t) || t == LF_TYPE_F32 || t == LF_TYPE_F16 || t == LF_TYPE_BF16)
+            ks->mm[t] = (lf_mm_kernel){
+                .act_bytes = lf_x86_act_bytes, .act = lf_x86_act, .mm = mm,
+                .tmp_bytes = tmp_bytes, .row_align = LF_VNNI_PANEL,
+            };
+}
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+#else
+void lf_bench_old_init_avx512vnni(lf_kernel_set *ks) {
+    (void)ks;
+}
+#endif
