@@ -43,6 +43,9 @@ static const char k_usage[] =
     "                       (replacing the vocab file's, if it has one)\n"
     "  --seed N             weight seed (default: 1)\n"
     "  -t, --threads N      threads generating and quantizing (default: CPUs)\n"
+    "  --distinct-rows N    a tensor of more rows gets N distinct random rows\n"
+    "                       and copies of them (default 8192; 0: all distinct,\n"
+    "                       which quantizes every row: slow for big models)\n"
     "  -v, --verbose        one line per tensor written, with the time\n"
     "  --n-layer N, --n-embd N, --n-ff N, --n-head N, --n-head-kv N,\n"
     "  --n-vocab N, --n-ctx N   override the preset (llama presets only;\n"
@@ -86,7 +89,7 @@ static mk_family_fn *const k_families[] = {
 int main(int argc, char **argv) {
     const char *arch = NULL, *preset = NULL, *out = NULL, *vocab = NULL, *tmpl_path = NULL;
     int ftype = LF_FTYPE_F16;
-    long seed = 1, threads = 0;
+    long seed = 1, threads = 0, pool = 8192;
     bool verbose = false;
     long over[N_OVERRIDES] = {0};
     for (int i = 1; i < argc; i++) {
@@ -124,6 +127,11 @@ int main(int argc, char **argv) {
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             if (!parse_u(v, 64, &threads))
                 return die("invalid thread count '%s' (1 to 64)", v);
+        } else if (!strcmp(a, "--distinct-rows")) {
+            if (strcmp(v, "0") && !parse_u(v, 1L << 30, &pool))
+                return die("invalid row count '%s'", v);
+            if (!strcmp(v, "0"))
+                pool = 0;
         } else if ((k = override_index(a)) >= 0) {
             if (!parse_u(v, 1 << 20, &over[k]))
                 return die("invalid value '%s'", v);
@@ -176,7 +184,8 @@ int main(int argc, char **argv) {
             long n = sysconf(_SC_NPROCESSORS_ONLN);
             threads = n < 1 ? 1 : n > 64 ? 64 : n;
         }
-        if (!mk_write(&m, out, ftype, vocab, tmpl, (uint64_t)seed, (int)threads, !verbose, &err))
+        if (!mk_write(&m, out, ftype, vocab, tmpl, (uint64_t)seed, (int)threads, pool,
+                      !verbose, &err))
             rc = die("%s", err.msg);
     }
     free(tmpl);

@@ -70,8 +70,10 @@ bool mk_copy_vocab(lf_gguf_writer *w, const char *path, int n_vocab, const char 
 /* Writes m as a GGUF of file type ftype at out: the tokenizer.* keys of the
  * vocab file (cut or extended with filler tokens to m->n_vocab), the
  * template (may be NULL), then the weights, generated, quantized and
- * written a group of rows at a time by n_threads threads. */
+ * written a group of rows at a time by n_threads threads. A tensor of more
+ * than pool_rows rows (0: no limit) gets that many distinct rows, the
+ * others copies of them (quantizing every row of a 16B model takes long). */
 bool mk_write(mk_model *m, const char *out, int ftype, const char *vocab_path, const char *tmpl,
-              uint64_t seed, int n_threads, bool quiet, lf_error *err);
+              uint64_t seed, int n_threads, int64_t pool_rows, bool quiet, lf_error *err);
 
 #endif

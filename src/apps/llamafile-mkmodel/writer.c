@@ -93,39 +93,68 @@ static bool write_at(int fd, const uint8_t *b, uint64_t n, uint64_t off, const c
 
 enum { GROUP_ELEMENTS = 1 << 23, MAX_THREADS = 64 };
 
+/* Rows [r0, r0 + n) of t quantized into out, on nth threads. */
+static bool quantize_rows(const mk_tensor *t, int type, uint64_t key, int64_t r0, int64_t n,
+                          size_t row_bytes, uint8_t *out, int nth, float **bufs,
+                          lf_error *err) {
+    job jobs[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    int k = n < nth ? (int)n : nth;
+    for (int i = 0; i < k; i++)
+        jobs[i] = (job){.t = t, .type = type, .key = key, .r0 = r0, .n_rows = n,
+                        .row_bytes = row_bytes, .out = out, .ith = i, .nth = k,
+                        .buf = bufs[i], .ok = true};
+    int started = 1;
+    for (int i = 1; i < k; i++, started++)
+        if (pthread_create(&tid[i], NULL, run_job, &jobs[i]) != 0)
+            break;
+    for (int i = started; i < k; i++) /* no thread: run here */
+        run_job(&jobs[i]);
+    run_job(&jobs[0]);
+    for (int i = 1; i < started; i++)
+        pthread_join(tid[i], NULL);
+    for (int i = 0; i < k; i++)
+        if (!jobs[i].ok) {
+            *err = jobs[i].err;
+            return false;
+        }
+    return true;
+}
+
+/* Writes tensor t at off. With a pool (pool_rows > 0, fewer rows than the
+ * tensor), only the first pool_rows rows are generated and quantized; each
+ * further row is a copy of one of them picked by a hash of its index. */
 static bool write_tensor(int fd, const char *path, const mk_tensor *t, int type, uint64_t off,
-                         uint64_t seed, int nth, float **bufs, uint8_t *out, lf_error *err) {
+                         uint64_t seed, int nth, float **bufs, uint8_t *out, int64_t pool_rows,
+                         lf_error *err) {
     int64_t ne0 = t->ne[0], rows = t->ne[1] * t->ne[2];
     size_t row_bytes = (size_t)lf_type_row_bytes(type, ne0);
     int64_t group = GROUP_ELEMENTS / ne0 > 0 ? GROUP_ELEMENTS / ne0 : 1;
-    job jobs[MAX_THREADS];
-    pthread_t tid[MAX_THREADS];
-    for (int64_t r0 = 0; r0 < rows; r0 += group) {
-        int64_t n = rows - r0 < group ? rows - r0 : group;
-        int k = n < nth ? (int)n : nth;
-        for (int i = 0; i < k; i++)
-            jobs[i] = (job){.t = t, .type = type, .key = name_hash(seed, t->name), .r0 = r0,
-                            .n_rows = n, .row_bytes = row_bytes, .out = out, .ith = i,
-                            .nth = k, .buf = bufs[i], .ok = true};
-        int started = 1;
-        for (int i = 1; i < k; i++, started++)
-            if (pthread_create(&tid[i], NULL, run_job, &jobs[i]) != 0)
-                break;
-        for (int i = started; i < k; i++) /* no thread: run here */
-            run_job(&jobs[i]);
-        run_job(&jobs[0]);
-        for (int i = 1; i < started; i++)
-            pthread_join(tid[i], NULL);
-        for (int i = 0; i < k; i++)
-            if (!jobs[i].ok) {
-                *err = jobs[i].err;
-                return false;
-            }
-        if (!write_at(fd, out, (uint64_t)n * row_bytes, off + (uint64_t)r0 * row_bytes, path,
-                      err))
+    uint64_t key = name_hash(seed, t->name);
+    uint8_t *pool = NULL;
+    if (pool_rows > 0 && rows > pool_rows) {
+        if (!(pool = malloc((size_t)pool_rows * row_bytes)))
+            return mk_fail(err, "out of memory for %lld pooled rows", (long long)pool_rows);
+        if (!quantize_rows(t, type, key, 0, pool_rows, row_bytes, pool, nth, bufs, err)) {
+            free(pool);
             return false;
+        }
     }
-    return true;
+    bool ok = true;
+    for (int64_t r0 = 0; ok && r0 < rows; r0 += group) {
+        int64_t n = rows - r0 < group ? rows - r0 : group;
+        if (pool)
+            for (int64_t r = r0; r < r0 + n; r++) {
+                int64_t src = r < pool_rows ? r : (int64_t)(mix64(key ^ (uint64_t)r) % (uint64_t)pool_rows);
+                memcpy(out + (size_t)(r - r0) * row_bytes, pool + (size_t)src * row_bytes, row_bytes);
+            }
+        else
+            ok = quantize_rows(t, type, key, r0, n, row_bytes, out, nth, bufs, err);
+        ok = ok && write_at(fd, out, (uint64_t)n * row_bytes, off + (uint64_t)r0 * row_bytes,
+                            path, err);
+    }
+    free(pool);
+    return ok;
 }
 
 /* ------------------------------------------------------------ the file */
@@ -153,7 +182,7 @@ static bool mix_types(mk_model *m, const lf_gguf_tensor *lt, int ftype, int64_t 
 
 /* Fills the layout file tmp: tensor i of the file is m->t[order[i]]. */
 static bool write_data(mk_model *m, const char *tmp, const int64_t *order, const int *types,
-                       uint64_t seed, int nth, bool quiet, lf_error *err) {
+                       uint64_t seed, int nth, int64_t pool_rows, bool quiet, lf_error *err) {
     lf_gguf *g = lf_gguf_open(tmp, err);
     if (!g)
         return false;
@@ -185,7 +214,8 @@ static bool write_data(mk_model *m, const char *tmp, const int64_t *order, const
     double t0 = now();
     for (int i = 0; ok && i < m->n; i++) {
         const mk_tensor *t = &m->t[order[i]];
-        ok = write_tensor(fd, tmp, t, types[order[i]], off[i], seed, nth, bufs, out, err);
+        ok = write_tensor(fd, tmp, t, types[order[i]], off[i], seed, nth, bufs, out, pool_rows,
+                          err);
         if (ok && !quiet)
             fprintf(stderr, "[%4d/%4d] %-36s %-6s %8.1f MB  %6.1f s\n", i + 1, m->n, t->name,
                     lf_type_name(types[order[i]]),
@@ -207,7 +237,7 @@ static bool write_data(mk_model *m, const char *tmp, const int64_t *order, const
 }
 
 bool mk_write(mk_model *m, const char *out, int ftype, const char *vocab_path, const char *tmpl,
-              uint64_t seed, int n_threads, bool quiet, lf_error *err) {
+              uint64_t seed, int n_threads, int64_t pool_rows, bool quiet, lf_error *err) {
     int nth = n_threads < 1 ? 1 : n_threads > MAX_THREADS ? MAX_THREADS : n_threads;
     lf_gguf_tensor *lt = calloc((size_t)m->n + 1, sizeof *lt);
     int64_t *order = calloc((size_t)m->n + 1, sizeof *order);
@@ -243,7 +273,7 @@ bool mk_write(mk_model *m, const char *out, int ftype, const char *vocab_path, c
         sprintf(tmp, "%s.partial", out);
         ok = created = lf_gguf_writer_write(w, tmp, err);
     }
-    ok = ok && write_data(m, tmp, order, types, seed, nth, quiet, err);
+    ok = ok && write_data(m, tmp, order, types, seed, nth, pool_rows, quiet, err);
     if (ok && rename(tmp, out) != 0) {
         snprintf(err->msg, sizeof err->msg, "%.400s: cannot rename into place: %s", out,
                  strerror(errno));
