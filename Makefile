@@ -246,6 +246,14 @@ $(BENCH_DIR)/tinyllama-F16.gguf: | $(O)/llamafile/llamafile-mkmodel
 $(BENCH_DIR)/tinyllama-%.gguf: | $(BENCH_DIR)/tinyllama-F16.gguf $(O)/llamafile/llamafile-quantize
 	$(O)/llamafile/llamafile-quantize -q $(BENCH_DIR)/tinyllama-F16.gguf $@ $*
 
+# make bench-seed: the four seed models and gpt-oss-20b at full size with
+# random weights (llamafile-mkmodel), packaged as llamafiles in o/seed and
+# checked, once (~40 GB); bench/seed_bench.sh speed compares with llama.cpp.
+.PHONY: bench-seed
+bench-seed: | $(O)/llamafile/llamafile $(O)/llamafile/zipalign $(O)/llamafile/gguf-dump \
+              $(O)/llamafile/llamafile-mkmodel
+	SHARED=$(SHARED) BIN=$(O)/llamafile bench/seed_bench.sh make
+
 clean:
 	rm -rf o
 

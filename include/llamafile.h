@@ -1467,6 +1467,22 @@ char *lf_json_schema_to_gbnf(const char *schema_json, lf_error *err);
 struct json_t;
 char *lf_json_schema_value_to_gbnf(const struct json_t *schema, lf_error *err);
 
+/* ---- model making (llamafile-mkmodel) ---- */
+
+/* The types llama-quantize gives the n tensors of a model that is not
+ * written yet: meta holds its metadata (architecture, block_count, head and
+ * expert counts; its own tensors are ignored), tensors[i] a name, n_dims, ne
+ * and the type it has unquantized (F32 for norms, F16 for weights); for
+ * p->ftype and p->pure. types[i] gets tensor i's type and order[i] the
+ * index of the i-th tensor in llama-quantize's output order. */
+bool lf_quantize_types(const lf_gguf *meta, const lf_gguf_tensor *tensors, int64_t n,
+                       const lf_quantize_params *p, int64_t *order, int *types,
+                       lf_error *err);
+/* Converts n_rows rows of ne0 floats to type (ne0 a multiple of its block
+ * size; dst holds lf_type_row_bytes(type, ne0) bytes per row). */
+bool lf_type_from_float(int type, const float *src, void *dst, int64_t n_rows, int64_t ne0,
+                        lf_error *err);
+
 #ifdef __cplusplus
 }
 #endif

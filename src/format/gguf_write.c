@@ -350,6 +350,14 @@ static bool emit(sink *s, const void *p, uint64_t n) {
 
 static bool emit_zeros(sink *s, uint64_t n) {
     static const uint8_t zeros[4096];
+    /* in a file, a large run is a hole (it reads as zeros): a model's
+     * layout written before its data costs no disk writes */
+    if (s->f && n >= (1u << 20)) {
+        if (fseeko(s->f, (off_t)n, SEEK_CUR) != 0)
+            return false;
+        s->pos += n;
+        return true;
+    }
     while (n) {
         uint64_t k = n < sizeof(zeros) ? n : sizeof(zeros);
         if (!emit(s, zeros, k))
@@ -420,7 +428,8 @@ bool lf_gguf_writer_write(lf_gguf_writer *w, const char *path, lf_error *err) {
     else
         r.fd = -1; /* s.f owns it now */
     if (ok) {
-        ok = emit_all(w, &head, &s) && fflush(s.f) == 0 && fsync(fileno(s.f)) == 0;
+        ok = emit_all(w, &head, &s) && fflush(s.f) == 0 &&
+             ftruncate(fileno(s.f), (off_t)s.pos) == 0 && fsync(fileno(s.f)) == 0;
         if (!ok)
             lf_fail(err, "%s: cannot write: %s", path, strerror(errno));
         if (fclose(s.f) != 0 && ok)

@@ -390,3 +390,17 @@ bool lf_model_quantize(const char *in, const char *out, const lf_quantize_params
     lf_gguf_close(g);
     return ok;
 }
+
+bool lf_type_from_float(int type, const float *src, void *dst, int64_t n_rows, int64_t ne0,
+                        lf_error *err) {
+    const lf_type_traits *t = lf_type_traits_of(type);
+    int64_t row = lf_type_row_bytes(type, ne0);
+    if (!t || !t->from_float)
+        return lf_fail(err, "no quantizer for type %d", type);
+    if (row <= 0 || n_rows < 0)
+        return lf_fail(err, "type %s: rows of %lld elements are not whole blocks",
+                       lf_type_name(type), (long long)ne0);
+    for (int64_t r = 0; r < n_rows; r++)
+        t->from_float(src + r * ne0, (uint8_t *)dst + r * row, ne0);
+    return true;
+}

@@ -381,8 +381,11 @@ static int cmp_entry(const void *pa, const void *pb) {
     return strcmp(a->name, b->name);
 }
 
-bool lf_quantize_plan_make(const lf_gguf *g, const lf_quantize_params *p,
-                           lf_quantize_plan *plan, lf_error *err) {
+/* Tensor i: from the list when there is one, else from g. */
+#define TENSOR_AT(i) (ts ? &ts[i] : lf_gguf_tensor_at(g, i))
+
+static bool plan_make(const lf_gguf *g, const lf_gguf_tensor *ts, int64_t n,
+                      const lf_quantize_params *p, lf_quantize_plan *plan, lf_error *err) {
     memset(plan, 0, sizeof *plan);
     int base = lf_ftype_base_type(p->ftype);
     if (base < 0)
@@ -390,7 +393,6 @@ bool lf_quantize_plan_make(const lf_gguf *g, const lf_quantize_params *p,
     mix q;
     if (!init_mix(g, p->ftype, &q, err))
         return false;
-    int64_t n = lf_gguf_tensor_count(g);
     entry *e = lf_calloc((size_t)n + 1, sizeof *e);
     plan->order = lf_calloc((size_t)n + 1, sizeof *plan->order);
     plan->type = lf_calloc((size_t)n + 1, sizeof *plan->type);
@@ -402,7 +404,7 @@ bool lf_quantize_plan_make(const lf_gguf *g, const lf_quantize_params *p,
     }
     plan->n = n;
     for (int64_t i = 0; i < n; i++) {
-        const lf_gguf_tensor *t = lf_gguf_tensor_at(g, i);
+        const lf_gguf_tensor *t = TENSOR_AT(i);
         e[i].index = i;
         snprintf(e[i].name, sizeof e[i].name, "%.*s", (int)t->name.len, t->name.ptr);
         e[i].layer = -1;
@@ -415,7 +417,7 @@ bool lf_quantize_plan_make(const lf_gguf *g, const lf_quantize_params *p,
     qsort(e, (size_t)n, sizeof *e, cmp_entry);
     bool quantized = lf_type_block_size(base) > 1;
     for (int64_t i = 0; i < n; i++) {
-        const lf_gguf_tensor *t = lf_gguf_tensor_at(g, e[i].index);
+        const lf_gguf_tensor *t = TENSOR_AT(e[i].index);
         int type = t->type;
         plan->order[i] = e[i].index;
         plan->fallback[i] = -1;
@@ -438,6 +440,27 @@ fail:
     free(e);
     lf_quantize_plan_free(plan);
     return false;
+}
+
+bool lf_quantize_plan_make(const lf_gguf *g, const lf_quantize_params *p,
+                           lf_quantize_plan *plan, lf_error *err) {
+    return plan_make(g, NULL, lf_gguf_tensor_count(g), p, plan, err);
+}
+
+bool lf_quantize_types(const lf_gguf *meta, const lf_gguf_tensor *tensors, int64_t n,
+                       const lf_quantize_params *p, int64_t *order, int *types,
+                       lf_error *err) {
+    lf_quantize_plan plan;
+    if (n < 0 || (n && !tensors))
+        return lf_fail(err, "no tensors");
+    if (!plan_make(meta, tensors, n, p, &plan, err))
+        return false;
+    for (int64_t i = 0; i < n; i++) {
+        order[i] = plan.order[i];
+        types[plan.order[i]] = plan.type[i];
+    }
+    lf_quantize_plan_free(&plan);
+    return true;
 }
 
 void lf_quantize_plan_free(lf_quantize_plan *plan) {

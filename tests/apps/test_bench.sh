@@ -29,7 +29,7 @@ printf 'not a model' >"$TMP/junk.gguf"
 bad_args "bench junk model" "$BENCH" -m "$TMP/junk.gguf" -p 8 -n 0 -r 1
 bad_args "mkmodel bad preset" "$MK" --arch llama --preset huge "$TMP/x.gguf"
 bad_args "mkmodel bad arch" "$MK" --arch gpt9 --preset tiny "$TMP/x.gguf"
-bad_args "mkmodel bad type" "$MK" --arch llama --preset tiny --type Q4_0 "$TMP/x.gguf"
+bad_args "mkmodel bad type" "$MK" --arch llama --preset tiny --type Q9_9 "$TMP/x.gguf"
 bad_args "mkmodel missing vocab" "$MK" --arch llama --preset tiny --vocab "$TMP/none.gguf" "$TMP/x.gguf"
 [ -e "$TMP/x.gguf" ] || [ -e "$TMP/x.gguf.partial" ] && fail "mkmodel failure leaves no file" "found one" \
   || pass "mkmodel failure leaves no file"
