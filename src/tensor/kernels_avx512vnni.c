@@ -168,28 +168,10 @@ LF_INLINE int32_t hsum8i(__m256i v) {
     return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1)));
 }
 
-/* The exact integer sums of one super-block against activation a:
- * Σ_k sc_k·Σ u·a (less o·Σ_k sc_k·bs_k for offset types), and for types
- * with mins Σ_k m_k·bs_k. */
-LF_INLINE int32_t ksum(int type, const deck *w, const lf_akn *a, int32_t *mins) {
-    lf_qinfo qi = lf_qinfo_of(type);
-    __m256i bs = _mm256_load_si256((const __m256i *)(qi.sub == 16 ? a->bs16 : a->bs32));
-    __m256i md = _mm256_madd_epi16(w->m16, bs);
-    __m512i s = _mm512_setzero_si512();
-    if (!qi.has_min)
-        s = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(md, qi.log2o)));
-    else
-        *mins = hsum8i(md);
-    LF_UNROLL
-    for (int g = 0; g < 4; g++) {
-        __m512i i = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w->u[g], _mm512_load_si512(a->q + 64 * g));
-        s = _mm512_add_epi32(s, _mm512_mullo_epi32(i, w->sc[g]));
-    }
-    return _mm512_reduce_add_epi32(s);
-}
-
-/* ksum without the horizontal sums: the 16 lanes whose sum is the
- * integer sum, and for types with mins the 8 lanes of the min sum. */
+/* The exact integer sums of one super-block against activation a, before
+ * the horizontal sums: 16 lanes whose sum is Σ_k sc_k·Σ u·a (less
+ * o·Σ_k sc_k·bs_k for offset types), and for types with mins the 8 lanes of
+ * Σ_k m_k·bs_k. */
 LF_INLINE __m512i ksumv(int type, const deck *w, const lf_akn *a, __m256i *mins) {
     lf_qinfo qi = lf_qinfo_of(type);
     __m256i bs = _mm256_load_si256((const __m256i *)(qi.sub == 16 ? a->bs16 : a->bs32));
@@ -205,6 +187,15 @@ LF_INLINE __m512i ksumv(int type, const deck *w, const lf_akn *a, __m256i *mins)
         s = _mm512_add_epi32(s, _mm512_mullo_epi32(i, w->sc[g]));
     }
     return s;
+}
+
+/* The same sums reduced: the integer sum, and *mins for types with mins. */
+LF_INLINE int32_t ksum(int type, const deck *w, const lf_akn *a, int32_t *mins) {
+    __m256i m;
+    __m512i s = ksumv(type, w, a, &m);
+    if (lf_qinfo_of(type).has_min)
+        *mins = hsum8i(m);
+    return _mm512_reduce_add_epi32(s);
 }
 
 /* Eight vectors -> their eight lane sums, in order. */
