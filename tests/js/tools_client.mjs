@@ -7,25 +7,10 @@
 // the non-streamed one (same seed). Validation is python3-jsonschema's.
 // Prints PASS/FAIL lines as tests/lib.sh does.
 // Environment: BASE_URL (…/v1), API_KEY, JS_DIR (the folder with node_modules), PY.
-import { createRequire } from 'node:module';
+import { clientHarness } from './client_lib.mjs';
 import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 
-const require = createRequire(path.join(process.env.JS_DIR, 'package.json'));
-const OpenAI = require('openai');
-const client = new OpenAI({ baseURL: process.env.BASE_URL, apiKey: process.env.API_KEY,
-                            maxRetries: 0, timeout: 60000 });
-let failed = 0;
-const pass = (name) => console.log(`PASS tools client: ${name}`);
-const fail = (name, why) => { failed++; console.log(`FAIL tools client: ${name}: ${why}`); };
-async function check(name, fn) {
-  try {
-    const why = await fn();
-    if (why === true) pass(name); else fail(name, String(why));
-  } catch (e) {
-    fail(name, `${e.constructor?.name}: ${e.message}`);
-  }
-}
+const { OpenAI, client, pass, fail, check, done } = clientHarness('tools client', 60000);
 
 // true, or why text does not validate against schema
 function validates(schema, text) {
@@ -130,4 +115,4 @@ await check('tool_choice naming a missing function: BadRequestError', async () =
   }
 });
 
-process.exit(failed ? 1 : 0);
+done();

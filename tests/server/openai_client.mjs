@@ -3,24 +3,9 @@
 // completions, embeddings, and the server's 401 and 400 surfaced as the
 // client's own error classes. Prints PASS/FAIL lines as tests/lib.sh does.
 // Environment: BASE_URL (…/v1), API_KEY, JS_DIR (the folder with node_modules).
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { clientHarness } from '../js/client_lib.mjs';
 
-const require = createRequire(path.join(process.env.JS_DIR, 'package.json'));
-const OpenAI = require('openai');
-const client = new OpenAI({ baseURL: process.env.BASE_URL, apiKey: process.env.API_KEY,
-                            maxRetries: 0, timeout: 30000 });
-let failed = 0;
-const pass = (name) => console.log(`PASS openai client: ${name}`);
-const fail = (name, why) => { failed++; console.log(`FAIL openai client: ${name}: ${why}`); };
-async function check(name, fn) {
-  try {
-    const why = await fn();
-    if (why === true) pass(name); else fail(name, String(why));
-  } catch (e) {
-    fail(name, `${e.constructor?.name}: ${e.message}`);
-  }
-}
+const { OpenAI, client, pass, fail, check, done } = clientHarness('openai client', 30000);
 const chat = { model: 'any', messages: [{ role: 'user', content: 'Tell me a story' }],
                max_tokens: 10, temperature: 0 };
 let text = null;
@@ -95,4 +80,4 @@ await check('bad request: BadRequestError (400) with the message', async () => {
             /temperature/.test(e.message)) || `${e.constructor?.name} ${e.status} ${e.message}`;
   }
 });
-process.exit(failed ? 1 : 0);
+done();
