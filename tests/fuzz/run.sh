@@ -136,6 +136,9 @@ seed_server_request() {
   printf '{"prompt":"x","stop":["","a"],"top_p":0}' >"$dir/empty-stop"
   printf '{"prompt":["a",[1,2],"b"],"logprobs":3,"n_probs":2,"stop":["q"],"logit_bias":{"3":1}}' >"$dir/multi"
   printf '{"prompt":[[[]]]}' >"$dir/nested-three-deep"  # once a one-prompt "multi" (fuzz)
+  printf '{"prompt":"x","grammar":"root ::= \\"a\\"+","json_schema":{"type":"object"}}' >"$dir/grammar"
+  printf '{"prompt":"x","response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{"type":"array","items":{"type":"integer"}}}}}' >"$dir/response-format"
+  printf '{"prompt":"x","response_format":{"type":"json_object","schema":{"enum":[1,"a",null]}}}' >"$dir/json-object-schema"
 }
 
 seed_corpus() {
