@@ -6,7 +6,8 @@
 # is content. reasoning_format "none" leaves the answer whole; streamed
 # deltas carry reasoning_content. gpt-oss (harmony): a grammar of harmony
 # tokens makes the random model write an analysis then a final message,
-# which come back as reasoning_content and content, whole and streamed.
+# which come back as reasoning_content and content, whole and streamed;
+# with tools, a call to functions.NAME comes back as tool_calls.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 V=$SHARED/vocab/ggml-vocab-llama-spm.gguf
@@ -83,6 +84,37 @@ if [ -e "$OSS" ] && [ -e "$OSST" ] && "$BIN/llamafile-mkmodel" --arch llama --pr
   else
     fail "gpt-oss (harmony) streamed" "$(head -c 400 "$TMP/chunks")"
   fi
+  # tools: a call on the commentary channel (to=functions.NAME) becomes
+  # tool_calls, the analysis reasoning_content
+  TOOLS='[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}]'
+  G='root ::= <|channel|> "analysis" <|message|> "need weather" <|end|> <|start|> "assistant" <|channel|> "commentary to=functions.get_weather " <|constrain|> "json" <|message|> "{\"city\": \"Paris\"}" <|call|>'
+  req=$(jq -nc --arg g "$G" --argjson t "$TOOLS" '{messages:[{role:"user",content:"Weather in Paris?"}],tools:$t,grammar:$g,max_tokens:80,temperature:0}')
+  post /v1/chat/completions "$req" >/dev/null
+  expect "gpt-oss (harmony) tools: the call is tool_calls" '.choices[0].finish_reason == "tool_calls"
+    and .choices[0].message.content == null and .choices[0].message.reasoning_content == "need weather"
+    and (.choices[0].message.tool_calls | length) == 1
+    and (.choices[0].message.tool_calls[0] | (.id | test("^call_")) and .type == "function"
+         and .function.name == "get_weather" and .function.arguments == "{\"city\": \"Paris\"}")'
+  post /v1/chat/completions "$(jq -c '.stream = true' <<<"$req")" >"$TMP/sse"
+  sse_json "$TMP/sse" >"$TMP/chunks"
+  if jq -s -e '([.[] | .choices[0].delta.reasoning_content // empty] | add) == "need weather"
+       and ([.[] | .choices[0].delta.content // empty] | add) == null
+       and ([.[] | .choices[0].delta.tool_calls[]? | .function.name // empty] | add) == "get_weather"
+       and ([.[] | .choices[0].delta.tool_calls[]? | .function.arguments // empty] | add) == "{\"city\": \"Paris\"}"
+       and ([.[] | .choices[0].finish_reason // empty] | last) == "tool_calls"' "$TMP/chunks" >/dev/null; then
+    pass "gpt-oss (harmony) tools streamed: the same call in deltas"
+  else
+    fail "gpt-oss (harmony) tools streamed" "$(head -c 600 "$TMP/chunks")"
+  fi
+  # the call and its result go back through harmony; the answer is content
+  G='root ::= <|channel|> "final" <|message|> "It is sunny." <|return|>'
+  req=$(jq -nc --arg g "$G" --argjson t "$TOOLS" '{tools:$t,grammar:$g,max_tokens:40,temperature:0,
+    messages:[{role:"user",content:"Weather in Paris?"},
+      {role:"assistant",content:null,tool_calls:[{id:"call_1",type:"function",function:{name:"get_weather",arguments:"{\"city\": \"Paris\"}"}}]},
+      {role:"tool",tool_call_id:"call_1",content:"{\"sky\": \"sunny\"}"}]}')
+  post /v1/chat/completions "$req" >/dev/null
+  expect "gpt-oss (harmony) tools: the round trip's answer is content" '.choices[0].finish_reason == "stop"
+    and .choices[0].message.content == "It is sunny." and (.choices[0].message | has("tool_calls") | not)'
   stop_server "$SPID"
 else
   skip "gpt-oss (harmony) reasoning" "no gpt-oss vocabulary or template, or mkmodel failed"

@@ -12,6 +12,8 @@
 void srv_reasoning_start(srv_gen *g, const char *prompt, size_t len) {
     if ((g->api != SRV_API_CHAT && g->api != SRV_API_ANTHROPIC) || !g->t->req.split_reasoning)
         return;
+    if (g->t->req.parse_tools && g->t->req.tool_format == LF_TOOLCALL_GPT_OSS)
+        return; /* the call parser splits gpt-oss's answer (tools.c) */
     int fmt = lf_reasoning_format_for(g->s->m);
     if (fmt == LF_REASONING_NONE)
         return;

@@ -204,6 +204,9 @@ void srv_tools_message(srv_gen *g, json_t *choice, const char *text, size_t n) {
     json_t *msg = json_object_get(choice, "message");
     json_object_set_new(msg, "content",
                         m.content ? srv_text_json(m.content, strlen(m.content)) : json_null());
+    if (m.reasoning_content) /* gpt-oss: its analysis channel */
+        json_object_set_new(msg, "reasoning_content",
+                            srv_text_json(m.reasoning_content, strlen(m.reasoning_content)));
     if (m.n_tool_calls) {
         json_object_set_new(msg, "tool_calls", calls_json(&m));
         json_object_set_new(choice, "finish_reason", json_string("tool_calls"));
