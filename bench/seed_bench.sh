@@ -20,7 +20,9 @@
 #     -t 2, alternately for ROUNDS rounds (default 5), the load average
 #     checked before each pair (waits up to 60 s for it to fall below
 #     MAX_LOAD, default 0.5, and records it); prints the medians, the ratio
-#     of medians and the spread. A GGUF that is missing is made again
+#     of medians and the spread; the weights one token reads (bytes_per_token)
+#     and the streaming-read rate of the same file (bench/stream_read.c) to
+#     compare generation with. A GGUF that is missing is made again
 #     (mkmodel is deterministic) and deleted afterwards.
 #
 # NAME is one of: ring ling granite gemma3n gpt-oss.
@@ -155,6 +157,31 @@ csv_rows() {
     { print who, ($c["n_prompt"] > 0 ? "pp" : "tg"), $c["avg_ts"], l }'
 }
 
+# GB of weights one generated token reads, from gguf-dump's tensor table:
+# every tensor but the embedding tables' gathered rows (token_embd, unless
+# the output is tied to it; per_layer_token_embd), the routed experts'
+# (*_exps) scaled by used / count.
+bytes_per_token() { # GGUF
+  "$BIN/gguf-dump" "$1" 2>/dev/null | awk '
+    /\.expert_count / { ne = $NF } /\.expert_used_count / { nu = $NF }
+    $1 ~ /^[0-9]+$/ && NF >= 6 && $2 ~ /\.weight$|\.bias$|_exps|\./ {
+      name = $2; size = $NF
+      if (name == "output.weight") out = 1
+      if (name == "token_embd.weight") { embd = size; next }
+      if (name ~ /per_layer_token_embd/) next
+      if (name ~ /_exps/) e += size; else d += size
+    }
+    END { if (!out) d += embd; printf "%.3f", (d + (ne > 0 ? e * nu / ne : 0)) / 1e9 }'
+}
+
+# The streaming-read rate of a page-cached file, 2 threads (GB/s).
+stream_gbs() { # FILE
+  local x=o/bench/stream_read
+  [ -x $x ] && [ $x -nt bench/stream_read.c ] ||
+    { mkdir -p o/bench && gcc -O2 -mavx2 -pthread bench/stream_read.c -o $x; } || return
+  $x "$1" 2 5 4 2>/dev/null
+}
+
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 wait_idle() {
@@ -176,6 +203,8 @@ do_speed() {
     fi
     echo "== $stem: $ROUNDS rounds, ours then llama.cpp, -t 2 -p 512 -n 128"
     : >"$SEED_DIR/speed.$name.txt"
+    local bpt bw
+    bpt=$(bytes_per_token "$g") bw=$(stream_gbs "$g")
     for r in $(seq 1 "$ROUNDS"); do
       wait_idle
       local l=$(load)
@@ -189,6 +218,7 @@ do_speed() {
       o=$(awk -v t=$test '$1 == "ours" && $2 == t { print $3 }' "$SEED_DIR/speed.$name.txt" | median)
       c=$(awk -v t=$test '$1 == "llama.cpp" && $2 == t { print $3 }' "$SEED_DIR/speed.$name.txt" | median)
       echo "$stem $test: ours median $o t/s, llama.cpp median $c t/s, ratio $(awk -v a="$o" -v b="$c" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }')x"
+      [ $test = tg ] && echo "   weights read per token: $bpt GB; ours $(awk -v a="$o" -v b="$bpt" 'BEGIN { printf "%.1f", a * b }') GB/s, llama.cpp $(awk -v a="$c" -v b="$bpt" 'BEGIN { printf "%.1f", a * b }') GB/s; streaming read ${bw:-?} GB/s (2 threads, best of 4 passes, before the rounds)"
     done
     echo "   spread: $(awk '{ k = $1 " " $2; if (!(k in lo) || $3 < lo[k]) lo[k] = $3; if ($3 > hi[k]) hi[k] = $3 }
       END { for (k in lo) printf "%s %.1f-%.1f; ", k, lo[k], hi[k] }' "$SEED_DIR/speed.$name.txt")"
