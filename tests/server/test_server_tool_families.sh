@@ -6,7 +6,8 @@
 # makes it a call; the answer must be finish_reason "tool_calls" with one
 # call whose arguments validate (python3-jsonschema). Logit biases on "\n"
 # and "</" end Qwen3-Coder's raw string values and DeepSeek-R1's reasoning
-# (its prompt opens <think>, so the call comes after </think>) soon.
+# soon (with enable_thinking its prompt opens <think>, so the grammar puts
+# the call after </think>, and the reasoning splitter takes that part).
 # gpt-oss is left out: its calls are read from harmony tokens, another
 # part's job; tests/text/test_toolcall_grammar.c checks its grammar.
 source "$(dirname "$0")/../lib.sh"
@@ -73,6 +74,8 @@ family() {
   if jq -e '.choices[0].finish_reason == "tool_calls" and (.choices[0].message.tool_calls | length) == 1
        and (.choices[0].message.tool_calls[0].id | test("^call_"))' "$TMP/body" >/dev/null 2>&1; then
     pass "$label: required gives one call, finish_reason tool_calls"
+    [ "$kwargs" = '{"enable_thinking":true}' ] && expect "$label: </think> taken by the reasoning splitter, no content" \
+      '.choices[0].message.content == null'
     local name args
     name=$(jq -r '.choices[0].message.tool_calls[0].function.name' "$TMP/body")
     args=$(jq -r '.choices[0].message.tool_calls[0].function.arguments' "$TMP/body")
@@ -93,7 +96,10 @@ family "qwen3-coder" Qwen3-Coder "$WEATHER_QC"
 family "mistral (Nemo)" mistralai-Mistral-Nemo-Instruct-2407 "$WEATHER"
 family "mistral ([ARGS])" unsloth-mistral-Devstral-Small-2507 "$WEATHER" named
 family "granite" ibm-granite-granite-3.3-2B-Instruct "$WEATHER"
-family "deepseek (R1, after </think>)" deepseek-ai-DeepSeek-R1-Distill-Qwen-32B "$WEATHER"
+# (enable_thinking: the prompt ends in "<think>\n", the grammar starts with
+# reasoning and </think>)
+family "deepseek (R1, after </think>)" deepseek-ai-DeepSeek-R1-Distill-Qwen-32B "$WEATHER" "" \
+  '{"enable_thinking":true}'
 family "functionary-v3.1" meetkai-functionary-medium-v3.1 "$WEATHER"
 family "functionary-v3.2" meetkai-functionary-medium-v3.2 "$WEATHER"
 # (its template reads `functions` and `datetime`, which llama.cpp sets)
