@@ -1483,6 +1483,35 @@ bool lf_quantize_types(const lf_gguf *meta, const lf_gguf_tensor *tensors, int64
 bool lf_type_from_float(int type, const float *src, void *dst, int64_t n_rows, int64_t ne0,
                         lf_error *err);
 
+/* ---- tool-call grammars ----
+ * A GBNF grammar of a family's tool-call syntax whose arguments follow
+ * the tools' `parameters` schemas: what the server constrains tool_choice
+ * "required", a named function and (lazily, from the family's opening
+ * marker) "auto" with. Every text it allows reads back through
+ * lf_toolcall_parse of the same family as the calls it spells. Which
+ * families have one, and what is not enforced: docs/tools.md. */
+typedef struct lf_toolcall_gbnf {
+    char *gbnf;          /* malloc'd; NULL: no grammar (auto in a family without a marker) */
+    const char *root;    /* its root rule (static) */
+    const char *trigger; /* LAZY: the text a call opens with; the grammar matches from it on */
+    bool tokens;         /* has token references (gpt-oss): lf_grammar_new needs the model */
+} lf_toolcall_gbnf;
+#define LF_TOOLCALL_GRAMMAR_PARALLEL 1u /* one or more calls (else exactly one) */
+#define LF_TOOLCALL_GRAMMAR_LAZY 2u     /* tool_choice "auto" */
+/* The prompt opened <think>: the calls come after reasoning text and
+ * </think> (not for LAZY or gpt-oss). */
+#define LF_TOOLCALL_GRAMMAR_THINK 4u
+/* tools_json: the request's `tools` array; only: a named function (NULL:
+ * any tool); template_text (may be NULL) picks a family's variant
+ * (Mistral's NAME[ARGS]{...} when it mentions [ARGS], DeepSeek V3.1's
+ * shape when it has no ```json). Tools whose name the family cannot
+ * write are left out. Fails on a schema the converter cannot express
+ * (err names the tool and the keyword), when no tool is left, or out of
+ * memory. Free with lf_toolcall_gbnf_free. */
+bool lf_toolcall_grammar(lf_toolcall_format f, const char *template_text, const char *tools_json,
+                         const char *only, unsigned flags, lf_toolcall_gbnf *out, lf_error *err);
+void lf_toolcall_gbnf_free(lf_toolcall_gbnf *g);
+
 #ifdef __cplusplus
 }
 #endif

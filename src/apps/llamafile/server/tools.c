@@ -1,8 +1,8 @@
 /* tools.c — `tools` on /v1/chat/completions: which format the model
  * writes its calls in (lf_toolcall_detect on the template the request is
  * rendered with), a grammar in that format's syntax for tool_choice
- * "required" or a named function, and the answer read back into
- * tool_calls, whole (lf_toolcall_parse) or as OpenAI streams them
+ * "required", a named function or "auto" (lf_toolcall_grammar), and the
+ * answer read back into tool_calls, whole (lf_toolcall_parse) or as OpenAI streams them
  * (lf_toolcall_stream: a call's index, id, type and name first with
  * arguments "", then its arguments). */
 #include <stdlib.h>
@@ -10,6 +10,23 @@
 #include <time.h>
 
 #include "server.h"
+
+/* The text of the template a request with tools is rendered with
+ * (malloc'd; NULL: none, the fallback, or out of memory). */
+static char *template_text(const srv_server *s) {
+    lf_error err;
+    const lf_chat_template *t = lf_chat_template_for_request(s->m, true, &err);
+    lf_str v;
+    if (!t || lf_chat_template_is_fallback(t) ||
+        !lf_gguf_get_str(lf_model_gguf(s->m), lf_chat_template_origin(t), &v))
+        return NULL;
+    char *text = malloc((size_t)v.len + 1);
+    if (text) {
+        memcpy(text, v.ptr, (size_t)v.len);
+        text[v.len] = 0;
+    }
+    return text;
+}
 
 /* The format of the template a request with tools is rendered with. */
 static lf_toolcall_format model_format(const srv_server *s) {
@@ -19,15 +36,8 @@ static lf_toolcall_format model_format(const srv_server *s) {
     const lf_chat_template *t = lf_chat_template_for_request(s->m, true, &err);
     if (!t || lf_chat_template_is_fallback(t))
         return lf_toolcall_detect(t ? lf_chat_fallback_template() : NULL);
-    lf_str v;
-    if (!lf_gguf_get_str(lf_model_gguf(s->m), lf_chat_template_origin(t), &v))
-        return LF_TOOLCALL_GENERIC;
-    char *text = malloc((size_t)v.len + 1);
-    if (!text)
-        return LF_TOOLCALL_GENERIC;
-    memcpy(text, v.ptr, (size_t)v.len);
-    text[v.len] = 0;
-    lf_toolcall_format f = lf_toolcall_detect(text);
+    char *text = template_text(s);
+    lf_toolcall_format f = text ? lf_toolcall_detect(text) : LF_TOOLCALL_GENERIC;
     free(text);
     return f;
 }
@@ -81,90 +91,56 @@ bool srv_tools_prepare(srv_server *s, srv_completion *req, srv_err *e) {
     return ok;
 }
 
-/* One call as a JSON Schema object: {"name": N, KEY: parameters}. */
-static json_t *call_schema(json_t *fn, const char *key) {
-    json_t *params = json_object_get(fn, "parameters");
-    params = params && json_is_object(params) ? json_deep_copy(params)
-                                              : json_pack("{s:s}", "type", "object");
-    return json_pack("{s:s,s:{s:{s:O},s:o},s:[s,s],s:b}", "type", "object", "properties",
-                     "name", "const", json_object_get(fn, "name"), key, params, "required",
-                     "name", key, "additionalProperties", 0);
-}
-
-/* The calls the request allows, as one schema (anyOf the tools, or the
- * named one). */
-static json_t *calls_schema(const srv_completion *req, json_t *tools, const char *key) {
-    json_t *any = json_array();
-    for (size_t i = 0; any && i < json_array_size(tools); i++) {
-        json_t *fn = json_object_get(json_array_get(tools, i), "function");
-        if (req->tool_choice == SRV_TOOLS_NAMED &&
-            strcmp(json_string_value(json_object_get(fn, "name")), req->tool_name))
-            continue;
-        json_array_append_new(any, call_schema(fn, key));
-    }
-    if (json_array_size(any) == 1) {
-        json_t *one = json_incref(json_array_get(any, 0));
-        json_decref(any);
-        return one;
-    }
-    return json_pack("{s:o}", "anyOf", any);
-}
-
-/* The grammar's extra rules around the calls' schema (its rule `root`):
- * the family's markers; NULL: the schema alone is the grammar. */
-static const char *wrapper(lf_toolcall_format f, bool parallel) {
-    if (f == LF_TOOLCALL_HERMES)
-        return parallel ? "tool-calls ::= tool-call (\"\\n\" tool-call)*\n"
-                          "tool-call ::= \"<tool_call>\\n\" root \"\\n</tool_call>\"\n"
-                        : "tool-calls ::= \"<tool_call>\\n\" root \"\\n</tool_call>\"\n";
-    return NULL;
-}
-
-bool srv_tools_grammar(srv_server *s, srv_completion *req, srv_err *e) {
-    (void)s;
-    lf_toolcall_format f = (lf_toolcall_format)req->tool_format;
-    bool lazy = req->tool_choice == SRV_TOOLS_AUTO;
-    if (lazy && f != LF_TOOLCALL_HERMES)
-        return true; /* auto: a lazy grammar only where a call opens with a marker */
-    if (f != LF_TOOLCALL_HERMES && f != LF_TOOLCALL_GENERIC && f != LF_TOOLCALL_LLAMA3)
-        return true; /* no grammar for this family's syntax (docs/tools.md) */
-    json_t *tools = json_loads(req->tools, 0, NULL);
-    json_t *calls = calls_schema(req, tools, f == LF_TOOLCALL_LLAMA3 ? "parameters" : "arguments");
-    json_t *schema = calls;
-    if (f == LF_TOOLCALL_GENERIC) /* {"tool_calls": [...]} */
-        schema = json_pack("{s:s,s:{s:{s:s,s:o,s:i}},s:[s],s:b}", "type", "object", "properties",
-                           "tool_calls", "type", "array", "items", calls, "minItems", 1,
-                           "required", "tool_calls", "additionalProperties", 0);
-    if (schema && f == LF_TOOLCALL_GENERIC && !req->parallel_tool_calls)
-        json_object_set_new(json_object_get(json_object_get(schema, "properties"), "tool_calls"),
-                            "maxItems", json_integer(1));
+/* Whether the request's prompt opens a <think> block that the reasoning
+ * splitter will take the answer's start for (DeepSeek-R1's templates):
+ * then the calls must come after </think>. The prompt is rendered later
+ * (api_chat.c); this renders it once more to look. */
+static bool prompt_opens_think(srv_server *s, const srv_completion *req) {
+    if (!req->split_reasoning || lf_reasoning_format_for(s->m) != LF_REASONING_THINK ||
+        !req->messages)
+        return false;
     lf_error err;
-    char *gbnf = schema ? lf_json_schema_value_to_gbnf(schema, &err) : NULL;
-    if (!schema)
-        snprintf(err.msg, sizeof err.msg, "out of memory");
-    json_decref(schema);
-    json_decref(tools);
-    if (!gbnf) {
-        srv_err_set(e, 400, "invalid_request_error", "a tool's parameters: %s", err.msg);
+    lf_chat_messages *ms = lf_chat_messages_from_json(req->messages, strlen(req->messages), &err);
+    if (!ms)
+        return false;
+    lf_chat_params p = {0};
+    p.add_generation_prompt = true;
+    p.tools = req->tools;
+    p.kwargs = req->kwargs;
+    size_t len;
+    char *text = lf_chat_apply_model(s->m, ms, &p, &len, NULL, NULL, &err);
+    lf_chat_messages_free(ms);
+    bool opens = text && lf_reasoning_prompt_opens(text, len);
+    free(text);
+    return opens;
+}
+
+/* The family's grammar (lf_toolcall_grammar): for "required" and a named
+ * function the whole answer (after the reasoning, when the prompt opened
+ * it), for "auto" a lazy one from the family's
+ * opening marker on (lazy.c), where it has one. */
+bool srv_tools_grammar(srv_server *s, srv_completion *req, srv_err *e) {
+    lf_toolcall_format f = (lf_toolcall_format)req->tool_format;
+    unsigned flags = (req->parallel_tool_calls ? LF_TOOLCALL_GRAMMAR_PARALLEL : 0) |
+                     (req->tool_choice == SRV_TOOLS_AUTO ? LF_TOOLCALL_GRAMMAR_LAZY : 0);
+    if (req->tool_choice != SRV_TOOLS_AUTO && prompt_opens_think(s, req))
+        flags |= LF_TOOLCALL_GRAMMAR_THINK;
+    char *text = f == LF_TOOLCALL_MISTRAL || f == LF_TOOLCALL_DEEPSEEK ? template_text(s) : NULL;
+    lf_toolcall_gbnf g;
+    lf_error err;
+    bool ok = lf_toolcall_grammar(f, text, req->tools,
+                                  req->tool_choice == SRV_TOOLS_NAMED ? req->tool_name : NULL,
+                                  flags, &g, &err);
+    free(text);
+    if (!ok) {
+        srv_err_set(e, 400, "invalid_request_error", "'tools': %s", err.msg);
         return false;
     }
-    const char *w = wrapper(f, req->parallel_tool_calls);
-    if (w) {
-        size_t n = strlen(gbnf), k = strlen(w);
-        char *g = realloc(gbnf, n + k + 2);
-        if (!g) {
-            free(gbnf);
-            srv_err_set(e, 500, "server_error", "out of memory");
-            return false;
-        }
-        memcpy(g + n, "\n", 1);
-        memcpy(g + n + 1, w, k + 1);
-        gbnf = g;
-        req->grammar_root = "tool-calls";
-    }
-    if (lazy) /* the grammar starts where a call opens */
-        req->grammar_trigger = "<tool_call>";
-    req->grammar = gbnf;
+    if (!g.gbnf)
+        return true; /* auto in a family whose calls open without a marker */
+    req->grammar = g.gbnf;
+    req->grammar_root = g.root;
+    req->grammar_trigger = g.trigger;
     return true;
 }
 
