@@ -1483,6 +1483,19 @@ bool lf_quantize_types(const lf_gguf *meta, const lf_gguf_tensor *tensors, int64
 bool lf_type_from_float(int type, const float *src, void *dst, int64_t n_rows, int64_t ne0,
                         lf_error *err);
 
+/* ---- tool calls: eager streaming ----
+ * For output constrained to well-formed calls (a grammar): a call goes
+ * out as soon as its name is known (a CALL delta), then its arguments as
+ * they are generated (ARGS deltas, which add up to exactly the arguments
+ * lf_toolcall_parse gives), for the families whose arguments are the
+ * model's own JSON text (all but qwen3-coder's XML parameters and python
+ * code, which still come whole at the end). Call it before the first push.
+ * Off (the default) a call is sent only once complete. On, what is sent
+ * is never taken back: if the output turns out not to be a call after all
+ * (cut off by max_tokens, no closing marker), the deltas already sent stay
+ * sent and lf_toolcall_stream_result says what the final parse says. */
+void lf_toolcall_stream_set_eager(lf_toolcall_stream *s, bool on);
+
 #ifdef __cplusplus
 }
 #endif
