@@ -1512,6 +1512,19 @@ bool lf_toolcall_grammar(lf_toolcall_format f, const char *template_text, const 
                          const char *only, unsigned flags, lf_toolcall_gbnf *out, lf_error *err);
 void lf_toolcall_gbnf_free(lf_toolcall_gbnf *g);
 
+/* ---- tool calls: eager streaming ----
+ * For output constrained to well-formed calls (a grammar): a call goes
+ * out as soon as its name is known (a CALL delta), then its arguments as
+ * they are generated (ARGS deltas, which add up to exactly the arguments
+ * lf_toolcall_parse gives), for the families whose arguments are the
+ * model's own JSON text (all but qwen3-coder's XML parameters and python
+ * code, which still come whole at the end). Call it before the first push.
+ * Off (the default) a call is sent only once complete. On, what is sent
+ * is never taken back: if the output turns out not to be a call after all
+ * (cut off by max_tokens, no closing marker), the deltas already sent stay
+ * sent and lf_toolcall_stream_result says what the final parse says. */
+void lf_toolcall_stream_set_eager(lf_toolcall_stream *s, bool on);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,7 +3,8 @@
  * size; the rest is the model's output. What must hold: no crash; every
  * call has a name and arguments that are a JSON object; the OpenAI JSON of
  * the message parses; and the stream's deltas, pushed in chunks, add up to
- * the one-shot parse (same content, reasoning, calls and ids). */
+ * the one-shot parse (same content, reasoning, calls and ids); in eager
+ * mode they stay in order and in bounds and the result is the parse. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,6 +23,56 @@ static void cat(char **s, size_t *n, const char *p, size_t len) {
 }
 
 static int same(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }
+
+/* Eager mode (lf_toolcall_stream_set_eager) on the same text: on text
+ * that is not well-formed what was sent may differ from the final parse,
+ * but the deltas stay in order (a call's arguments after its CALL, calls
+ * numbered from 0) and within the text, and the result is the parse. */
+static void eager(lf_toolcall_format f, const char *text, size_t n, size_t chunk,
+                  const lf_oai_message *m) {
+    lf_error err = {{0}};
+    uint64_t seed = 5;
+    lf_toolcall_stream *s = lf_toolcall_stream_new(f, &seed, &err);
+    if (!s)
+        abort();
+    lf_toolcall_stream_set_eager(s, true);
+    size_t calls = 0;
+    for (size_t at = 0;;) {
+        size_t take = at + chunk > n ? n - at : chunk;
+        bool end = at + take == n;
+        const lf_toolcall_delta *d;
+        int64_t k = lf_toolcall_stream_push(s, text + at, take, end, &d, &err);
+        if (k < 0)
+            abort();
+        for (int64_t i = 0; i < k; i++) {
+            if (d[i].kind == LF_TOOLCALL_DELTA_CALL) {
+                if (d[i].index != calls++ || !d[i].name[0])
+                    abort();
+            } else if (d[i].kind == LF_TOOLCALL_DELTA_ARGS && d[i].index + 1 != calls) {
+                abort();
+            }
+            if (d[i].kind != LF_TOOLCALL_DELTA_CALL) {
+                volatile char sink = 0; /* touch every byte (ASan) */
+                for (size_t b = 0; b < d[i].len; b++)
+                    sink ^= d[i].text[b];
+                (void)sink;
+            }
+        }
+        at += take;
+        if (end)
+            break;
+    }
+    lf_oai_message r;
+    if (!lf_toolcall_stream_result(s, &r, &err) || r.n_tool_calls != m->n_tool_calls ||
+        calls < m->n_tool_calls || !same(r.content, m->content))
+        abort();
+    for (size_t i = 0; i < r.n_tool_calls; i++)
+        if (strcmp(r.tool_calls[i].id, m->tool_calls[i].id) ||
+            strcmp(r.tool_calls[i].arguments, m->tool_calls[i].arguments))
+            abort();
+    lf_oai_message_free(&r);
+    lf_toolcall_stream_free(s);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 2)
@@ -90,6 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         abort();
     free(content), free(reasoning), free(args);
     lf_toolcall_stream_free(s);
+    eager(f, text, n, chunk, &m);
     lf_oai_message_free(&m);
     return 0;
 }

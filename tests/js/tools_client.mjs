@@ -3,8 +3,9 @@
 // random-weight (garbage unless a grammar holds it): response_format
 // json_schema gives an object that validates, tool_choice "required" a call
 // whose arguments validate against the tool's parameters, a full round trip
-// (call -> tool result -> answer) works, and a streamed call reassembles into
-// the non-streamed one (same seed). Validation is python3-jsonschema's.
+// (call -> tool result -> answer) works, and a streamed call, its arguments in
+// several chunks, reassembles into the non-streamed one (same seed).
+// Validation is python3-jsonschema's.
 // Prints PASS/FAIL lines as tests/lib.sh does.
 // Environment: BASE_URL (…/v1), API_KEY, JS_DIR (the folder with node_modules), PY.
 import { clientHarness } from './client_lib.mjs';
@@ -64,13 +65,13 @@ await check('tool_choice required: a call whose arguments validate', async () =>
   return validates(weather, tc.function.arguments);
 });
 
-await check('streamed tool call reassembles into the same call', async () => {
+await check('streamed tool call: arguments in several chunks, reassembles into the same call', async () => {
   const stream = await client.chat.completions.create({ ...base, messages: [user], tools,
                                                        tool_choice: 'required',
                                                        parallel_tool_calls: false,
                                                        stream: true });
   const calls = [];
-  let finish = null, first = null;
+  let finish = null, first = null, pieces = 0;
   for await (const chunk of stream) {
     const ch = chunk.choices[0];
     if (!ch) continue;
@@ -80,6 +81,8 @@ await check('streamed tool call reassembles into the same call', async () => {
         first = first ?? d;
         calls[d.index] = { id: d.id, type: d.type, function: { name: d.function.name,
                                                                arguments: '' } };
+      } else if (d.function?.arguments) {
+        pieces++;
       }
       calls[d.index].function.arguments += d.function?.arguments ?? '';
     }
@@ -87,6 +90,8 @@ await check('streamed tool call reassembles into the same call', async () => {
   if (!first || first.id === undefined || first.function.name === undefined ||
       first.function.arguments !== '' || first.type !== 'function')
     return `first delta ${JSON.stringify(first)}`;
+  if (pieces < 2)
+    return `the arguments came in ${pieces} chunk(s), not as they were generated`;
   return (finish === 'tool_calls' && calls.length === 1 &&
           JSON.stringify(calls[0]) === JSON.stringify(call)) ||
          `${finish} ${JSON.stringify(calls)} vs ${JSON.stringify(call)}`;

@@ -8,8 +8,9 @@
 # must give calls whose arguments validate (python3-jsonschema); "auto"
 # gets a lazy grammar in hermes (forced to open a call with a logit bias,
 # the call must still validate); streamed deltas add up to the whole
-# answer; tool results go back through the template. Then the `openai` npm
-# client (tests/js/tools_client.mjs).
+# answer, the arguments in several chunks (eager streaming under a
+# grammar); tool results go back through the template. Then the `openai`
+# npm client (tests/js/tools_client.mjs).
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 V=$SHARED/vocab/ggml-vocab-qwen2.gguf
@@ -84,10 +85,11 @@ if jq -s -e --slurpfile one "$TMP/whole.json" '
      ([.[] | .choices[0].delta.tool_calls // empty | .[]]) as $d
      | ($d | map(select(.id)) | .[0]) as $first
      | $first.function.arguments == "" and $first.type == "function" and $first.index == 0
+     and ($d | map(select(.id == null and (.function.arguments | length) > 0)) | length) > 1
      and ([{id: $first.id, type: "function", function: {name: $first.function.name,
             arguments: ($d | map(.function.arguments) | add)}}] == $one[0].choices[0].message.tool_calls)
      and .[-1].choices[0].finish_reason == "tool_calls"' "$TMP/chunks" >/dev/null; then
-  pass "hermes, streamed: index, id, type, name (arguments \"\") first, then arguments; the same call as whole"
+  pass "hermes, streamed: index, id, type, name (arguments \"\") first, then arguments in several chunks; the same call as whole"
 else
   fail "hermes streamed" "$(head -c 600 "$TMP/chunks")"
 fi

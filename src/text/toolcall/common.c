@@ -76,6 +76,7 @@ void tc_out_free(tc_out *o) {
     for (size_t i = 0; i < o->n_calls; i++)
         free(o->calls[i].name), free(o->calls[i].args);
     free(o->calls);
+    free(o->pending.name);
     memset(o, 0, sizeof *o);
 }
 
@@ -373,6 +374,61 @@ enum tc_res tc_add_call_args(tc_ctx *c, const char *name, size_t name_len, size_
     return TC_BAD;
 }
 
+void tc_set_pending(tc_ctx *c, const char *name, size_t name_len, size_t a, size_t e) {
+    tc_pending *p = &c->o->pending;
+    if (!c->eager || !c->partial || c->o->oom)
+        return;
+    free(p->name);
+    memset(p, 0, sizeof *p);
+    if (name && name_ok(name, name_len) && !(p->name = dup_n(name, name_len)))
+        c->o->oom = true;
+    if (a < e && c->s[a] == '{')
+        p->args = c->s + a, p->args_len = e - a;
+}
+
+void tc_json_open_members(const char *s, size_t n, size_t a, const char *const *keys, int nk,
+                          size_t *va, size_t *vb) {
+    for (int k = 0; k < nk; k++)
+        va[k] = vb[k] = 0;
+    size_t i = tc_skip_ws(s, n, a);
+    if (i >= n || s[i] != '{')
+        return;
+    for (i++;;) {
+        i = tc_skip_ws(s, n, i);
+        size_t ks = i, ke, vs, ve;
+        if (i >= n || s[i] != '"' || str_end(s, n, i, &ke) != TC_JSON_OK)
+            return;
+        i = tc_skip_ws(s, n, ke);
+        if (i >= n || s[i] != ':' || (vs = tc_skip_ws(s, n, i + 1)) >= n)
+            return;
+        enum tc_json j = tc_json_end(s, n, vs, &ve);
+        if (j == TC_JSON_BAD)
+            return;
+        for (int k = 0; k < nk; k++) /* the first of each counts, as for tc_json_member */
+            if (!vb[k] && ke - ks - 2 == strlen(keys[k]) && !memcmp(s + ks + 1, keys[k], ke - ks - 2))
+                va[k] = vs, vb[k] = j == TC_JSON_OK ? ve : n;
+        if (j != TC_JSON_OK)
+            return;
+        i = tc_skip_ws(s, n, ve);
+        if (i >= n || s[i] != ',')
+            return;
+        i++;
+    }
+}
+
+void tc_pending_object(tc_ctx *c, size_t a, const char *name_key, const char *const *args_keys) {
+    if (!c->eager || !c->partial)
+        return;
+    /* only the key the final parse prefers is streamed: another may yet be
+     * followed by it */
+    const char *keys[2] = {name_key, args_keys[0]};
+    size_t va[2], vb[2], len = 0;
+    tc_json_open_members(c->s, c->n, a, keys, 2, va, vb);
+    char *name = vb[0] && c->s[va[0]] == '"' ? tc_json_string(c->s, va[0], vb[0], &len) : NULL;
+    tc_set_pending(c, name, len, va[1], vb[1]);
+    free(name);
+}
+
 enum tc_res tc_add_call_text(tc_ctx *c, const char *name, size_t name_len, const char *text,
                              size_t n) {
     if (!name_ok(name, name_len) || !is_object_text(text, n))
@@ -411,6 +467,23 @@ enum tc_res tc_add_json_call(tc_ctx *c, size_t a, size_t b, const char *name_key
     return r;
 }
 
+/* Eager mode: the complete calls of an array cut off at the end of the
+ * text, then the one being written as the pending call. */
+static void eager_array(tc_ctx *c, size_t i, const char *name_key, const char *const *args_keys) {
+    size_t k = tc_skip_ws(c->s, c->n, i + 1), ve;
+    while (k < c->n && c->s[k] == '{') {
+        enum tc_json j = tc_json_end(c->s, c->n, k, &ve);
+        if (j == TC_JSON_MORE)
+            tc_pending_object(c, k, name_key, args_keys);
+        if (j != TC_JSON_OK || tc_add_json_call(c, k, ve, name_key, args_keys) != TC_OK)
+            return;
+        k = tc_skip_ws(c->s, c->n, ve);
+        if (k >= c->n || c->s[k] != ',')
+            return;
+        k = tc_skip_ws(c->s, c->n, k + 1);
+    }
+}
+
 enum tc_res tc_json_call_array(tc_ctx *c, size_t i, const char *name_key,
                                const char *const *args_keys, size_t *end) {
     i = tc_skip_ws(c->s, c->n, i);
@@ -420,6 +493,8 @@ enum tc_res tc_json_call_array(tc_ctx *c, size_t i, const char *name_key,
         return TC_BAD;
     size_t e;
     enum tc_json j = tc_json_end(c->s, c->n, i, &e);
+    if (j == TC_JSON_MORE && c->eager && c->partial)
+        eager_array(c, i, name_key, args_keys);
     if (j != TC_JSON_OK)
         return j == TC_JSON_MORE ? TC_MORE : TC_BAD;
     size_t before = c->o->n_calls;

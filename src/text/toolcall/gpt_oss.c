@@ -134,8 +134,14 @@ void lf_tc_gpt_oss(tc_ctx *c) {
         } else if (route == LF_HARMONY_ROUTE_CONTENT) {
             join(o, &o->content, &used_content, s + body, shown - body);
         } else if (route == LF_HARMONY_ROUTE_TOOL_CALL) {
-            if (open)
+            if (open) { /* eager: the arguments so far, less what trimming may drop */
+                size_t a = tc_skip_ws(s, shown, body), e = shown;
+                while (e > a && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\n' ||
+                                 s[e - 1] == '\r'))
+                    e--;
+                tc_set_pending(c, name, strlen(name), a, e);
                 return;
+            }
             if (tc_add_call_text(c, name, strlen(name), s + body, stop - body) != TC_OK)
                 join(o, &o->content, &used_content, s + body, stop - body);
         }

@@ -23,15 +23,16 @@ static enum tc_res close_tag(tc_ctx *c, size_t i, const char *tag, size_t *end) 
     return i >= c->n || tc_prefix_of(c->s, c->n, i, tag) ? TC_MORE : TC_BAD;
 }
 
-/* The JSON value at s[i]: TC_OK with [*a, *b), else MORE/BAD. */
+/* The JSON value at s[i]: TC_OK with [*a, *b), else MORE/BAD (*a: where
+ * it starts, or n). */
 static enum tc_res json_at(tc_ctx *c, size_t i, char open, size_t *a, size_t *b) {
     i = tc_skip_ws(c->s, c->n, i);
+    *a = i;
     if (i >= c->n)
         return TC_MORE;
     if (c->s[i] != open)
         return TC_BAD;
     enum tc_json j = tc_json_end(c->s, c->n, i, b);
-    *a = i;
     return j == TC_JSON_OK ? TC_OK : j == TC_JSON_MORE ? TC_MORE : TC_BAD;
 }
 
@@ -42,6 +43,8 @@ static enum tc_res hermes_at(tc_ctx *c, size_t at, int k, size_t *end) {
     enum tc_res r = json_at(c, at + strlen("<tool_call>"), '{', &a, &b);
     if (r == TC_OK)
         r = close_tag(c, b, "</tool_call>", end);
+    if (r == TC_MORE)
+        tc_pending_object(c, a, "name", ARGS);
     return r == TC_OK ? tc_add_json_call(c, a, b, "name", ARGS) : r;
 }
 
@@ -65,8 +68,10 @@ static enum tc_res python_code(tc_ctx *c, size_t i, size_t *end) {
 static enum tc_res llama3_json(tc_ctx *c, size_t at, size_t *end, bool tagged) {
     size_t a, b, va, vb;
     enum tc_res r = json_at(c, at, '{', &a, &b);
-    if (r == TC_MORE)
+    if (r == TC_MORE) {
+        tc_pending_object(c, a, "name", LLAMA_ARGS);
         return r;
+    }
     if (r == TC_BAD || !tc_json_member(c->s, a, b, "name", &va, &vb) ||
         (!tc_json_member(c->s, a, b, "parameters", &va, &vb) &&
          !tc_json_member(c->s, a, b, "arguments", &va, &vb))) {
@@ -179,24 +184,29 @@ static enum tc_res mistral_at(tc_ctx *c, size_t at, int k, size_t *end) {
     size_t name = i;
     while (i < n && s[i] != '[' && i - name <= 256)
         i++;
-    size_t name_end = i;
+    size_t name_end = i, na = name, nb = name_end;
+    while (nb > na && (s[nb - 1] == ' ' || s[nb - 1] == '\n'))
+        nb--;
     if (tc_starts(s, n, i, "[CALL_ID]")) {
         i += 9;
         while (i < n && s[i] != '[' && i - name_end <= 256)
             i++;
     }
-    if (!tc_starts(s, n, i, "[ARGS]"))
-        return i >= n || tc_prefix_of(s, n, i, "[ARGS]") || tc_prefix_of(s, n, i, "[CALL_ID]")
-                   ? TC_MORE
-                   : TC_BAD;
+    bool named = tc_starts(s, n, name_end, "[CALL_ID]") || tc_starts(s, n, name_end, "[ARGS]");
+    if (!tc_starts(s, n, i, "[ARGS]")) {
+        if (!(i >= n || tc_prefix_of(s, n, i, "[ARGS]") || tc_prefix_of(s, n, i, "[CALL_ID]")))
+            return TC_BAD;
+        if (named)
+            tc_set_pending(c, s + na, nb - na, 0, 0);
+        return TC_MORE;
+    }
     size_t a, b;
     enum tc_res r = json_at(c, i + 6, '{', &a, &b);
+    if (r == TC_MORE)
+        tc_set_pending(c, s + na, nb - na, a, n);
     if (r != TC_OK)
         return r;
     *end = b;
-    size_t na = name, nb = name_end;
-    while (nb > na && (s[nb - 1] == ' ' || s[nb - 1] == '\n'))
-        nb--;
     return tc_add_call_args(c, s + na, nb - na, a, b);
 }
 
@@ -224,6 +234,8 @@ static enum tc_res r7b_at(tc_ctx *c, size_t at, int k, size_t *end) {
     enum tc_res r = json_at(c, at + strlen("<|START_ACTION|>"), '[', &a, &b);
     if (r == TC_OK)
         r = close_tag(c, b, "<|END_ACTION|>", end);
+    if (r == TC_MORE && c->eager && c->partial) /* the calls so far */
+        tc_json_call_array(c, a, "tool_name", R7B_ARGS, &e);
     return r == TC_OK ? tc_json_call_array(c, a, "tool_name", R7B_ARGS, &e) : r;
 }
 
@@ -240,18 +252,32 @@ static enum tc_res fv31_at(tc_ctx *c, size_t at, int k, size_t *end) {
         return TC_MORE;
     if (s[i] != '>')
         return TC_BAD;
-    size_t a, b, p = tc_skip_ws(s, n, i + 1);
-    if (p >= n)
-        return TC_MORE;
-    enum tc_res r = json_at(c, p, s[p] == '"' ? '"' : '{', &a, &b);
+    size_t a = n, b = n, p = tc_skip_ws(s, n, i + 1);
+    enum tc_res r = p >= n ? TC_MORE : json_at(c, p, s[p] == '"' ? '"' : '{', &a, &b);
     if (r == TC_OK)
         r = close_tag(c, b, "</function>", end);
+    if (r == TC_MORE)
+        tc_set_pending(c, s + name, i - name, a, b);
     return r == TC_OK ? tc_add_call_args(c, s + name, i - name, a, b) : r;
 }
 
 /* ---- generic: the whole answer is {"tool_calls": [...]}, {"tool_call":
  * {...}} or {"response": "..."} (what llama.cpp's generic handler asks
  * for); anything else is content. A leading reasoning span is skipped. */
+/* Eager mode: the calls so far of an answer {"tool_calls": [...]} or
+ * {"tool_call": {...}} at s[i] that is still being written. */
+static void generic_eager(tc_ctx *c, size_t i) {
+    static const char *const KEYS[] = {"tool_calls", "tool_call"};
+    size_t va[2], vb[2], end;
+    if (!c->eager)
+        return;
+    tc_json_open_members(c->s, c->n, i, KEYS, 2, va, vb);
+    if (vb[0] && c->s[va[0]] == '[')
+        tc_json_call_array(c, va[0], "name", ARGS, &end);
+    else if (!vb[0] && vb[1])
+        tc_pending_object(c, va[1], "name", ARGS);
+}
+
 void lf_tc_generic(tc_ctx *c) {
     const char *s = c->s;
     size_t n = c->n, i = tc_skip_ws(s, n, 0), t;
@@ -266,6 +292,7 @@ void lf_tc_generic(tc_ctx *c) {
     enum tc_json j = tc_json_end(s, n, i, &e);
     if (j == TC_JSON_MORE && c->partial) {
         tc_add(o, &o->content, s, i);
+        generic_eager(c, i);
         return;
     }
     enum tc_res r = TC_BAD;

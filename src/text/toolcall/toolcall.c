@@ -57,8 +57,8 @@ bool lf_toolcall_format_from_name(const char *name, lf_toolcall_format *out) {
 }
 
 /* Runs family f over text into o (partial: more text may follow). */
-static bool run(lf_toolcall_format f, const char *text, size_t n, bool partial, tc_out *o,
-                lf_error *err) {
+static bool run(lf_toolcall_format f, const char *text, size_t n, bool partial, bool eager,
+                tc_out *o, lf_error *err) {
     memset(o, 0, sizeof *o);
     if ((unsigned)f >= LF_TOOLCALL_N_FORMATS) {
         snprintf(err->msg, sizeof err->msg, "tool calls: unknown format %d", (int)f);
@@ -68,7 +68,7 @@ static bool run(lf_toolcall_format f, const char *text, size_t n, bool partial, 
         snprintf(err->msg, sizeof err->msg, "tool calls: output over %u bytes", TC_MAX_TEXT);
         return false;
     }
-    tc_ctx c = {text ? text : "", text ? n : 0, partial, o};
+    tc_ctx c = {text ? text : "", text ? n : 0, partial, partial && eager, o};
     const tc_family *fam = &lf_tc_families[f];
     if (fam->whole)
         fam->whole(&c);
@@ -146,7 +146,7 @@ bool lf_toolcall_parse(lf_toolcall_format f, const char *text, size_t n, uint64_
                        lf_oai_message *out, lf_error *err) {
     tc_out o;
     memset(out, 0, sizeof *out);
-    if (!run(f, text, n, false, &o, err))
+    if (!run(f, text, n, false, false, &o, err))
         return false;
     bool ok = to_message(&o, NULL, rng, out, err);
     tc_out_free(&o);
@@ -165,7 +165,12 @@ struct lf_toolcall_stream {
     lf_toolcall_delta *deltas;
     size_t cap_deltas;
     bool ended;
+    bool eager;
+    bool open;        /* eager: call sent_calls - 1 is announced, its arguments not all sent */
+    size_t open_sent; /* how many bytes of them are */
 };
+
+void lf_toolcall_stream_set_eager(lf_toolcall_stream *s, bool on) { s->eager = on; }
 
 lf_toolcall_stream *lf_toolcall_stream_new(lf_toolcall_format f, const uint64_t *seed,
                                            lf_error *err) {
@@ -224,6 +229,75 @@ static bool text_delta(lf_toolcall_stream *s, size_t *k, int kind, const tc_buf 
     return add_delta(s, k, d);
 }
 
+/* n less an incomplete UTF-8 sequence at its end (a delta may become a
+ * JSON string on its own). */
+static size_t utf8_whole(const char *p, size_t n) {
+    for (size_t k = 1; k <= 3 && k <= n; k++) {
+        unsigned char b = (unsigned char)p[n - k];
+        if ((b & 0xC0) != 0x80) {
+            size_t need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+            return need > k ? n - k : n;
+        }
+    }
+    return n;
+}
+
+/* A CALL delta for call i, with a fresh id. */
+static bool call_delta(lf_toolcall_stream *s, size_t *k, size_t i, const char *name) {
+    lf_harmony_tool_call_id(&s->rng, s->ids[i]);
+    s->sent_calls = i + 1;
+    lf_toolcall_delta d = {.kind = LF_TOOLCALL_DELTA_CALL, .index = i, .id = s->ids[i],
+                           .name = name};
+    return add_delta(s, k, d);
+}
+
+static bool args_delta(lf_toolcall_stream *s, size_t *k, size_t i, const char *p, size_t n) {
+    lf_toolcall_delta d = {.kind = LF_TOOLCALL_DELTA_ARGS, .index = i, .text = p, .len = n};
+    return add_delta(s, k, d);
+}
+
+/* The calls' deltas: the complete ones (the rest of the open one first),
+ * then in eager mode the one being written. */
+static bool call_deltas(lf_toolcall_stream *s, size_t *k, const tc_out *o) {
+    const tc_pending *p = &o->pending;
+    size_t need = o->n_calls + (p->name ? 1 : 0);
+    if (need > s->sent_calls) {
+        char (*ids)[32] = realloc(s->ids, need * sizeof *ids);
+        if (!ids)
+            return false;
+        s->ids = ids;
+    }
+    for (size_t i = s->open ? s->sent_calls - 1 : s->sent_calls; i < o->n_calls; i++) {
+        const char *a = o->calls[i].args;
+        size_t len = strlen(a);
+        if (i + 1 == s->sent_calls) { /* the open call, complete now */
+            size_t from = s->open_sent < len ? s->open_sent : len;
+            s->open = false;
+            if (len > from && !args_delta(s, k, i, a + from, len - from))
+                return false;
+        } else if (!call_delta(s, k, i, o->calls[i].name) || !args_delta(s, k, i, a, len)) {
+            return false;
+        }
+    }
+    size_t i = o->n_calls;
+    if (!p->name)
+        return true;
+    if (i == s->sent_calls && !s->open) {
+        if (!call_delta(s, k, i, p->name))
+            return false;
+        s->open = true, s->open_sent = 0;
+    }
+    if (s->open && i + 1 == s->sent_calls && p->args) {
+        size_t ready = utf8_whole(p->args, p->args_len);
+        if (ready > s->open_sent) {
+            if (!args_delta(s, k, i, p->args + s->open_sent, ready - s->open_sent))
+                return false;
+            s->open_sent = ready;
+        }
+    }
+    return true;
+}
+
 int64_t lf_toolcall_stream_push(lf_toolcall_stream *s, const char *text, size_t n, bool end,
                                 const lf_toolcall_delta **deltas, lf_error *err) {
     *deltas = NULL;
@@ -241,29 +315,15 @@ int64_t lf_toolcall_stream_push(lf_toolcall_stream *s, const char *text, size_t 
         return -1;
     }
     tc_out o;
-    if (!run(s->f, s->text.p, s->text.n, !end, &o, err))
+    if (!run(s->f, s->text.p, s->text.n, !end, s->eager, &o, err))
         return -1;
     tc_out_free(&s->last);
     s->last = o;
     s->ended = end;
     size_t k = 0;
     bool ok = text_delta(s, &k, LF_TOOLCALL_DELTA_REASONING, &o.reasoning, &s->sent_reasoning) &&
-              text_delta(s, &k, LF_TOOLCALL_DELTA_CONTENT, &o.content, &s->sent_content);
-    if (ok && o.n_calls > s->sent_calls) {
-        char (*ids)[32] = realloc(s->ids, o.n_calls * sizeof *ids);
-        ok = ids != NULL;
-        if (ok)
-            s->ids = ids;
-    }
-    for (size_t i = s->sent_calls; ok && i < o.n_calls; i++) {
-        lf_harmony_tool_call_id(&s->rng, s->ids[i]);
-        lf_toolcall_delta call = {.kind = LF_TOOLCALL_DELTA_CALL, .index = i, .id = s->ids[i],
-                                  .name = o.calls[i].name};
-        lf_toolcall_delta args = {.kind = LF_TOOLCALL_DELTA_ARGS, .index = i,
-                                  .text = o.calls[i].args, .len = strlen(o.calls[i].args)};
-        ok = add_delta(s, &k, call) && add_delta(s, &k, args);
-        s->sent_calls = i + 1;
-    }
+              text_delta(s, &k, LF_TOOLCALL_DELTA_CONTENT, &o.content, &s->sent_content) &&
+              call_deltas(s, &k, &s->last);
     if (!ok) {
         snprintf(err->msg, sizeof err->msg, "tool calls: out of memory");
         return -1;

@@ -3,7 +3,9 @@
  * table (family.c) like the tensor type-traits table. A parser reads the
  * model's whole output so far; in partial mode (streaming) it stops before
  * anything that might still become a call, so that what it reports is
- * always a prefix of what the final parse reports. */
+ * always a prefix of what the final parse reports. In eager mode (a
+ * stream of grammar-constrained output) it also reports the call it
+ * stopped at, while it is still being written: tc_out.pending. */
 #ifndef LF_TEXT_TOOLCALL_H
 #define LF_TEXT_TOOLCALL_H
 
@@ -26,11 +28,21 @@ typedef struct tc_call {
     char *args; /* JSON object text */
 } tc_call;
 
+/* Eager mode: the call after the last complete one, still being written,
+ * for families whose arguments are the model's own JSON object text. */
+typedef struct tc_pending {
+    char *name;       /* NULL: not known yet */
+    const char *args; /* into the text: the arguments so far, every byte of it
+                       * final (NULL: not begun, or built rather than copied) */
+    size_t args_len;
+} tc_pending;
+
 typedef struct tc_out {
     tc_buf content;
     tc_buf reasoning; /* only gpt-oss fills it */
     tc_call *calls;
     size_t n_calls, cap_calls;
+    tc_pending pending;
     bool oom;
 } tc_out;
 
@@ -38,6 +50,8 @@ typedef struct tc_ctx {
     const char *s;
     size_t n;
     bool partial; /* more text may follow */
+    bool eager;   /* partial: report the call being written (tc_out.pending),
+                   * and the complete calls of an unfinished list of calls */
     tc_out *o;
 } tc_ctx;
 
@@ -87,6 +101,11 @@ enum tc_json tc_json_end(const char *s, size_t n, size_t i, size_t *end);
 /* For a complete JSON object s[a..b): the raw text span of member key
  * (a top-level key); false when absent. */
 bool tc_json_member(const char *s, size_t a, size_t b, const char *key, size_t *va, size_t *vb);
+/* For the JSON object at s[a], complete or cut off at n: the value of the
+ * first member named keys[k], s[va[k]..vb[k]) (vb[k] == n when it is cut
+ * off; 0, 0 when the member has not begun). */
+void tc_json_open_members(const char *s, size_t n, size_t a, const char *const *keys, int nk,
+                          size_t *va, size_t *vb);
 /* A JSON string value s[a..b) decoded (malloc'd, NUL-terminated), or NULL. */
 char *tc_json_string(const char *s, size_t a, size_t b, size_t *len);
 /* Adds a call from an object {NAME_KEY: "name", ARGS_KEY: {...} or "{...}"}
@@ -99,6 +118,16 @@ enum tc_res tc_add_call_args(tc_ctx *c, const char *name, size_t name_len, size_
 /* A JSON array of call objects at s[i] (TC_MORE/TC_BAD as for a call). */
 enum tc_res tc_json_call_array(tc_ctx *c, size_t i, const char *name_key,
                                const char *const *args_keys, size_t *end);
+
+/* Eager mode (else nothing): the call being written is name (not yet
+ * validated; NULL: unknown) with arguments s[a..e) so far (a == e: not
+ * begun). */
+void tc_set_pending(tc_ctx *c, const char *name, size_t name_len, size_t a, size_t e);
+/* Eager mode: the call object at s[a] (cut off at the end of the text, or
+ * complete but not yet closed by its family's syntax) as the pending call:
+ * its name_key member once complete, and the value of args_keys[0] (the
+ * key the final parse prefers) so far when it is an object. */
+void tc_pending_object(tc_ctx *c, size_t a, const char *name_key, const char *const *args_keys);
 
 /* Adds name with arguments text[0..n) (must be a JSON object). */
 enum tc_res tc_add_call_text(tc_ctx *c, const char *name, size_t name_len, const char *text,

@@ -101,32 +101,34 @@ out:
 
 static enum tc_res deepseek_call(tc_ctx *c, size_t i, size_t *end) {
     const char *s = c->s;
-    size_t sep, a, b, name, name_end;
+    size_t sep, a = c->n, b = c->n, name, name_end;
     enum tc_res r = until(c, i, DS_SEP, &sep);
     if (r != TC_OK)
         return r;
     if (sep - i == 8 && !memcmp(s + i, "function", 8)) {
         name = sep + strlen(DS_SEP);
-        if ((r = until(c, name, "\n", &name_end)) != TC_OK ||
-            (r = expect(c, name_end, "```json", &a)) != TC_OK)
+        if ((r = until(c, name, "\n", &name_end)) != TC_OK)
             return r;
+        if ((r = expect(c, name_end, "```json", &a)) != TC_OK)
+            a = c->n;
     } else {
         name = i, name_end = sep, a = sep + strlen(DS_SEP);
     }
-    a = tc_skip_ws(s, c->n, a);
-    if (a >= c->n)
-        return TC_MORE;
-    enum tc_json j = tc_json_end(s, c->n, a, &b);
-    if (j != TC_JSON_OK)
-        return j == TC_JSON_MORE ? TC_MORE : TC_BAD;
-    size_t e = b;
-    if (name != i && (r = expect(c, b, "```", &e)) != TC_OK)
-        return r;
-    if ((r = expect(c, e, DS_CALL_END, end)) != TC_OK)
-        return r;
     while (name_end > name && s[name_end - 1] == ' ')
         name_end--;
-    return tc_add_call_args(c, s + name, name_end - name, a, b);
+    if (r == TC_OK) {
+        a = tc_skip_ws(s, c->n, a);
+        enum tc_json j = a < c->n ? tc_json_end(s, c->n, a, &b) : TC_JSON_MORE;
+        r = j == TC_JSON_OK ? TC_OK : j == TC_JSON_MORE ? TC_MORE : TC_BAD;
+    }
+    size_t e = b;
+    if (r == TC_OK && name != i)
+        r = expect(c, b, "```", &e);
+    if (r == TC_OK)
+        r = expect(c, e, DS_CALL_END, end);
+    if (r == TC_MORE)
+        tc_set_pending(c, s + name, name_end - name, a, b);
+    return r == TC_OK ? tc_add_call_args(c, s + name, name_end - name, a, b) : r;
 }
 
 enum tc_res lf_tc_deepseek_at(tc_ctx *c, size_t at, int k, size_t *end) {
@@ -152,7 +154,7 @@ enum tc_res lf_tc_deepseek_at(tc_ctx *c, size_t at, int k, size_t *end) {
         if ((r = deepseek_call(c, e, &i)) != TC_OK)
             break;
     }
-    if (r != TC_OK)
+    if (r != TC_OK && !(r == TC_MORE && c->eager && c->partial)) /* eager: the calls so far */
         tc_drop_calls(c->o, before);
     *end = i;
     return r;
@@ -212,6 +214,8 @@ void lf_tc_functionary_v32(tc_ctx *c) {
             r = j == TC_JSON_OK ? tc_add_call_args(&sub, s + i, nl - i, a, b)
                 : j == TC_JSON_MORE ? TC_MORE
                                     : TC_BAD;
+            if (r == TC_MORE)
+                tc_set_pending(c, s + i, nl - i, a, n);
         } else if (nl - i == 6 && !memcmp(s + i, "python", 6)) {
             b = next;
             if (next == n && c->partial) {

@@ -156,6 +156,12 @@ void srv_tools_start(srv_gen *g) {
     if (g->t->req.stream) /* NULL (out of memory): the answer goes out as content */
         g->tcs = lf_toolcall_stream_new((lf_toolcall_format)g->t->req.tool_format, &g->tc_seed,
                                         &err);
+    /* a grammar holds the calls to well-formed: arguments stream as generated */
+    const srv_completion *req = &g->t->req;
+    if (g->tcs && ((req->grammar && (req->tool_choice == SRV_TOOLS_REQUIRED ||
+                                     req->tool_choice == SRV_TOOLS_NAMED)) ||
+                   req->grammar_trigger))
+        lf_toolcall_stream_set_eager(g->tcs, true);
 }
 
 static json_t *calls_json(const lf_oai_message *m) {
