@@ -6,8 +6,10 @@
  * loaded machine. A benchmark, never run by `make check`; bench/gemv_bench.sh
  * builds and runs it.
  *
- *   gemv_bench [-t TYPE]... [-r ROUNDS] [-n ROWS] [-j THREADS] [-c COPIES]
+ *   gemv_bench [-t TYPE]... [-r ROUNDS] [-n ROWS] [-j THREADS] [-c COPIES] [-p 1]
  *
+ * -p 1: the new side reads the weights packed (tensor/pack.h) for the types
+ * that have a packed layout, as the loader leaves them.
  * COPIES > 1 cycles through that many copies of each matrix (weights read
  * from memory rather than L3). Per shape and type: median µs per product of
  * old and new, new/old ratio of medians (< 1 is faster), the median of the
@@ -25,6 +27,7 @@
 #include "llamafile.h"
 #include "tensor/fp16.h"
 #include "tensor/matmul.h"
+#include "tensor/pack.h"
 #include "tensor/types.h"
 
 void lf_bench_old_init_avx512vnni(lf_kernel_set *ks);
@@ -81,7 +84,7 @@ static double median(double *v, int n) {
 }
 
 int main(int argc, char **argv) {
-    int types[16], ntypes = 0, rounds = 15, nrows = 1, threads = 1, copies = 1;
+    int types[16], ntypes = 0, rounds = 15, nrows = 1, threads = 1, copies = 1, packed = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "-t")) {
             int ty = lf_type_from_name(argv[i + 1]);
@@ -94,8 +97,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "-n")) nrows = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "-j")) threads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "-c")) copies = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "-p")) packed = atoi(argv[i + 1]);
         else {
-            fprintf(stderr, "usage: %s [-t TYPE]... [-r ROUNDS] [-n ROWS] [-j THREADS] [-c COPIES]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-t TYPE]... [-r ROUNDS] [-n ROWS] [-j THREADS] [-c COPIES] [-p 1]\n", argv[0]);
             return 1;
         }
     }
@@ -120,7 +124,8 @@ int main(int argc, char **argv) {
         {5632, 2048, "ffn gate/up"}, {2048, 5632, "ffn down"}, {2048, 2048, "attn q/o"},
         {32000, 2048, "output"},
     };
-    printf("# rounds %d, activation rows %d, threads %d, copies %d\n", rounds, nrows, threads, copies);
+    printf("# rounds %d, activation rows %d, threads %d, copies %d, packed %d\n", rounds, nrows, threads, copies,
+           packed);
     printf("| type | m x k | old µs | new µs | new/old medians | pair ratio median (min–max) | best/best | new GB/s | new TSC cyc/row | same |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|\n");
     for (int ti = 0; ti < ntypes; ti++) {
@@ -139,6 +144,20 @@ int main(int argc, char **argv) {
             if (!w || !x || !o0 || !o1)
                 return 1;
             fill(type, w, bytes * (size_t)nc);
+            /* the new side's weights: packed copies, or the same bytes */
+            const int64_t np = packed && lf_pack_has(type) ? lf_pack_rows(m) : 0;
+            uint8_t *wn = w;
+            if (np) {
+                uint8_t *tmp = malloc(row * LF_PACK_ROWS);
+                wn = aligned_alloc(64, (bytes * (size_t)nc + 63) / 64 * 64);
+                if (!tmp || !wn)
+                    return 1;
+                memcpy(wn, w, bytes * (size_t)nc);
+                for (int cc = 0; cc < nc; cc++)
+                    for (int64_t g = 0; g < np; g += LF_PACK_ROWS)
+                        lf_pack_group(type, wn + bytes * (size_t)cc + row * (size_t)g, k, tmp);
+                free(tmp);
+            }
             for (int64_t i = 0; i < k * nrows; i++)
                 x[i] = (float)((double)(rnd() >> 11) * 0x1p-53 * 2 - 1);
             lf_scratch sc = {0};
@@ -155,7 +174,8 @@ int main(int argc, char **argv) {
                     uint64_t c0 = __rdtsc();
                     for (int q = 0; q < reps; q++) {
                         lf_weight W = {.type = type, .ne = {k, m, 1, 1}, .row_bytes = row,
-                                       .data = w + bytes * (size_t)cur_copy};
+                                       .data = (is_new ? wn : w) + bytes * (size_t)cur_copy,
+                                       .packed = is_new ? np : 0};
                         cur_copy = (cur_copy + 1) % nc;
                         if (!(is_new ? lf_matmul_with : lf_bench_old_matmul_with)(ks, pool, &sc, is_new ? o1 : o0,
                                                                                   &W, 0, x, nrows, &err)) {
@@ -174,7 +194,9 @@ int main(int argc, char **argv) {
             /* the same weights for both sides, for the bit comparison */
             lf_weight W = {.type = type, .ne = {k, m, 1, 1}, .row_bytes = row, .data = w};
             lf_bench_old_matmul_with(&old, pool, &sc, o0, &W, 0, x, nrows, &err);
-            lf_matmul_with(cur, pool, &sc, o1, &W, 0, x, nrows, &err);
+            lf_weight Wn = W;
+            Wn.data = wn, Wn.packed = np;
+            lf_matmul_with(cur, pool, &sc, o1, &Wn, 0, x, nrows, &err);
             bool same = memcmp(o0, o1, sizeof(float) * (size_t)(m * nrows)) == 0;
             double cy[99];
             for (int r = 0; r < rounds; r++)
@@ -192,6 +214,8 @@ int main(int argc, char **argv) {
                    same ? "yes" : "NO");
             fflush(stdout);
             lf_scratch_free(&sc);
+            if (wn != w)
+                free(wn);
             free(w), free(x), free(o0), free(o1);
         }
     }

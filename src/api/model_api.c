@@ -57,7 +57,7 @@ static lf_model *finish_load(lf_gguf *g, const char *name, bool vocab_only, lf_e
                 lf_vocab_n_tokens(m->vocab), (long long)m->hp.n_vocab);
         goto fail;
     }
-    if (!m->arch->load(m, &e2)) {
+    if (!m->arch->load(m, &e2) || !lf_model_pack(m, &e2)) {
         lf_fail(err, "%s: %s", name, e2.msg);
         goto fail;
     }
@@ -86,6 +86,7 @@ void lf_model_free(lf_model *m) {
     free(m->owned);
     lf_chat_cache_free(m->chat);
     lf_gvocab_free(m->gvocab);
+    lf_model_pack_free(m);
     lf_vocab_free(m->vocab);
     lf_gguf_close(m->gguf);
     free(m);

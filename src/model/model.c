@@ -248,7 +248,7 @@ bool lf_model_weight(const lf_model *m, lf_weight *W, bool required, int n_dims,
     memcpy(W->ne, t->ne, sizeof W->ne);
     W->row_bytes = (size_t)lf_type_row_bytes(t->type, t->ne[0]);
     W->data = t->data;
-    return true;
+    return lf_model_pack_choose((lf_model *)m, t, name, W, err);
 }
 
 bool lf_model_f32(const lf_model *m, const float **out, bool required, int64_t n,

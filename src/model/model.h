@@ -87,6 +87,9 @@ struct lf_model {
     int n_owned;
     struct lf_chat_cache *chat; /* its parsed chat templates (text/chat.h) */
     struct lf_gvocab *gvocab;   /* its grammar vocabulary trie (sample/grammar.h) */
+    struct lf_packs *packs;     /* weights to repack once loaded (repack.c) */
+    int n_packed;               /* tensors repacked, and the time it took */
+    double pack_ms;
 };
 
 struct lf_context {
@@ -130,6 +133,14 @@ bool lf_model_common_hparams(lf_model *m, lf_error *err);
 bool lf_model_weight(const lf_model *m, lf_weight *W, bool required, int n_dims,
                      const int64_t *ne, lf_error *err, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
+/* repack.c: whether the tensor just bound to W is stored in the kernel
+ * set's packed layout (then W->packed is set and the tensor is queued),
+ * and the queued tensors' repacking, run once the architecture is loaded
+ * (only with LLAMAFILE_REPACK=1 for now; otherwise every weight stays plain). */
+bool lf_model_pack_choose(lf_model *m, const lf_gguf_tensor *t, const char *name, lf_weight *W,
+                          lf_error *err);
+bool lf_model_pack(lf_model *m, lf_error *err);
+void lf_model_pack_free(lf_model *m);
 /* A small F32 tensor (norm weights, biases) as a float pointer into the map. */
 bool lf_model_f32(const lf_model *m, const float **out, bool required, int64_t n,
                   lf_error *err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));

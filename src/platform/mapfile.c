@@ -28,7 +28,11 @@ bool lf_map_range(lf_map *m, int fd, uint64_t offset, uint64_t size,
     uint64_t span = offset - start + size;
     if (span != (size_t)span)
         return lf_fail(err, "%s: range too large to map", name);
-    void *p = mmap(NULL, (size_t)span, PROT_READ, MAP_SHARED, fd, (off_t)start);
+    /* private: reads share the page cache all the same, and a model's
+     * loader may make pages writable to repack weights in place
+     * (model/repack.c), which then replace the file's pages in this process
+     * only */
+    void *p = mmap(NULL, (size_t)span, PROT_READ, MAP_PRIVATE, fd, (off_t)start);
     if (p == MAP_FAILED)
         return lf_fail(err, "%s: cannot map %llu bytes: %s", name,
                        (unsigned long long)size, strerror(errno));

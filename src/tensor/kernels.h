@@ -29,6 +29,7 @@ typedef struct lf_mm_call {
     int64_t n;          /* activation rows */
     float *c;
     size_t ldc;         /* floats */
+    int64_t packed;     /* rows [0, packed) are in 16-row packed groups (tensor/pack.h) */
 } lf_mm_call;
 
 /* Bytes of the n converted activation rows of k elements each (the layout
@@ -47,6 +48,7 @@ typedef struct lf_mm_kernel {
     lf_mm_fn mm;
     lf_tmp_bytes_fn tmp_bytes; /* NULL: no scratch */
     int row_align;             /* row ranges start at multiples of this */
+    int packed;                /* reads the packed layout of the type (tensor/pack.h) */
 } lf_mm_kernel;
 
 /* Attention works on tiles of LF_ATTN_TILE KV cells (attention.c). */

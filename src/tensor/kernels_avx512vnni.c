@@ -331,6 +331,139 @@ LF_INLINE void gemvk(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int 
     }
 }
 
+/* ------------------------------------- packed Q4_K groups (tensor/pack.h) */
+
+/* Whole packed groups [i0, i1) against ny activation rows: the 16 rows of
+ * a group are the lanes, so there is no horizontal sum and no scale
+ * gather. The integer sums per super-block are the exact ones and each
+ * row's float chain is gemvk's (acc = fma(S, d_a·d_w, acc), then
+ * fma(M, d_a·-dmin, acc)): bit for bit the results of the plain layout. */
+LF_INLINE void gemvp(const lf_mm_call *c, int64_t i0, int64_t i1, int ny, int64_t j0) {
+    const int64_t nb = c->k / 256;
+    const lf_akn *a[NY];
+    for (int y = 0; y < ny; y++)
+        a[y] = (const lf_akn *)(c->a + (size_t)(j0 + y) * (size_t)nb * sizeof(lf_akn));
+    for (int64_t i = i0; i < i1; i += 16) {
+        const uint8_t *g = (const uint8_t *)c->w + (size_t)i * c->ldw;
+        __m512 acc[NY];
+        LF_UNROLL
+        for (int y = 0; y < ny; y++)
+            acc[y] = _mm512_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const uint8_t *p = g + b * Q4KP_SB;
+            q4kp_sc s = q4kp_words(p);
+            __m512i S[NY];
+            LF_UNROLL
+            for (int y = 0; y < ny; y++)
+                S[y] = _mm512_setzero_si512();
+            LF_UNROLL
+            for (int q = 0; q < 8; q++) {
+                __m512i P[NY];
+                LF_UNROLL
+                for (int y = 0; y < ny; y++)
+                    P[y] = _mm512_setzero_si512();
+                LF_UNROLL
+                for (int t = 0; t < 4; t++) {
+                    __m512i lo, hi;
+                    q4kp_codes(p, 4 * q + t, &lo, &hi);
+                    LF_UNROLL
+                    for (int y = 0; y < ny; y++) {
+                        P[y] = dpbusd_b(P[y], lo, a[y][b].q + 32 * q + 8 * t);
+                        P[y] = dpbusd_b(P[y], hi, a[y][b].q + 32 * q + 8 * t + 4);
+                    }
+                }
+                __m512i sc = q4kp_scale(&s, q);
+                LF_UNROLL
+                for (int y = 0; y < ny; y++)
+                    S[y] = _mm512_add_epi32(S[y], _mm512_mullo_epi32(P[y], sc));
+            }
+            __m512 dw = q4kp_d(p), ndm = q4kp_ndmin(p);
+            __m512i mp[4];
+            LF_UNROLL
+            for (int pp = 0; pp < 4; pp++)
+                mp[pp] = q4kp_minpair(&s, pp);
+            LF_UNROLL
+            for (int y = 0; y < ny; y++) {
+                __m512 da = _mm512_set1_ps(a[y][b].d);
+                acc[y] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[y]), _mm512_mul_ps(da, dw), acc[y]);
+                __m512i mn = _mm512_setzero_si512();
+                LF_UNROLL
+                for (int pp = 0; pp < 4; pp++)
+                    mn = _mm512_dpwssd_epi32(mn, mp[pp], bcast32(a[y][b].bs32 + 2 * pp));
+                acc[y] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(mn), _mm512_mul_ps(da, ndm), acc[y]);
+            }
+        }
+        LF_UNROLL
+        for (int y = 0; y < ny; y++)
+            _mm512_storeu_ps(c->c + (size_t)(j0 + y) * c->ldc + (size_t)i, acc[y]);
+    }
+}
+
+/* The same for packed Q6_K: 16-element sub-blocks, sums started at -32·Σa. */
+LF_INLINE void gemvp6(const lf_mm_call *c, int64_t i0, int64_t i1, int ny, int64_t j0) {
+    const int64_t nb = c->k / 256;
+    const lf_akn *a[NY];
+    for (int y = 0; y < ny; y++)
+        a[y] = (const lf_akn *)(c->a + (size_t)(j0 + y) * (size_t)nb * sizeof(lf_akn));
+    for (int64_t i = i0; i < i1; i += 16) {
+        const uint8_t *g = (const uint8_t *)c->w + (size_t)i * c->ldw;
+        __m512 acc[NY];
+        LF_UNROLL
+        for (int y = 0; y < ny; y++)
+            acc[y] = _mm512_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const uint8_t *p = g + b * Q6KP_SB;
+            __m512i S[NY];
+            LF_UNROLL
+            for (int y = 0; y < ny; y++)
+                S[y] = _mm512_setzero_si512();
+            LF_UNROLL
+            for (int q = 0; q < 16; q++) {
+                __m512i P[NY];
+                LF_UNROLL
+                for (int y = 0; y < ny; y++)
+                    P[y] = _mm512_set1_epi32(a[y][b].init[q]);
+                LF_UNROLL
+                for (int t = 2 * q; t < 2 * q + 2; t++) {
+                    __m512i lo, hi;
+                    q6kp_codes(p, t, &lo, &hi);
+                    LF_UNROLL
+                    for (int y = 0; y < ny; y++) {
+                        P[y] = dpbusd_b(P[y], lo, a[y][b].q + 8 * t);
+                        P[y] = dpbusd_b(P[y], hi, a[y][b].q + 8 * t + 4);
+                    }
+                }
+                __m512i sc = q6kp_scale(p, q);
+                LF_UNROLL
+                for (int y = 0; y < ny; y++)
+                    S[y] = _mm512_add_epi32(S[y], _mm512_mullo_epi32(P[y], sc));
+            }
+            __m512 dw = q6kp_d(p);
+            LF_UNROLL
+            for (int y = 0; y < ny; y++)
+                acc[y] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[y]), _mm512_mul_ps(_mm512_set1_ps(a[y][b].d), dw), acc[y]);
+        }
+        LF_UNROLL
+        for (int y = 0; y < ny; y++)
+            _mm512_storeu_ps(c->c + (size_t)(j0 + y) * c->ldc + (size_t)i, acc[y]);
+    }
+}
+
+#define GEMVP_FN(fam, T)                                                \
+    static void fam##_##T(const lf_mm_call *c, int64_t i0, int64_t i1) { \
+        int64_t j = 0;                                                  \
+        for (; j + 4 <= c->n; j += 4)                                   \
+            fam(c, i0, i1, 4, j);                                       \
+        switch (c->n - j) {                                             \
+        case 3: fam(c, i0, i1, 3, j); break;                            \
+        case 2: fam(c, i0, i1, 2, j); break;                            \
+        case 1: fam(c, i0, i1, 1, j); break;                            \
+        default: break;                                                 \
+        }                                                               \
+    }
+GEMVP_FN(gemvp, Q4_K)
+GEMVP_FN(gemvp6, Q6_K)
+
 /* --------------------------------------------------------- float types */
 
 /* Lanes along k for every row count: an output is one accumulator over k
@@ -525,8 +658,15 @@ static void mm(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
         mmf(c, i0, i1, tmp);
     else if (c->n >= LF_GEMM_MIN_N)
         lf_vnni_gemm(c, i0, i1, tmp);
-    else
-        gemv_for(c->type)(c, i0, i1, tmp);
+    else {
+        int64_t pe = c->packed < i1 ? c->packed : i1; /* packed groups first, the plain tail after */
+        if (i0 < pe) {
+            (c->type == LF_TYPE_Q4_K ? gemvp_Q4_K : gemvp6_Q6_K)(c, i0, pe);
+            i0 = pe;
+        }
+        if (i0 < i1)
+            gemv_for(c->type)(c, i0, i1, tmp);
+    }
 }
 
 static size_t tmp_bytes(const lf_mm_call *c) {
@@ -543,7 +683,7 @@ void lf_kernels_init_avx512vnni(lf_kernel_set *ks) {
         if (gemv_for(t) || t == LF_TYPE_F32 || t == LF_TYPE_F16 || t == LF_TYPE_BF16)
             ks->mm[t] = (lf_mm_kernel){
                 .act_bytes = lf_x86_act_bytes, .act = lf_x86_act, .mm = mm,
-                .tmp_bytes = tmp_bytes, .row_align = LF_VNNI_PANEL,
+                .tmp_bytes = tmp_bytes, .row_align = LF_VNNI_PANEL, .packed = t == LF_TYPE_Q4_K || t == LF_TYPE_Q6_K,
             };
 }
 

@@ -280,6 +280,98 @@ LF_INLINE deck decodek(int type, const uint8_t *p, int with_lanes) {
     return r;
 }
 
+/* acc += u8 lanes of w x the 4 signed bytes at p in every lane, with the
+ * broadcast folded into the instruction (compilers load it separately). */
+LF_INLINE __m512i dpbusd_b(__m512i acc, __m512i w, const void *p) {
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const int32_t *)p));
+    return acc;
+}
+
+LF_INLINE __m512i bcast32(const void *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+
+/* ------------------------------------- packed Q4_K groups (tensor/pack.h) */
+
+enum { Q4KP_SB = 2304, Q4KP_D = 2048, Q4KP_DMIN = 2080, Q4KP_WORDS = 2112 };
+
+/* The scale words of one packed super-block: per row lane, the bytes of
+ * scales 0-3 (sl), 4-7 (sh), mins 0-3 (ml), 4-7 (mh); as k4_scales. */
+typedef struct q4kp_sc {
+    __m512i sl, sh, ml, mh;
+} q4kp_sc;
+
+LF_INLINE q4kp_sc q4kp_words(const uint8_t *p) {
+    __m512i a = _mm512_loadu_si512(p + Q4KP_WORDS), b = _mm512_loadu_si512(p + Q4KP_WORDS + 64),
+            c = _mm512_loadu_si512(p + Q4KP_WORDS + 128);
+    const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4 = _mm512_set1_epi32(0x0f0f0f0f),
+                  h2 = _mm512_set1_epi32(0x30303030);
+    q4kp_sc r;
+    r.sl = _mm512_and_si512(a, m6);
+    r.ml = _mm512_and_si512(b, m6);
+    r.sh = _mm512_or_si512(_mm512_and_si512(c, m4), _mm512_and_si512(_mm512_srli_epi32(a, 2), h2));
+    r.mh = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(c, 4), m4), _mm512_and_si512(_mm512_srli_epi32(b, 2), h2));
+    return r;
+}
+
+/* Sub-block q's scale of the 16 rows as int32 lanes. */
+LF_INLINE __m512i q4kp_scale(const q4kp_sc *s, int q) {
+    const __m512i idx = _mm512_or_si512(_mm512_set1_epi32((int)0x80808000u),
+                                        _mm512_set4_epi32(12 + q % 4, 8 + q % 4, 4 + q % 4, q % 4));
+    return _mm512_shuffle_epi8(q < 4 ? s->sl : s->sh, idx);
+}
+
+/* Mins 2pp and 2pp + 1 of the 16 rows as int16 pairs (for vpdpwssd). */
+LF_INLINE __m512i q4kp_minpair(const q4kp_sc *s, int pp) {
+    const int o = 2 * (pp % 2);
+#define PAIR(x) ((x + o) | (x + o + 1) << 16)
+    const __m512i idx = _mm512_or_si512(_mm512_set1_epi32((int)0x80008000u),
+                                        _mm512_set4_epi32(PAIR(12), PAIR(8), PAIR(4), PAIR(0)));
+#undef PAIR
+    return _mm512_shuffle_epi8(pp < 2 ? s->ml : s->mh, idx);
+}
+
+/* d and -dmin of the 16 rows (-dmin by the sign bit, like a scalar -x). */
+LF_INLINE __m512 q4kp_d(const uint8_t *p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + Q4KP_D)));
+}
+LF_INLINE __m512 q4kp_ndmin(const uint8_t *p) {
+    return _mm512_xor_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + Q4KP_DMIN))),
+                         _mm512_set1_ps(-0.0f));
+}
+
+/* Codes of vector t: elements 8t .. 8t+3 (lo) and 8t+4 .. 8t+7 (hi), 4 per row lane. */
+LF_INLINE void q4kp_codes(const uint8_t *p, int t, __m512i *lo, __m512i *hi) {
+    __m512i v = _mm512_loadu_si512(p + 64 * t);
+    *lo = _mm512_and_si512(v, _mm512_set1_epi8(15));
+    *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(15));
+}
+
+/* ------------------------------------- packed Q6_K groups (tensor/pack.h) */
+
+enum { Q6KP_SB = 3360, Q6KP_HIGH = 2048, Q6KP_SC = 3072, Q6KP_D = 3328 };
+
+/* Codes (6 bits) of vector t: the low nibbles as Q4_K's, the high two bits
+ * from crumb vector t/2 (bits 0-1 and 2-3 for even t, 4-5 and 6-7 for odd). */
+LF_INLINE void q6kp_codes(const uint8_t *p, int t, __m512i *lo, __m512i *hi) {
+    __m512i v = _mm512_loadu_si512(p + 64 * t), h = _mm512_loadu_si512(p + Q6KP_HIGH + 64 * (t / 2));
+    const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
+    __m512i hl = t % 2 ? h : _mm512_slli_epi16(h, 4);
+    __m512i hh = t % 2 ? _mm512_srli_epi16(h, 2) : _mm512_slli_epi16(h, 2);
+    *lo = _mm512_or_si512(_mm512_and_si512(v, m4), _mm512_and_si512(hl, m30));
+    *hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4), _mm512_and_si512(hh, m30));
+}
+
+/* Sub-block q's (int8) scale of the 16 rows as int32 lanes; d as floats. */
+LF_INLINE __m512i q6kp_scale(const uint8_t *p, int q) {
+    return _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + Q6KP_SC + 16 * q)));
+}
+LF_INLINE __m512 q6kp_d(const uint8_t *p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + Q6KP_D)));
+}
+
 /* kernels_avx512vnni_gemm.c: the matrix-matrix kernels (x16 layouts). */
 void lf_vnni_gemm(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp);
 size_t lf_vnni_gemm_tmp(const lf_mm_call *c);

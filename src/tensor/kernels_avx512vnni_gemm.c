@@ -32,19 +32,6 @@
 #endif
 enum { P = 16, J0 = J0X, JK = 6 }; /* panel rows; activation rows per tile */
 
-LF_INLINE __m512i bcast32(const void *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm512_set1_epi32(v);
-}
-
-/* acc += u8 lanes of w x the 4 signed bytes at p in every lane, with the
- * broadcast folded into the instruction (compilers load it separately). */
-LF_INLINE __m512i dpbusd_b(__m512i acc, __m512i w, const void *p) {
-    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const int32_t *)p));
-    return acc;
-}
-
 LF_INLINE __m512 bcastf(const float *p) {
     return _mm512_set1_ps(*p);
 }
@@ -306,6 +293,52 @@ static void panelk(const lf_mm_call *c, int64_t i0, int rows, uint8_t *pu, kpane
     }
 }
 
+/* The panel of a packed Q4_K group (tensor/pack.h): the codes split into
+ * their two nibbles, the scale words spread to lanes. */
+static void panelk_q4kp(const lf_mm_call *c, int64_t i0, uint8_t *pu, kpanel *pk) {
+    const int64_t nb = c->k / 256;
+    prefetch_rows(c, i0, P);
+    const uint8_t *g = (const uint8_t *)c->w + (size_t)i0 * c->ldw;
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *p = g + b * Q4KP_SB;
+        for (int t = 0; t < 32; t++) {
+            __m512i lo, hi;
+            q4kp_codes(p, t, &lo, &hi);
+            _mm512_storeu_si512(pu + (size_t)(64 * b + 2 * t) * P * 4, lo);
+            _mm512_storeu_si512(pu + (size_t)(64 * b + 2 * t + 1) * P * 4, hi);
+        }
+        q4kp_sc s = q4kp_words(p);
+        LF_UNROLL
+        for (int q = 0; q < 8; q++)
+            _mm512_storeu_si512(pk[b].sc[q], q4kp_scale(&s, q));
+        LF_UNROLL
+        for (int pp = 0; pp < 4; pp++)
+            _mm512_storeu_si512(pk[b].mp[pp], q4kp_minpair(&s, pp));
+        _mm512_storeu_ps(pk[b].d, q4kp_d(p));
+        _mm512_storeu_ps(pk[b].ndmin, q4kp_ndmin(p));
+    }
+}
+
+/* The panel of a packed Q6_K group. */
+static void panelk_q6kp(const lf_mm_call *c, int64_t i0, uint8_t *pu, kpanel *pk) {
+    const int64_t nb = c->k / 256;
+    prefetch_rows(c, i0, P);
+    const uint8_t *g = (const uint8_t *)c->w + (size_t)i0 * c->ldw;
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *p = g + b * Q6KP_SB;
+        for (int t = 0; t < 32; t++) {
+            __m512i lo, hi;
+            q6kp_codes(p, t, &lo, &hi);
+            _mm512_storeu_si512(pu + (size_t)(64 * b + 2 * t) * P * 4, lo);
+            _mm512_storeu_si512(pu + (size_t)(64 * b + 2 * t + 1) * P * 4, hi);
+        }
+        for (int q = 0; q < 16; q++)
+            _mm512_storeu_si512(pk[b].sc[q], q6kp_scale(p, q));
+        _mm512_storeu_ps(pk[b].d, q6kp_d(p));
+        _mm512_storeu_ps(pk[b].ndmin, _mm512_setzero_ps());
+    }
+}
+
 LF_INLINE void tilek(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, int J, int sub, int has_min,
                      const uint8_t *pu, const kpanel *pk) {
     const int64_t k = c->k, nb = k / 256;
@@ -397,7 +430,10 @@ static void gemmk(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
         int np = 0;
         for (int64_t i = ig; i < i1 && np < pg; i += P, np++) {
             uint8_t *pu = (uint8_t *)tmp + np * pb;
-            panelk(c, i, i1 - i < P ? (int)(i1 - i) : P, pu, (kpanel *)(pu + (size_t)k * P));
+            if (i + P <= c->packed)
+                (c->type == LF_TYPE_Q4_K ? panelk_q4kp : panelk_q6kp)(c, i, pu, (kpanel *)(pu + (size_t)k * P));
+            else
+                panelk(c, i, i1 - i < P ? (int)(i1 - i) : P, pu, (kpanel *)(pu + (size_t)k * P));
         }
         prefetch_next_group(c, ig + (int64_t)np * P, pg, i1);
         for (int64_t jb0 = 0; jb0 < c->n; jb0 += jb) {

@@ -88,6 +88,8 @@ bool lf_matmul_with(const lf_kernel_set *ks, lf_pool *pool, lf_scratch *scratch,
     if (!kr)
         return lf_fail(err, "type %s is not supported yet",
                        lf_type_name(W->type) ? lf_type_name(W->type) : "?");
+    if (W->packed && !kr->packed)
+        return lf_fail(err, "the %s kernels cannot read packed %s weights", ks->name, lf_type_name(W->type));
     if (n_rows <= 0)
         return true;
     pool = lf_pool_for(pool, (double)W->ne[0] * (double)W->ne[1] * (double)n_rows);
@@ -98,6 +100,7 @@ bool lf_matmul_with(const lf_kernel_set *ks, lf_pool *pool, lf_scratch *scratch,
             .type = W->type, .k = W->ne[0],
             .w = (const char *)W->data + (size_t)slice * (size_t)W->ne[1] * W->row_bytes,
             .ldw = W->row_bytes, .m = W->ne[1], .n = n_rows, .c = out, .ldc = (size_t)W->ne[1],
+            .packed = W->packed,
         },
         .x = x,
     };

@@ -6,6 +6,7 @@
 
 #include "base/alloc.h"
 #include "base/error.h"
+#include "tensor/pack.h"
 #include "tensor/types.h"
 
 void *lf_scratch_get(lf_scratch *s, size_t bytes) {
@@ -97,6 +98,18 @@ bool lf_weight_row(const lf_weight *W, int64_t r, float *out, lf_error *err) {
     const lf_type_traits *tt = lf_type_traits_of(W->type);
     if (!tt || !tt->to_float)
         return lf_fail(err, "type %s is not supported yet", lf_type_name(W->type) ? lf_type_name(W->type) : "?");
-    tt->to_float((const char *)W->data + (size_t)r * W->row_bytes, out, W->ne[0]);
+    int64_t in = W->ne[1] > 0 ? r % W->ne[1] : 0;
+    if (in >= W->packed) {
+        tt->to_float((const char *)W->data + (size_t)r * W->row_bytes, out, W->ne[0]);
+        return true;
+    }
+    /* a packed row: its blocks gathered back one at a time */
+    const uint8_t *group = (const uint8_t *)W->data + (size_t)(r - in % LF_PACK_ROWS) * W->row_bytes;
+    const int64_t bk = tt->blck;
+    uint8_t blk[256];
+    for (int64_t b = 0; b < W->ne[0] / bk; b++) {
+        lf_unpack_block(W->type, group, W->ne[0], (int)(in % LF_PACK_ROWS), b, blk);
+        tt->to_float(blk, out + b * bk, bk);
+    }
     return true;
 }

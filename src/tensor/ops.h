@@ -13,6 +13,7 @@ typedef struct lf_weight {
     int64_t ne[4];
     size_t row_bytes;
     const void *data;
+    int64_t packed;     /* rows of each slice stored packed (tensor/pack.h); 0: plain */
 } lf_weight;
 
 /* Growable scratch memory owned by a context (no per-token allocation). */

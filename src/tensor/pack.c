@@ -1,0 +1,142 @@
+/* pack.c — the packed weight layouts (pack.h), portable C: the packing
+ * done at load and the way back to plain blocks (lf_weight_row, tests). */
+#include "tensor/pack.h"
+
+#include <string.h>
+
+#include "llamafile.h"
+#include "tensor/blocks.h"
+
+enum { Q4K_GROUP = LF_PACK_ROWS * LF_Q4_K_BYTES, Q4K_D = 2048, Q4K_DMIN = 2080,
+       Q4K_WORDS = 2112 };
+
+static uint64_t rd64(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v; /* little-endian hosts only (x86-64, aarch64) */
+}
+
+enum { Q6K_GROUP = LF_PACK_ROWS * LF_Q6_K_BYTES, Q6K_HIGH = 2048, Q6K_SC = 3072, Q6K_D = 3328 };
+
+bool lf_pack_has(int type) {
+    return type == LF_TYPE_Q4_K || type == LF_TYPE_Q6_K;
+}
+
+/* Q6_K's 6-bit codes in element order (ggml's dequantize_row_q6_K). */
+static void q6k_codes(const uint8_t *blk, uint8_t *code) {
+    const uint8_t *ql = blk, *qh = blk + 128;
+    for (int n = 0; n < 2; n++)
+        for (int l = 0; l < 32; l++) {
+            const uint8_t *a = ql + 64 * n, h = qh[32 * n + l];
+            uint8_t *c = code + 128 * n;
+            c[l] = (uint8_t)((a[l] & 15) | (h & 3) << 4);
+            c[l + 32] = (uint8_t)((a[l + 32] & 15) | (h >> 2 & 3) << 4);
+            c[l + 64] = (uint8_t)((a[l] >> 4) | (h >> 4 & 3) << 4);
+            c[l + 96] = (uint8_t)((a[l + 32] >> 4) | (h >> 6 & 3) << 4);
+        }
+}
+
+static void q6k_block(const uint8_t *code, uint8_t *blk) {
+    uint8_t *ql = blk, *qh = blk + 128;
+    for (int n = 0; n < 2; n++)
+        for (int l = 0; l < 32; l++) {
+            const uint8_t *c = code + 128 * n;
+            ql[64 * n + l] = (uint8_t)((c[l] & 15) | (c[l + 64] & 15) << 4);
+            ql[64 * n + l + 32] = (uint8_t)((c[l + 32] & 15) | (c[l + 96] & 15) << 4);
+            qh[32 * n + l] = (uint8_t)(c[l] >> 4 | (c[l + 32] >> 4) << 2 | (c[l + 64] >> 4) << 4 | (c[l + 96] >> 4) << 6);
+        }
+}
+
+/* Q6_K row r's block -> its slots: low nibbles as Q4_K's codes, the high
+ * two bits of elements 16u + 4s + j at bits 2s of byte 4r + j of vector u,
+ * the 16 int8 scales of sub-block q at [3072 + 16q + r], d at 3328 + 2r. */
+static void pack_q6k_block(const uint8_t *blk, int r, uint8_t *dst) {
+    uint8_t code[QK_K];
+    q6k_codes(blk, code);
+    for (int t = 0; t < 32; t++) {
+        uint64_t n = rd64(code + 8 * t) & 0x0f0f0f0f0f0f0f0full;
+        uint32_t w = (uint32_t)n | (uint32_t)(n >> 32) << 4;
+        memcpy(dst + 64 * t + 4 * r, &w, 4);
+    }
+    for (int u = 0; u < 16; u++) { /* codes are 6 bits: >> 4 leaves bits 4-5 alone in each byte's low bits */
+        uint64_t x0 = rd64(code + 16 * u) >> 4 & 0x0303030303030303ull;
+        uint64_t x1 = rd64(code + 16 * u + 8) >> 4 & 0x0303030303030303ull;
+        uint32_t w = (uint32_t)x0 | (uint32_t)(x0 >> 32) << 2 | (uint32_t)x1 << 4 | (uint32_t)(x1 >> 32) << 6;
+        memcpy(dst + Q6K_HIGH + 64 * u + 4 * r, &w, 4);
+    }
+    for (int q = 0; q < 16; q++)
+        dst[Q6K_SC + 16 * q + r] = blk[192 + q];
+    memcpy(dst + Q6K_D + 2 * r, blk + 208, 2);
+}
+
+/* Q4_K row r's block -> its slots in the packed super-block dst. Elements
+ * 8t .. 8t+7 lie in one half of a 64-element chunk: the low nibbles of
+ * qs[32c + 8(t%4) ...] for the first half, the high nibbles for the second. */
+static void pack_q4k_block(const uint8_t *blk, int r, uint8_t *dst) {
+    const uint8_t *qs = blk + 16;
+    for (int t = 0; t < 32; t++) {
+        uint64_t x = rd64(qs + 32 * (t / 8) + 8 * (t % 4));
+        uint64_t n = ((t % 8) < 4 ? x : x >> 4) & 0x0f0f0f0f0f0f0f0full;
+        uint32_t w = (uint32_t)n | (uint32_t)(n >> 32) << 4;
+        memcpy(dst + 64 * t + 4 * r, &w, 4);
+    }
+    memcpy(dst + Q4K_D + 2 * r, blk, 2);
+    memcpy(dst + Q4K_DMIN + 2 * r, blk + 2, 2);
+    for (int w = 0; w < 3; w++)
+        memcpy(dst + Q4K_WORDS + 64 * w + 4 * r, blk + 4 + 4 * w, 4);
+}
+
+void lf_pack_group(int type, uint8_t *group, int64_t k, uint8_t *tmp) {
+    if (!lf_pack_has(type))
+        return;
+    const int64_t nb = k / QK_K;
+    const int bs = lf_block_bytes(type);
+    const size_t row = (size_t)nb * (size_t)bs;
+    memcpy(tmp, group, LF_PACK_ROWS * row);
+    for (int64_t b = 0; b < nb; b++)
+        for (int r = 0; r < LF_PACK_ROWS; r++) {
+            const uint8_t *blk = tmp + (size_t)r * row + (size_t)b * (size_t)bs;
+            uint8_t *dst = group + (size_t)b * LF_PACK_ROWS * (size_t)bs;
+            if (type == LF_TYPE_Q4_K)
+                pack_q4k_block(blk, r, dst);
+            else
+                pack_q6k_block(blk, r, dst);
+        }
+}
+
+static void unpack_q6k(const uint8_t *src, int r, uint8_t *out) {
+    uint8_t code[QK_K];
+    for (int e = 0; e < QK_K; e++) {
+        int t = e / 8, j = e % 4, u = e / 16, s = e % 16 / 4;
+        int lo = src[64 * t + 4 * r + j] >> (e % 8 < 4 ? 0 : 4) & 15;
+        int hi = src[Q6K_HIGH + 64 * u + 4 * r + j] >> (2 * s) & 3;
+        code[e] = (uint8_t)(lo | hi << 4);
+    }
+    q6k_block(code, out);
+    for (int q = 0; q < 16; q++)
+        out[192 + q] = src[Q6K_SC + 16 * q + r];
+    memcpy(out + 208, src + Q6K_D + 2 * r, 2);
+}
+
+void lf_unpack_block(int type, const uint8_t *group, int64_t k, int r, int64_t b, uint8_t *out) {
+    (void)k;
+    if (type == LF_TYPE_Q6_K) {
+        unpack_q6k(group + (size_t)b * Q6K_GROUP, r, out);
+        return;
+    }
+    if (type != LF_TYPE_Q4_K)
+        return;
+    const uint8_t *src = group + (size_t)b * Q4K_GROUP;
+    memcpy(out, src + Q4K_D + 2 * r, 2);
+    memcpy(out + 2, src + Q4K_DMIN + 2 * r, 2);
+    for (int w = 0; w < 3; w++)
+        memcpy(out + 4 + 4 * w, src + Q4K_WORDS + 64 * w + 4 * r, 4);
+    uint8_t code[QK_K];
+    for (int e = 0; e < QK_K; e++) {
+        int t = e / 8, j = e % 4;
+        code[e] = (uint8_t)(src[64 * t + 4 * r + j] >> (e % 8 < 4 ? 0 : 4) & 15);
+    }
+    uint8_t *qs = out + 16;
+    for (int i = 0; i < 128; i++)
+        qs[i] = (uint8_t)(code[64 * (i / 32) + i % 32] | code[64 * (i / 32) + 32 + i % 32] << 4);
+}

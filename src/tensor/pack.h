@@ -1,0 +1,48 @@
+/* pack.h — weights repacked once at load for kernels that read 16 rows
+ * abreast (lanes along rows: no horizontal sums, no per-row scale gathers).
+ *
+ * A packed weight keeps its size and its place: the rows of every slice
+ * (ne[1] rows each) are taken 16 at a time and each group of 16 rows is
+ * permuted in place; the last ne[1] % 16 rows of a slice stay plain. Only
+ * a kernel set whose lf_mm_kernel.packed is set reads the packed layout
+ * (lf_matmul refuses the others); lf_weight_row reads both.
+ *
+ * Q4_K group, per super-block b (2304 = 16 x 144 bytes at b * 2304):
+ *   [0, 2048)     codes: 32 vectors of 64 bytes; in vector t, byte 4r + j
+ *                 holds row r's code of element 8t + j (low nibble) and of
+ *                 element 8t + 4 + j (high nibble)
+ *   [2048, 2080)  d of the 16 rows (fp16), then [2080, 2112) dmin
+ *   [2112, 2304)  the 12 scale bytes of each row as three words: bytes
+ *                 0-3 of rows 0..15, then bytes 4-7, then bytes 8-11
+ * Q6_K group, per super-block b (3360 = 16 x 210 bytes at b * 3360):
+ *   [0, 2048)     the low four bits of the codes, as Q4_K's codes
+ *   [2048, 3072)  the high two bits: 16 vectors of 64 bytes; in vector u,
+ *                 bits 2s, 2s+1 of byte 4r + j belong to row r's element
+ *                 16u + 4s + j
+ *   [3072, 3328)  the int8 scale of sub-block q of row r at 16q + r
+ *   [3328, 3360)  d of the 16 rows (fp16) */
+#ifndef LF_TENSOR_PACK_H
+#define LF_TENSOR_PACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { LF_PACK_ROWS = 16 };
+
+/* Whether `type` has a packed layout (Q4_K, Q6_K). */
+bool lf_pack_has(int type);
+
+/* Rows of a slice of m rows that are stored packed (whole groups). */
+static inline int64_t lf_pack_rows(int64_t m) {
+    return m / LF_PACK_ROWS * LF_PACK_ROWS;
+}
+
+/* Packs one group of 16 plain rows of k elements (contiguous, row_bytes
+ * apart) in place; tmp holds 16 rows' bytes. */
+void lf_pack_group(int type, uint8_t *group, int64_t k, uint8_t *tmp);
+
+/* The plain bytes of block b of row r (< 16) of a packed group. */
+void lf_unpack_block(int type, const uint8_t *group, int64_t k, int r, int64_t b, uint8_t *out);
+
+#endif

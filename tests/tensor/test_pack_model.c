@@ -1,0 +1,76 @@
+/* test_pack_model.c — weights repacked at load (model/repack.c): every
+ * Q4_K_M vector model loads with its Q4_K matrices packed when the kernel
+ * set reads that layout (LLAMAFILE_REPACK=1), and gives bit for bit the
+ * logits of the same model loaded plain (LLAMAFILE_REPACK=0), at 1 and 2
+ * threads. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../harness.h"
+#include "../model/model_util.h"
+#include "model/model.h"
+#include "tensor/kernels.h"
+
+enum { NT = 6 };
+
+/* Logits of NT tokens decoded one batch, then one more token alone. */
+static bool run(lf_model *m, int threads, float *out, int nv) {
+    lf_context *c = new_ctx(m, threads, 64, 1);
+    static const int32_t toks[NT + 1] = {1, 5, 9, 3, 7, 2, 4};
+    bool ok = c && decode(c, toks, NT, 0, 0);
+    for (int i = 0; ok && i < NT; i++) {
+        const float *l = lf_get_logits_ith(c, i);
+        ok = l != NULL;
+        if (ok)
+            memcpy(out + (size_t)i * (size_t)nv, l, sizeof(float) * (size_t)nv);
+    }
+    ok = ok && decode(c, toks + NT, 1, 0, NT);
+    const float *l = ok ? lf_get_logits_ith(c, 0) : NULL;
+    if (l)
+        memcpy(out + (size_t)NT * (size_t)nv, l, sizeof(float) * (size_t)nv);
+    lf_context_free(c);
+    return l != NULL;
+}
+
+static void test_model(const char *arch) {
+    char label[128], path[1024];
+    snprintf(label, sizeof label, "repack at load: %s-Q4_K_M packed = plain", arch);
+    snprintf(path, sizeof path, "%s/vectors/%s-Q4_K_M.gguf", test_shared_dir(), arch);
+    lf_error err;
+    setenv("LLAMAFILE_REPACK", "0", 1);
+    lf_model *plain = lf_model_load(path, &err);
+    setenv("LLAMAFILE_REPACK", "1", 1);
+    if (!plain) {
+        SKIP(label, "%s", err.msg);
+        return;
+    }
+    TEST_BEGIN(label);
+    lf_model *packed = lf_model_load(path, &err);
+    unsetenv("LLAMAFILE_REPACK");
+    EXPECT(packed, "%s", err.msg);
+    bool reads = lf_kernels_for(lf_kernels(), LF_TYPE_Q4_K)->packed;
+    EXPECT(plain->n_packed == 0, "%d tensors packed with LLAMAFILE_REPACK=0", plain->n_packed);
+    EXPECT(!packed || (reads ? packed->n_packed > 0 : packed->n_packed == 0), "%d tensors packed (kernels %s)",
+           packed ? packed->n_packed : 0, lf_kernels()->name);
+    int nv = lf_model_n_vocab(plain);
+    size_t bytes = sizeof(float) * (size_t)nv * (NT + 1);
+    float *a = malloc(bytes), *b = malloc(bytes);
+    for (int th = 1; packed && a && b && th <= 2; th++) {
+        bool ok = run(plain, th, a, nv) && run(packed, th, b, nv);
+        EXPECT(ok, "decode failed");
+        EXPECT(!ok || memcmp(a, b, bytes) == 0, "%d threads: logits differ by up to %g", th,
+               max_diff(a, b, nv * (NT + 1)));
+    }
+    free(a);
+    free(b);
+    lf_model_free(packed);
+    lf_model_free(plain);
+    TEST_END();
+}
+
+int main(void) {
+    static const char *const archs[] = {"llama", "qwen3", "gemma3", "gemma3n", "bailingmoe2", "granitehybrid", "gpt-oss"};
+    for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
+        test_model(archs[i]);
+    return test_summary();
+}
