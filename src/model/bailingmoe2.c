@@ -51,8 +51,11 @@ static bool bm2_load_layer(lf_model *m, bm2_weights *w, int64_t i, lf_error *err
     L->is_moe = i >= w->n_dense;
     if (!L->is_moe)
         return lf_ffn_bind(m, &L->ffn, i, "", hp->n_ff, false, err);
-    return lf_moe_bind(m, &L->moe, &w->moe, i, E, w->n_ff_exp, err) &&
-           lf_ffn_bind(m, &L->shexp, i, "_shexp", w->n_ff_sh, false, err);
+    if (!lf_moe_bind(m, &L->moe, &w->moe, i, E, w->n_ff_exp, err) ||
+        !lf_ffn_bind(m, &L->shexp, i, "_shexp", w->n_ff_sh, false, err))
+        return false;
+    L->moe.shared = &L->shexp; /* run with the routed experts */
+    return true;
 }
 
 static bool bm2_load(lf_model *m, lf_error *err) {
@@ -104,14 +107,13 @@ static bool bm2_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
     const lf_hparams *hp = &m->hp;
     const bm2_weights *w = m->weights;
     int64_t T = b->n, E = hp->n_embd;
-    int64_t F = hp->n_ff > w->n_ff_sh ? hp->n_ff : w->n_ff_sh;
     lf_attn_opts ao = {.ap = lf_attn_heads(hp), .rope = &hp->rope};
 
     enum { H_, X_, S_, ATT_, FFN_, MOE_, NBUF };
     float *buf[NBUF];
     size_t sizes[NBUF] = {
         [H_] = T * E, [X_] = T * E, [S_] = T * E, [ATT_] = lf_attn_work_floats(&ao.ap, T, true),
-        [FFN_] = lf_ffn_work_floats(T, F),
+        [FFN_] = w->n_dense ? lf_ffn_work_floats(T, hp->n_ff) : 0,
         [MOE_] = w->n_dense < hp->n_layer ? lf_moe_work_floats(&w->moe, T, E, w->n_ff_exp) : 0,
     };
     if (!lf_ctx_buffers(c, NBUF, sizes, buf, err))
@@ -140,10 +142,8 @@ static bool bm2_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
             lf_add(h, s, T * E);
             continue;
         }
-        if (!lf_moe_forward(c, &L->moe, &w->moe, s, x, T, buf[MOE_], sizes[MOE_], err) ||
-            !lf_ffn_block(c, &L->shexp, LF_SWIGLU, x, T, x, buf[FFN_], sizes[FFN_], err))
-            return false;
-        lf_add(s, x, T * E);
+        if (!lf_moe_forward(c, &L->moe, &w->moe, s, x, T, buf[MOE_], sizes[MOE_], err))
+            return false; /* routed experts + the shared one */
         lf_add(h, s, T * E);
     }
 

@@ -82,8 +82,11 @@ static bool read_layer_heads(lf_model *m, granite_weights *w, lf_error *err) {
 static bool load_ffn(lf_model *m, granite_weights *w, granite_layer *L, int64_t i, lf_error *err) {
     if (w->n_expert == 0)
         return lf_ffn_bind(m, &L->ffn, i, "", m->hp.n_ff, true, err);
-    return lf_moe_bind(m, &L->moe, &w->moe, i, m->hp.n_embd, m->hp.n_ff, err) &&
-           (w->n_ff_sh == 0 || lf_ffn_bind(m, &L->shexp, i, "_shexp", w->n_ff_sh, false, err));
+    if (!lf_moe_bind(m, &L->moe, &w->moe, i, m->hp.n_embd, m->hp.n_ff, err) ||
+        (w->n_ff_sh && !lf_ffn_bind(m, &L->shexp, i, "_shexp", w->n_ff_sh, false, err)))
+        return false;
+    L->moe.shared = w->n_ff_sh ? &L->shexp : NULL; /* run with the routed experts */
+    return true;
 }
 
 static bool granite_load(lf_model *m, lf_error *err) {
@@ -265,18 +268,18 @@ static bool granite_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
                                                                  : most.n_head_kv;
     }
 
-    enum { H_, X_, M_, S_, ATT_, FFN_, MOE_, SSM_, NBUF };
+    enum { H_, X_, M_, ATT_, FFN_, MOE_, SSM_, NBUF };
     float *buf[NBUF];
     size_t sizes[NBUF] = {
-        [H_] = T * E, [X_] = T * E, [M_] = T * E, [S_] = T * E,
+        [H_] = T * E, [X_] = T * E, [M_] = T * E,
         [ATT_] = lf_attn_work_floats(&most, T, false),
-        [FFN_] = lf_ffn_work_floats(T, w->n_expert ? w->n_ff_sh : hp->n_ff),
+        [FFN_] = w->n_expert ? 0 : lf_ffn_work_floats(T, hp->n_ff),
         [MOE_] = w->n_expert ? lf_moe_work_floats(&w->moe, T, E, hp->n_ff) : 0,
         [SSM_] = lf_mamba2_work_floats(&w->ssm, T),
     };
     if (!lf_ctx_buffers(c, NBUF, sizes, buf, err))
         return false;
-    float *h = buf[H_], *x = buf[X_], *mix = buf[M_], *s = buf[S_];
+    float *h = buf[H_], *x = buf[X_], *mix = buf[M_];
 
     if (!lf_embed(&w->io, b, E, w->embedding_scale, h, err))
         return false;
@@ -302,13 +305,9 @@ static bool granite_forward(lf_context *c, const lf_ubatch *b, lf_error *err) {
             if (!lf_ffn_block(c, &L->ffn, LF_SWIGLU, x, T, mix, buf[FFN_], sizes[FFN_], err))
                 return false;
         } else {
+            /* the shared expert is added in the same job (L->moe.shared) */
             if (!lf_moe_forward(c, &L->moe, &w->moe, mix, x, T, buf[MOE_], sizes[MOE_], err))
                 return false;
-            if (w->n_ff_sh) {
-                if (!lf_ffn_block(c, &L->shexp, LF_SWIGLU, x, T, s, buf[FFN_], sizes[FFN_], err))
-                    return false;
-                lf_add(mix, s, T * E);
-            }
         }
         add_scaled(h, mix, w->residual_scale, T * E);
     }

@@ -1,6 +1,7 @@
 /* moe.c — mixture-of-experts routing and expert evaluation (archs.md §0.7).
  * Routing runs per token; the experts run grouped: every expert chosen by
- * any token of the batch gets one matrix product over exactly those tokens. */
+ * any token of the batch gets one matrix product over exactly those tokens,
+ * all experts (and the shared one) in one pool job (moe_experts.c). */
 #include "model/moe.h"
 
 #include <math.h>
@@ -175,27 +176,33 @@ void lf_moe_route(const lf_moe_params *p, const float *logits, const float *sele
 
 /* --------------------------------------------------------------- experts */
 
-/* Work memory layout, in floats (int32 arrays use float-sized slots). */
+/* Work memory layout, in floats (int32 arrays and the expert list use
+ * float-sized slots); the experts' own buffers come from c->mm. */
 typedef struct moe_work {
     float *logits;        /* [T][E] */
     int32_t *ids;         /* [T][K] */
     float *weights;       /* [T][K] */
     int32_t *start;       /* [E+1]: expert e's slots are order[start[e]..start[e+1]) */
     int32_t *order;       /* [T*K]: slot index t*K+k, grouped by expert */
-    float *xg, *y;        /* [T][n_embd]: gathered inputs, expert outputs */
-    float *g, *u;         /* [T][n_ff] */
+    int32_t *tok;         /* [T*K]: the token of order[i] */
+    float *wt;            /* [T*K]: the weight of order[i] */
+    lf_moe_expert *ex;    /* [E+1]: the routed experts, then the shared one */
 } moe_work;
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
-size_t lf_moe_work_floats(const lf_moe_params *p, int64_t n_tokens, int64_t n_embd, int64_t n_ff) {
-    size_t T = (size_t)n_tokens, E = (size_t)p->n_expert, K = (size_t)p->n_used;
-    return round16(T * E) + 2 * round16(T * K) + round16(E + 1) + round16(T * K) +
-           2 * round16(T * (size_t)n_embd) + 2 * round16(T * (size_t)n_ff);
+static size_t ex_floats(size_t E) {
+    return round16(((E + 1) * sizeof(lf_moe_expert) + sizeof(float) - 1) / sizeof(float));
 }
 
-static moe_work carve(float *work, const lf_moe_params *p, int64_t n_tokens, int64_t n_embd,
-                      int64_t n_ff) {
+size_t lf_moe_work_floats(const lf_moe_params *p, int64_t n_tokens, int64_t n_embd, int64_t n_ff) {
+    size_t T = (size_t)n_tokens, E = (size_t)p->n_expert, K = (size_t)p->n_used;
+    (void)n_embd, (void)n_ff;
+    return round16(T * E) + 2 * round16(T * K) + round16(E + 1) + 3 * round16(T * K) +
+           ex_floats(E);
+}
+
+static moe_work carve(float *work, const lf_moe_params *p, int64_t n_tokens) {
     size_t T = (size_t)n_tokens, E = (size_t)p->n_expert, K = (size_t)p->n_used;
     moe_work w;
     float *f = work;
@@ -204,27 +211,10 @@ static moe_work carve(float *work, const lf_moe_params *p, int64_t n_tokens, int
     w.weights = f, f += round16(T * K);
     w.start = (int32_t *)f, f += round16(E + 1);
     w.order = (int32_t *)f, f += round16(T * K);
-    w.xg = f, f += round16(T * (size_t)n_embd);
-    w.y = f, f += round16(T * (size_t)n_embd);
-    w.g = f, f += round16(T * (size_t)n_ff);
-    w.u = f;
+    w.tok = (int32_t *)f, f += round16(T * K);
+    w.wt = f, f += round16(T * K);
+    w.ex = (lf_moe_expert *)f;
     return w;
-}
-
-static void activate(int act, bool has_gate, float *g, const float *u, int64_t n) {
-    if (!has_gate) { /* silu(up) alone */
-        for (int64_t i = 0; i < n; i++)
-            g[i] = u[i] / (1.0f + expf(-u[i]));
-    } else if (act == LF_MOE_SWIGLU_OAI) {
-        const float alpha = 1.702f, limit = 7.0f;
-        for (int64_t i = 0; i < n; i++) {
-            float x = fminf(g[i], limit);
-            float y = fminf(fmaxf(u[i], -limit), limit);
-            g[i] = x / (1.0f + expf(alpha * -x)) * (y + 1.0f);
-        }
-    } else {
-        lf_swiglu(g, u, n);
-    }
 }
 
 /* Counting sort of the T*K slots by expert. */
@@ -267,7 +257,15 @@ bool lf_moe_forward(lf_context *c, const lf_moe_weights *mw, const lf_moe_params
     if (need > work_floats)
         return lf_fail(err, "the MoE block needs %zu work floats, the buffer holds %zu", need,
                        work_floats);
-    moe_work w = carve(work, p, n_tokens, D, F);
+    moe_work w = carve(work, p, n_tokens);
+    if (mw->shared) {
+        const lf_ffn_weights *sh = mw->shared;
+        if (!sh->gate.data || sh->gate.ne[0] != D || sh->up.ne[0] != D ||
+            sh->up.ne[1] != sh->gate.ne[1] || sh->down.ne[0] != sh->gate.ne[1] ||
+            sh->down.ne[1] != D)
+            return lf_fail(err, "the shared expert's tensors do not match the %lld-wide input",
+                           (long long)D);
+    }
 
     if (!lf_matmul(c->pool, &c->mm, w.logits, &mw->router, 0, x, n_tokens, err))
         return false;
@@ -276,32 +274,29 @@ bool lf_moe_forward(lf_context *c, const lf_moe_weights *mw, const lf_moe_params
     lf_moe_route(p, w.logits, mw->select_b, n_tokens, w.ids, w.weights);
     group_by_expert(&w, E, n_tokens * K);
 
-    memset(out, 0, sizeof(float) * (size_t)(n_tokens * D));
+    int n_ex = 0;
     for (int e = 0; e < E; e++) {
         int32_t s0 = w.start[e], n = w.start[e + 1] - s0;
         if (!n)
             continue;
-        for (int32_t i = 0; i < n; i++)
-            memcpy(w.xg + i * D, x + (w.order[s0 + i] / K) * D, sizeof(float) * (size_t)D);
-        if (!lf_matmul(c->pool, &c->mm, w.u, &mw->up, e, w.xg, n, err) ||
-            (mw->gate.data && !lf_matmul(c->pool, &c->mm, w.g, &mw->gate, e, w.xg, n, err)))
-            return false;
-        if (mw->up_b)
-            lf_add_rows(w.u, mw->up_b + (size_t)e * F, n, F);
-        if (mw->gate_b && mw->gate.data)
-            lf_add_rows(w.g, mw->gate_b + (size_t)e * F, n, F);
-        activate(p->act, mw->gate.data != NULL, w.g, w.u, n * F);
-        if (!lf_matmul(c->pool, &c->mm, w.y, &mw->down, e, w.g, n, err))
-            return false;
-        if (mw->down_b)
-            lf_add_rows(w.y, mw->down_b + (size_t)e * D, n, D);
         for (int32_t i = 0; i < n; i++) {
-            int32_t slot = w.order[s0 + i];
-            float wt = w.weights[slot], *o = out + (slot / K) * D;
-            const float *y = w.y + i * D;
-            for (int64_t j = 0; j < D; j++)
-                o[j] += wt * y[j];
+            w.tok[s0 + i] = w.order[s0 + i] / K;
+            w.wt[s0 + i] = w.weights[w.order[s0 + i]];
         }
+        w.ex[n_ex++] = (lf_moe_expert){
+            .gate = &mw->gate, .up = &mw->up, .down = &mw->down, .slice = e,
+            .gate_b = mw->gate_b && mw->gate.data ? mw->gate_b + (size_t)e * F : NULL,
+            .up_b = mw->up_b ? mw->up_b + (size_t)e * F : NULL,
+            .down_b = mw->down_b ? mw->down_b + (size_t)e * D : NULL,
+            .tok = w.tok + s0, .wt = w.wt + s0, .n = n, .act = p->act,
+        };
     }
-    return true;
+    if (mw->shared) {
+        const lf_ffn_weights *sh = mw->shared;
+        w.ex[n_ex++] = (lf_moe_expert){
+            .gate = &sh->gate, .up = &sh->up, .down = &sh->down, .gate_b = sh->gate_b,
+            .up_b = sh->up_b, .down_b = sh->down_b, .n = (int32_t)n_tokens, .act = LF_MOE_SWIGLU,
+        };
+    }
+    return lf_moe_experts_run(c, w.ex, n_ex, out, x, n_tokens, D, err);
 }

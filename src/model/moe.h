@@ -14,7 +14,7 @@
 #ifndef LF_MODEL_MOE_H
 #define LF_MODEL_MOE_H
 
-#include "model/model.h"
+#include "model/blocks.h"
 
 #define LF_MOE_MAX_EXPERT 512
 
@@ -50,6 +50,9 @@ typedef struct lf_moe_weights {
     const float *select_b;  /* exp_probs_b.bias [E]: added to p for choosing only */
     lf_weight gate, up, down;
     const float *gate_b, *up_b, *down_b;
+    /* an always-on shared expert (swiglu, weight 1) run in the same job
+     * and added after the routed ones, or NULL; set after lf_moe_bind */
+    const lf_ffn_weights *shared;
 } lf_moe_weights;
 
 /* Reads expert_count, expert_used_count (required), expert_group_count,
@@ -79,6 +82,7 @@ void lf_moe_route(const lf_moe_params *p, const float *logits, const float *sele
                   int64_t n_tokens, int32_t *ids, float *weights);
 
 /* out[t] (n_embd floats, overwritten) = Σ_{e chosen for t} w_e · expert_e(x[t])
+ * (+ shared(x[t]) when w->shared is set)
  * for the n_tokens rows of x (the normed hidden state). work holds
  * work_floats floats and must not alias out or x. The params are checked
  * (lf_moe_check), the weights' shapes against each other and p, and
@@ -87,5 +91,28 @@ void lf_moe_route(const lf_moe_params *p, const float *logits, const float *sele
 bool lf_moe_forward(lf_context *c, const lf_moe_weights *w, const lf_moe_params *p, float *out,
                     const float *x, int64_t n_tokens, float *work, size_t work_floats,
                     lf_error *err);
+
+/* ---- the experts' evaluation (moe_experts.c) ---- */
+
+/* One expert's share of a layer: its matrices (slice `slice` of the stacks;
+ * gate->data NULL: no gate, act = silu(up)), its own bias rows (or NULL),
+ * and the n tokens it takes (tok NULL: tokens 0..n-1) with their weights
+ * (wt NULL: 1). */
+typedef struct lf_moe_expert {
+    const lf_weight *gate, *up, *down;
+    int64_t slice;
+    const float *gate_b, *up_b, *down_b;
+    const int32_t *tok;
+    const float *wt;
+    int32_t n;
+    int act; /* enum lf_moe_act */
+} lf_moe_expert;
+
+/* out[t] (D floats, overwritten) = Σ over the n_ex experts in order of
+ * wt · down(act(gate x[t], up x[t])) for the tokens each takes, in one pool
+ * job; the same numbers as one lf_matmul per product, for any thread count.
+ * Work memory comes from c->mm. */
+bool lf_moe_experts_run(lf_context *c, const lf_moe_expert *ex, int n_ex, float *out,
+                        const float *x, int64_t T, int64_t D, lf_error *err);
 
 #endif
