@@ -106,6 +106,14 @@ if [ -e "$OSS" ] && [ -e "$OSST" ] && "$BIN/llamafile-mkmodel" --arch llama --pr
   else
     fail "gpt-oss (harmony) tools streamed" "$(head -c 600 "$TMP/chunks")"
   fi
+  # tool_choice "required": the tools' grammar (harmony tokens) makes a call
+  # (a bias on <|end|> keeps the random model from writing an endless analysis first)
+  TOOLS2='[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"enum":["Paris","Rome"]}},"required":["city"],"additionalProperties":false}}}]'
+  req=$(jq -nc --argjson t "$TOOLS2" '{messages:[{role:"user",content:"Weather in Paris?"}],tools:$t,tool_choice:"required",max_tokens:200,temperature:1,seed:3,logit_bias:{"200007":100}}')
+  post /v1/chat/completions "$req" >/dev/null
+  expect "gpt-oss (harmony) tool_choice required: a call to get_weather with a city" '.choices[0].finish_reason == "tool_calls"
+    and .choices[0].message.tool_calls[0].function.name == "get_weather"
+    and (.choices[0].message.tool_calls[0].function.arguments | fromjson | .city | IN("Paris", "Rome"))'
   # the call and its result go back through harmony; the answer is content
   G='root ::= <|channel|> "final" <|message|> "It is sunny." <|return|>'
   req=$(jq -nc --arg g "$G" --argjson t "$TOOLS" '{tools:$t,grammar:$g,max_tokens:40,temperature:0,
