@@ -93,6 +93,16 @@ if jq -s -e --slurpfile one "$TMP/whole.json" '
 else
   fail "hermes streamed" "$(head -c 600 "$TMP/chunks")"
 fi
+# a grammar of the request's own holds nothing to calls: a call is sent once complete
+G='root ::= "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"zone\": \"UTC\"}}\n</tool_call>"'
+post /v1/chat/completions "$(jq -c --arg g "$G" '.grammar = $g | .stream = true' <<<"{$ASK,\"tool_choice\":\"required\"}")" >"$TMP/sse"
+sse_json "$TMP/sse" >"$TMP/chunks"
+if jq -s -e '[.[] | .choices[0].delta.tool_calls // empty | .[] | select(.id == null) | .function.arguments]
+     == ["{\"zone\": \"UTC\"}"]' "$TMP/chunks" >/dev/null; then
+  pass "required with the request's own grammar, streamed: the arguments in one chunk once the call is complete"
+else
+  fail "required with the request's own grammar, streamed" "$(head -c 600 "$TMP/chunks")"
+fi
 post /v1/chat/completions "{$ASK,\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get_time\"}}}" >/dev/null
 call_ok "hermes, a named function" 'all(.choices[0].message.tool_calls[]; .function.name == "get_time")'
 post /v1/chat/completions "{$ASK0,\"max_tokens\":300,\"temperature\":1,\"seed\":4,\"tool_choice\":\"required\",\"parallel_tool_calls\":false}" >/dev/null

@@ -73,6 +73,7 @@ typedef struct srv_completion {
     bool parallel_tool_calls;
     int tool_format; /* lf_toolcall_format the answer is parsed with (tools.c) */
     bool parse_tools; /* tools given and tool_choice not "none" */
+    bool tools_grammar; /* the grammar is the tools' own: calls come out well-formed */
     srv_prompt *multi; /* a prompt array: each its own completion (NULL: one) */
     int n_multi;
 } srv_completion;

@@ -141,6 +141,7 @@ bool srv_tools_grammar(srv_server *s, srv_completion *req, srv_err *e) {
     req->grammar = g.gbnf;
     req->grammar_root = g.root;
     req->grammar_trigger = g.trigger;
+    req->tools_grammar = true;
     return true;
 }
 
@@ -156,11 +157,9 @@ void srv_tools_start(srv_gen *g) {
     if (g->t->req.stream) /* NULL (out of memory): the answer goes out as content */
         g->tcs = lf_toolcall_stream_new((lf_toolcall_format)g->t->req.tool_format, &g->tc_seed,
                                         &err);
-    /* a grammar holds the calls to well-formed: arguments stream as generated */
-    const srv_completion *req = &g->t->req;
-    if (g->tcs && ((req->grammar && (req->tool_choice == SRV_TOOLS_REQUIRED ||
-                                     req->tool_choice == SRV_TOOLS_NAMED)) ||
-                   req->grammar_trigger))
+    /* the tools' grammar holds the calls to well-formed (not a grammar or
+     * schema of the request's own): arguments stream as generated */
+    if (g->tcs && g->t->req.tools_grammar)
         lf_toolcall_stream_set_eager(g->tcs, true);
 }
 
