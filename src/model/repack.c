@@ -52,8 +52,11 @@ static void page_range(const void *p, size_t n, uint8_t **start, size_t *len) {
 bool lf_model_pack_choose(lf_model *m, const lf_gguf_tensor *t, const char *name, lf_weight *W,
                           lf_error *err) {
     /* embedding tables are read a row at a time (lf_weight_row): packing
-     * them would only make all their pages private */
-    if (!lf_pack_has(t->type) || t->ne[1] < LF_PACK_ROWS || strstr(name, "token_embd") || !repack_enabled())
+     * them would only make all their pages private; a MoE layer's experts
+     * and shared expert (model/moe_experts.c) call the kernels on row ranges of their own and
+     * read the plain layout only */
+    if (!lf_pack_has(t->type) || t->ne[1] < LF_PACK_ROWS || strstr(name, "token_embd") ||
+        strstr(name, "_exps") || strstr(name, "_shexp") || !repack_enabled())
         return true;
     const lf_mm_kernel *kr = lf_kernels_for(lf_kernels(), t->type);
     if (!kr || !kr->packed)

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -28,11 +29,14 @@ bool lf_map_range(lf_map *m, int fd, uint64_t offset, uint64_t size,
     uint64_t span = offset - start + size;
     if (span != (size_t)span)
         return lf_fail(err, "%s: range too large to map", name);
-    /* private: reads share the page cache all the same, and a model's
-     * loader may make pages writable to repack weights in place
-     * (model/repack.c), which then replace the file's pages in this process
-     * only */
-    void *p = mmap(NULL, (size_t)span, PROT_READ, MAP_PRIVATE, fd, (off_t)start);
+    /* With weights repacked at load (LLAMAFILE_REPACK=1, model/repack.c) the
+     * mapping is private: the loader makes pages writable and rewrites them
+     * in place, replacing the file's pages in this process only. Otherwise
+     * shared, so the file's pages are visibly the process's own (what
+     * `ls /proc/PID/map_files` and the packaging tests look for). */
+    const char *rp = getenv("LLAMAFILE_REPACK");
+    int flags = rp && strcmp(rp, "0") != 0 ? MAP_PRIVATE : MAP_SHARED;
+    void *p = mmap(NULL, (size_t)span, PROT_READ, flags, fd, (off_t)start);
     if (p == MAP_FAILED)
         return lf_fail(err, "%s: cannot map %llu bytes: %s", name,
                        (unsigned long long)size, strerror(errno));
