@@ -102,7 +102,7 @@ family "deepseek (R1, after </think>)" deepseek-ai-DeepSeek-R1-Distill-Qwen-32B 
   '{"enable_thinking":true}'
 family "functionary-v3.1" meetkai-functionary-medium-v3.1 "$WEATHER"
 family "functionary-v3.2" meetkai-functionary-medium-v3.2 "$WEATHER"
-# (its template reads `functions` and `datetime`, which llama.cpp sets)
-family "firefunction-v2" fireworks-ai-llama-3-firefunction-v2 "$WEATHER" "" \
-  "$(jq -nc --arg f "$(tools "$WEATHER")" '{functions:$f,datetime:"Jan 01 2026 00:00:00 GMT"}')"
+# (its template reads `functions` and `datetime`, which the server sets
+# from the tools and the clock, as llama.cpp does)
+family "firefunction-v2" fireworks-ai-llama-3-firefunction-v2 "$WEATHER"
 family "command-r7b" CohereForAI-c4ai-command-r7b-12-2024-tool_use "$WEATHER" named

@@ -3,6 +3,7 @@
  * completion whose output takes OpenAI's chat shape. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "server.h"
 
@@ -25,6 +26,37 @@ static char *null_content_as_empty(const char *messages) {
     return out;
 }
 
+/* FireFunction v2's template reads the tools as `functions` (JSON text)
+ * and the date as `datetime`, which llama.cpp passes it; the request's own
+ * chat_template_kwargs win. The kwargs' JSON text (malloc'd), or NULL:
+ * req->kwargs as it is. */
+static char *firefunction_kwargs(const srv_completion *req) {
+    if (!req->parse_tools || req->tool_format != LF_TOOLCALL_FIREFUNCTION_V2 || !req->tools)
+        return NULL;
+    json_t *k = req->kwargs ? json_loads(req->kwargs, 0, NULL) : json_object();
+    json_t *tools = json_loads(req->tools, 0, NULL);
+    char *out = NULL;
+    if (json_is_object(k) && tools) {
+        if (!json_object_get(k, "functions")) {
+            char *f = json_dumps(tools, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            json_object_set_new(k, "functions", json_string(f ? f : "[]"));
+            free(f);
+        }
+        if (!json_object_get(k, "datetime")) {
+            char d[64];
+            time_t now = time(NULL);
+            struct tm tm;
+            gmtime_r(&now, &tm);
+            strftime(d, sizeof d, "%b %d %Y %H:%M:%S GMT", &tm);
+            json_object_set_new(k, "datetime", json_string(d));
+        }
+        out = json_dumps(k, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    }
+    json_decref(k);
+    json_decref(tools);
+    return out;
+}
+
 static char *render_messages(srv_server *s, const srv_completion *req, const char *messages,
                              size_t *len, srv_err *e) {
     lf_error err;
@@ -36,10 +68,12 @@ static char *render_messages(srv_server *s, const srv_completion *req, const cha
     lf_chat_params p = {0};
     p.add_generation_prompt = true;
     p.tools = req->tools;
-    p.kwargs = req->kwargs;
+    char *ff = firefunction_kwargs(req);
+    p.kwargs = ff ? ff : req->kwargs;
     bool raised = false;
     char *text = lf_chat_apply_model(s->m, ms, &p, len, &raised, NULL, &err);
     lf_chat_messages_free(ms);
+    free(ff);
     if (!text)
         srv_err_set(e, raised ? 400 : 500, raised ? "invalid_request_error" : "server_error", "%s",
                     err.msg);
