@@ -61,3 +61,29 @@ expect_status() {
 }
 # SSE: the JSON of each "data: " line except [DONE], one per line.
 sse_json() { sed -n 's/^data: //p' "$1" | grep -v '^\[DONE\]$'; }
+
+# need_jsonschema LABEL: sets PY to a python3 with jsonschema (Debian's
+# python3-jsonschema, from build/setup-tests.sh), or FAILs and exits.
+need_jsonschema() {
+  PY=
+  for p in python3 /usr/bin/python3; do "$p" -c 'import jsonschema' 2>/dev/null && { PY=$p; break; }; done
+  [ -n "$PY" ] || { fail "$1" "no python3 with jsonschema (build/setup-tests.sh)"; exit 0; }
+}
+
+# validate NAME SCHEMA TEXT: PASS when TEXT is JSON that validates
+# against SCHEMA (need_jsonschema first).
+validate() {
+  local why
+  if why=$("$PY" -c '
+import json, sys
+from jsonschema import Draft202012Validator
+schema = json.loads(sys.argv[1])
+try:
+    doc = json.loads(sys.argv[2])
+except Exception as e:
+    print("not JSON: %s: %r" % (e, sys.argv[2][:200])); sys.exit(1)
+errs = [e.message for e in Draft202012Validator(schema).iter_errors(doc)]
+if errs:
+    print("does not validate: %s: %r" % (errs[0], sys.argv[2][:200])); sys.exit(1)
+' "$2" "$3" 2>&1); then pass "$1"; else fail "$1" "$why"; fi
+}

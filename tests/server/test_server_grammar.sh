@@ -13,30 +13,12 @@ V=$SHARED/vocab/ggml-vocab-qwen2.gguf
 Q3=$SHARED/templates/Qwen-Qwen3-0.6B.jinja
 for f in "$V" "$Q3"; do [ -e "$f" ] || { skip "server grammar" "no $f"; exit 0; }; done
 command -v curl >/dev/null && command -v jq >/dev/null || { skip "server grammar" "needs curl and jq"; exit 0; }
-PY=
-for p in python3 /usr/bin/python3; do "$p" -c 'import jsonschema' 2>/dev/null && { PY=$p; break; }; done
-[ -n "$PY" ] || { fail "server grammar" "no python3 with jsonschema (build/setup-tests.sh)"; exit 0; }
+need_jsonschema "server grammar"
 "$BIN/llamafile-mkmodel" --arch llama --preset tiny --vocab "$V" --n-vocab 151936 --n-embd 64 \
   --chat-template "$Q3" "$TMP/q3.gguf" >/dev/null 2>&1 || { fail "mkmodel" "cannot write the test model"; exit 1; }
 M=$TMP/q3.gguf
 start_server g -np 2 -c 2048 || { fail "server starts" "no startup line"; exit 1; }
 
-# validate NAME SCHEMA TEXT: PASS when TEXT is JSON that validates.
-validate() {
-  local why
-  if why=$("$PY" -c '
-import json, sys
-from jsonschema import Draft202012Validator
-schema = json.loads(sys.argv[1])
-try:
-    doc = json.loads(sys.argv[2])
-except Exception as e:
-    print("not JSON: %s: %r" % (e, sys.argv[2][:200])); sys.exit(1)
-errs = [e.message for e in Draft202012Validator(schema).iter_errors(doc)]
-if errs:
-    print("does not validate: %s: %r" % (errs[0], sys.argv[2][:200])); sys.exit(1)
-' "$2" "$3" 2>&1); then pass "$1"; else fail "$1" "$why"; fi
-}
 
 SCHEMA='{"type":"object","properties":{"name":{"type":"string","minLength":1,"maxLength":12},
   "age":{"type":"integer","minimum":0,"maximum":150},"color":{"enum":["red","green","blue"]},

@@ -16,25 +16,8 @@ V=$SHARED/vocab/ggml-vocab-gpt-2.gguf
 T=$SHARED/templates
 [ -e "$V" ] || { skip "server tool families" "no $V"; exit 0; }
 command -v curl >/dev/null && command -v jq >/dev/null || { skip "server tool families" "needs curl and jq"; exit 0; }
-PY=
-for p in python3 /usr/bin/python3; do "$p" -c 'import jsonschema' 2>/dev/null && { PY=$p; break; }; done
-[ -n "$PY" ] || { fail "server tool families" "no python3 with jsonschema (build/setup-tests.sh)"; exit 0; }
+need_jsonschema "server tool families"
 
-# validate NAME SCHEMA TEXT: PASS when TEXT is JSON that validates.
-validate() {
-  local why
-  if why=$("$PY" -c '
-import json, sys
-from jsonschema import Draft202012Validator
-try:
-    doc = json.loads(sys.argv[2])
-except Exception as e:
-    print("not JSON: %s: %r" % (e, sys.argv[2][:200])); sys.exit(1)
-errs = [e.message for e in Draft202012Validator(json.loads(sys.argv[1])).iter_errors(doc)]
-if errs:
-    print("does not validate: %s: %r" % (errs[0], sys.argv[2][:200])); sys.exit(1)
-' "$2" "$3" 2>&1); then pass "$1"; else fail "$1" "$why"; fi
-}
 
 WEATHER='{"type":"object","properties":{"city":{"type":"string","minLength":1,"maxLength":16},"days":{"type":"integer","minimum":1,"maximum":7}},"required":["city","days"],"additionalProperties":false}'
 # Qwen3-Coder's raw string values are not held to the string's length

@@ -20,28 +20,11 @@ L3=$SHARED/templates/meta-llama-Llama-3.1-8B-Instruct.jinja
 S=$M
 for f in "$V" "$VL" "$Q3" "$L3" "$S"; do [ -e "$f" ] || { skip "server tools" "no $f"; exit 0; }; done
 command -v curl >/dev/null && command -v jq >/dev/null || { skip "server tools" "needs curl and jq"; exit 0; }
-PY=
-for p in python3 /usr/bin/python3; do "$p" -c 'import jsonschema' 2>/dev/null && { PY=$p; break; }; done
-[ -n "$PY" ] || { fail "server tools" "no python3 with jsonschema (build/setup-tests.sh)"; exit 0; }
+need_jsonschema "server tools"
 mk() { "$BIN/llamafile-mkmodel" --arch llama --preset tiny --vocab "$1" --n-vocab "$2" --n-embd 64 --chat-template "$3" "$4" >/dev/null 2>&1; }
 mk "$V" 151936 "$Q3" "$TMP/q3.gguf" && mk "$VL" 128256 "$L3" "$TMP/l3.gguf" ||
   { fail "mkmodel" "cannot write the test models"; exit 1; }
 
-# validate NAME SCHEMA TEXT: PASS when TEXT is JSON that validates.
-validate() {
-  local why
-  if why=$("$PY" -c '
-import json, sys
-from jsonschema import Draft202012Validator
-try:
-    doc = json.loads(sys.argv[2])
-except Exception as e:
-    print("not JSON: %s: %r" % (e, sys.argv[2][:200])); sys.exit(1)
-errs = [e.message for e in Draft202012Validator(json.loads(sys.argv[1])).iter_errors(doc)]
-if errs:
-    print("does not validate: %s: %r" % (errs[0], sys.argv[2][:200])); sys.exit(1)
-' "$2" "$3" 2>&1); then pass "$1"; else fail "$1" "$why"; fi
-}
 
 WEATHER='{"type":"object","properties":{"city":{"type":"string","minLength":1,"maxLength":16},"days":{"type":"integer","minimum":1,"maximum":7}},"required":["city","days"],"additionalProperties":false}'
 TIME='{"type":"object","properties":{"zone":{"enum":["UTC","CET","PST"]}},"required":["zone"],"additionalProperties":false}'
