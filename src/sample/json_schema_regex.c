@@ -4,10 +4,12 @@
  * escaped punctuation, groups `(...)` and `(?:...)`, `|`, and the
  * quantifiers * + ? {n} {n,} {n,m} (a trailing lazy `?` is ignored); ^ and
  * $ only at the ends. Backreferences, lookaround, \b and the like are
- * errors. Every character set is cut to what a JSON string holds raw (no
- * controls, quote or backslash, no lone surrogates), and the quote,
- * backslash, tab, newline and carriage return come back as their JSON
- * escapes, so the model writes valid JSON whose decoded text matches. */
+ * errors, and so is an unbounded repeat of a group that can match nothing,
+ * like (a?)+: GBNF cannot hold it (write a* instead). Every character set
+ * is cut to what a JSON string holds raw (no controls, quote or backslash,
+ * no lone surrogates), and the quote, backslash, tab, newline and carriage
+ * return come back as their JSON escapes, so the model writes valid JSON
+ * whose decoded text matches. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -302,7 +304,7 @@ static void class(rx *x, cset *s) {
         cs_ascii(s);
 }
 
-static void alt(rx *x, js_buf *b);
+static bool alt(rx *x, js_buf *b);
 
 static bool number(rx *x, int *v) {
     if (x->p >= x->end || *x->p < '0' || *x->p > '9')
@@ -338,12 +340,16 @@ no:
     return false;
 }
 
-static void seq(rx *x, js_buf *b) {
+/* Returns whether the sequence can match the empty string: an unbounded
+ * repeat of such a part would be a left-recursive rule in GBNF. */
+static bool seq(rx *x, js_buf *b) {
     const char *sep = "";
+    bool nullable = true;
     while (x->p < x->end && *x->p != '|' && *x->p != ')') {
         js_buf atom;
         js_buf_init(&atom, x->c);
         char ch = *x->p;
+        bool atom_nullable = false;
         if (ch == '(') {
             x->p++;
             if (x->p + 1 < x->end && x->p[0] == '?') {
@@ -354,7 +360,7 @@ static void seq(rx *x, js_buf *b) {
             if (++x->nest > MAX_NEST)
                 rx_fail(x, "groups nested too deeply");
             js_buf_puts(&atom, "(");
-            alt(x, &atom);
+            atom_nullable = alt(x, &atom);
             js_buf_puts(&atom, ")");
             x->nest--;
             if (x->p >= x->end || *x->p != ')')
@@ -401,8 +407,12 @@ static void seq(rx *x, js_buf *b) {
         js_buf_puts(b, sep);
         sep = " ";
         js_buf_puts(b, js_buf_str(&atom));
+        if (!atom_nullable && lo != 0)
+            nullable = false;
         if (lo == -2)
             continue;
+        if (atom_nullable && hi == -1)
+            rx_fail(x, "an unbounded repeat of a group that can match nothing, like (a?)+");
         if (lo > MAX_REP || (hi >= 0 && hi < lo))
             rx_fail(x, "a repetition count over 1000 or out of order");
         if (hi > MAX_REP)
@@ -420,15 +430,17 @@ static void seq(rx *x, js_buf *b) {
         else
             js_buf_printf(b, "{%d,%d}", lo, hi);
     }
+    return nullable;
 }
 
-static void alt(rx *x, js_buf *b) {
-    seq(x, b);
+static bool alt(rx *x, js_buf *b) {
+    bool nullable = seq(x, b);
     while (x->p < x->end && *x->p == '|') {
         x->p++;
         js_buf_puts(b, " | ");
-        seq(x, b);
+        nullable |= seq(x, b);
     }
+    return nullable;
 }
 
 char *js_regex(js_conv *c, const char *re) {

@@ -284,6 +284,11 @@ int main(void) {
                  "{\"type\":\"string\",\"pattern\":\"^[-,^]z$\"}",
                  (const doc_case[]){{"\"-z\"", 1}, {"\"^z\"", 1}, {"\",z\"", 1},
                                     {"\"az\"", 0}, {NULL, 0}});
+    expect_docs("pattern: groups that can be empty, repeated a bounded number of times or "
+                "with a part that cannot",
+                 "{\"type\":\"string\",\"pattern\":\"^(a?){2,3}(b?c)+$\"}",
+                 (const doc_case[]){{"\"c\"", 1}, {"\"aabcc\"", 1}, {"\"aaac\"", 1},
+                                    {"\"aaaac\"", 0}, {"\"ab\"", 0}, {NULL, 0}});
     expect_docs("recursion, anyOf, oneOf, allOf, enum, const",
                  "{\"$defs\":{\"n\":{\"type\":\"object\",\"properties\":{\"v\":{\"enum\":"
                  "[1,\"two\",null]},\"next\":{\"$ref\":\"#/$defs/n\"}},\"required\":[\"v\"],"
@@ -334,6 +339,10 @@ int main(void) {
                  "{\"type\":\"string\",\"pattern\":\"^(?=a)b$\"}", "lookaround");
     expect_error("backreference", "{\"type\":\"string\",\"pattern\":\"(a)\\\\1\"}",
                  "unsupported escape");
+    expect_error("an unbounded repeat of a group that can be empty (fuzz_json_schema)",
+                 "{\"type\":\"string\",\"pattern\":\"^z(-?)+$\"}", "can match nothing");
+    expect_error("the same through an empty alternative",
+                 "{\"type\":\"string\",\"pattern\":\"^(a|b*){2,}$\"}", "can match nothing");
     expect_error("minItems above maxItems", "{\"type\":\"array\",\"minItems\":3,\"maxItems\":2}",
                  "minItems is above maxItems");
     expect_error("empty integer range", "{\"type\":\"integer\",\"minimum\":5,\"maximum\":4}",
