@@ -52,6 +52,18 @@ LF_INLINE __m256i tree4(const __m512i *v) {
  * zero past n. */
 LF_INLINE __m256 block_scales(int type, const uint8_t *w, int n, int field) {
     const int bs = bytes0(type);
+    if (type == LF_TYPE_MXFP4 && n == 8) {
+        /* the eight E8M0 bytes (offsets 17t < 128) by one vpermt2b, then
+         * e8m0_half_f on each lane: (e - 1) << 23, or a subnormal for e < 2 */
+        static const uint8_t ix[64] = {0, 17, 34, 51, 68, 85, 102, 119};
+        __m512i g = _mm512_permutex2var_epi8(_mm512_loadu_si512(w), _mm512_loadu_si512(ix),
+                                             _mm512_loadu_si512(w + 64));
+        __m256i e = _mm256_cvtepu8_epi32(_mm512_castsi512_si128(g));
+        __m256i big = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23);
+        __m256i small = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
+        __mmask8 sub = _mm256_cmplt_epu32_mask(e, _mm256_set1_epi32(2));
+        return _mm256_castsi256_ps(_mm256_mask_blend_epi32(sub, big, small));
+    }
     if (type == LF_TYPE_MXFP4) {
         float f[8] = {0};
         for (int t = 0; t < n; t++)

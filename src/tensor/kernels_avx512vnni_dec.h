@@ -54,13 +54,16 @@ LF_INLINE __m512 floats2(float a, float b) {
     return _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(a), _mm512_set1_ps(b));
 }
 
-/* Sixteen quant bytes of each block as 128-bit lanes [qa, qa, qb, qb],
- * split into low nibbles (lanes 0, 2) and high nibbles (1, 3): the 64
- * 4-bit codes in element order. */
-LF_INLINE __m512i nibbles2(const uint8_t *qa, const uint8_t *qb) {
-    __m128i a = _mm_loadu_si128((const __m128i *)qa);
-    __m128i b = qb ? _mm_loadu_si128((const __m128i *)qb) : _mm_setzero_si128();
-    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(a, a)), _mm256_set_m128i(b, b), 1);
+/* Sixteen quant bytes of each of two blocks (at qa, and at qa + gap if two)
+ * as 128-bit lanes [qa, qa, qb, qb], split into low nibbles (lanes 0, 2)
+ * and high nibbles (1, 3): the 64 4-bit codes in element order. One masked
+ * load (nothing read past the blocks) and one vpermb place the bytes. */
+LF_INLINE __m512i nibbles2(const uint8_t *qa, int gap, int two) {
+    __m512i z = _mm512_maskz_loadu_epi8(two ? ~0ull >> (48 - gap) : 0xffff, qa);
+    const __m512i idx = _mm512_add_epi8(
+        _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)),
+        _mm512_mask_blend_epi64(0xf0, _mm512_setzero_si512(), _mm512_set1_epi8((char)gap)));
+    z = _mm512_permutexvar_epi8(idx, z);
     const __m512i sh = _mm512_setr_epi64(0, 0, 0x0004000400040004ll, 0x0004000400040004ll, 0, 0,
                                          0x0004000400040004ll, 0x0004000400040004ll);
     return _mm512_and_si512(_mm512_srlv_epi16(z, sh), _mm512_set1_epi8(15));
@@ -86,18 +89,18 @@ LF_INLINE dec0 decode0(int type, const uint8_t *p, int two) {
         break;
     }
     case LF_TYPE_Q4_0:
-        r.u = nibbles2(p + 2, two ? p1 + 2 : NULL);
+        r.u = nibbles2(p + 2, bs, two);
         r.d = halves2(p, p1);
         break;
     case LF_TYPE_Q4_1:
-        r.u = nibbles2(p + 4, two ? p1 + 4 : NULL);
+        r.u = nibbles2(p + 4, bs, two);
         r.d = halves2(p, p1);
         r.m = halves2(p + 2, two ? p1 + 2 : NULL);
         break;
     case LF_TYPE_Q5_0:
     case LF_TYPE_Q5_1: {
         const int off = type == LF_TYPE_Q5_0 ? 2 : 4;
-        r.u = nibbles2(p + off + 4, two ? p1 + off + 4 : NULL);
+        r.u = nibbles2(p + off + 4, bs, two);
         uint64_t hb = lf_rd_u32(p + off) | (two ? (uint64_t)lf_rd_u32(p1 + off) << 32 : 0);
         r.u = _mm512_mask_add_epi8(r.u, (__mmask64)hb, r.u, _mm512_set1_epi8(16));
         r.d = halves2(p, p1);
@@ -108,14 +111,14 @@ LF_INLINE dec0 decode0(int type, const uint8_t *p, int two) {
     case LF_TYPE_IQ4_NL: {
         const __m512i lut = _mm512_broadcast_i32x4(_mm_setr_epi8(
             1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15));
-        r.u = _mm512_shuffle_epi8(lut, nibbles2(p + 2, two ? p1 + 2 : NULL));
+        r.u = _mm512_shuffle_epi8(lut, nibbles2(p + 2, bs, two));
         r.d = halves2(p, p1);
         break;
     }
     default: { /* MXFP4: table + 16 */
         const __m512i lut = _mm512_broadcast_i32x4(
             _mm_setr_epi8(16, 17, 18, 19, 20, 22, 24, 28, 16, 15, 14, 13, 12, 10, 8, 4));
-        r.u = _mm512_shuffle_epi8(lut, nibbles2(p + 1, two ? p1 + 1 : NULL));
+        r.u = _mm512_shuffle_epi8(lut, nibbles2(p + 1, bs, two));
         r.d = floats2(e8m0_half_f(p[0]), two ? e8m0_half_f(p1[0]) : 0.0f);
         break;
     }
@@ -271,7 +274,7 @@ LF_INLINE deck decodek(int type, const uint8_t *p, int with_lanes) {
             1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15));
         LF_UNROLL
         for (int g = 0; g < 4; g++)
-            r.u[g] = _mm512_shuffle_epi8(lut, nibbles2(p + 8 + 32 * g, p + 24 + 32 * g));
+            r.u[g] = _mm512_shuffle_epi8(lut, nibbles2(p + 8 + 32 * g, 16, 1));
         break;
     }
     }
