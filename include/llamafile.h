@@ -377,6 +377,10 @@ int32_t lf_model_n_embd(const lf_model *m);
 int32_t lf_model_n_layer(const lf_model *m);
 uint64_t lf_model_n_params(const lf_model *m);
 uint64_t lf_model_size(const lf_model *m);       /* bytes of weights */
+/* The weight matrices copied out of the file into memory at load (and of
+ * those, repacked for the kernels), their bytes and the time it took; none
+ * with LLAMAFILE_REPACK=0. */
+void lf_model_held(const lf_model *m, int *n_held, uint64_t *bytes, int *n_packed, double *ms);
 /* The model's GGUF, for metadata lookups. */
 const lf_gguf *lf_model_gguf(const lf_model *m);
 

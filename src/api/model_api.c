@@ -98,6 +98,12 @@ int32_t lf_model_n_ctx_train(const lf_model *m) { return (int32_t)m->hp.n_ctx_tr
 int32_t lf_model_n_embd(const lf_model *m) { return (int32_t)m->hp.n_embd; }
 int32_t lf_model_n_layer(const lf_model *m) { return (int32_t)m->hp.n_layer; }
 const lf_gguf *lf_model_gguf(const lf_model *m) { return m->gguf; }
+void lf_model_held(const lf_model *m, int *n_held, uint64_t *bytes, int *n_packed, double *ms) {
+    *n_held = m->n_held;
+    *bytes = m->held_bytes;
+    *n_packed = m->n_packed;
+    *ms = m->pack_ms;
+}
 
 uint64_t lf_model_n_params(const lf_model *m) {
     uint64_t n = 0;

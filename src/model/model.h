@@ -88,8 +88,10 @@ struct lf_model {
     struct lf_chat_cache *chat; /* its parsed chat templates (text/chat.h) */
     struct lf_gvocab *gvocab;   /* its grammar vocabulary trie (sample/grammar.h) */
     struct lf_packs *packs;     /* weights to repack once loaded (repack.c) */
-    int n_packed;               /* tensors repacked, and the time it took */
-    double pack_ms;
+    int n_packed;               /* tensors repacked, */
+    int n_held;                 /* tensors copied into memory (repack.c), */
+    size_t held_bytes;          /* their bytes, */
+    double pack_ms;             /* and the time it took */
 };
 
 struct lf_context {
@@ -133,10 +135,11 @@ bool lf_model_common_hparams(lf_model *m, lf_error *err);
 bool lf_model_weight(const lf_model *m, lf_weight *W, bool required, int n_dims,
                      const int64_t *ne, lf_error *err, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
-/* repack.c: whether the tensor just bound to W is stored in the kernel
- * set's packed layout (then W->packed is set and the tensor is queued),
- * and the queued tensors' repacking, run once the architecture is loaded
- * (only with LLAMAFILE_REPACK=1 for now; otherwise every weight stays plain). */
+/* repack.c: whether the tensor just bound to W is held in anonymous memory
+ * (then W->data points at the copy, W->packed is set where the kernel set
+ * reads a packed layout, and the tensor is queued), and the queued copies
+ * and repacking, run once the architecture is loaded (not with
+ * LLAMAFILE_REPACK=0: then every weight stays mapped and plain). */
 bool lf_model_pack_choose(lf_model *m, const lf_gguf_tensor *t, const char *name, lf_weight *W,
                           lf_error *err);
 bool lf_model_pack(lf_model *m, lf_error *err);

@@ -1,12 +1,18 @@
-/* repack.c — weights put into a kernel set's packed layout at load
- * (tensor/pack.h), in place: the file is mapped MAP_PRIVATE, so the pages
- * of a repacked tensor become private copies that replace the file's pages
- * in this process (no second copy of the weights, RSS as before).
+/* repack.c — the weight matrices held in anonymous memory, repacked for
+ * the kernels (tensor/pack.h) where the kernel set reads a packed layout.
  *
- * lf_model_weight chooses (lf_model_pack_choose) while an architecture binds
- * its tensors and marks the lf_weight packed at once, so copies of it carry
- * the flag; the bytes are permuted after the architecture's load
- * (lf_model_pack), on a thread pool, once per tensor. */
+ * Generation reads every weight once per token, so it runs at the memory
+ * rate, and a file mapping of 4 KiB page-cache pages costs a TLB miss and
+ * a prefetcher restart per page; anonymous memory on 2 MiB pages streams
+ * at the full rate (gemma-3n tg: +26%, docs/performance.md). llama.cpp
+ * does the same (its CPU_REPACK buffers). What stays mapped: embedding
+ * tables that are only gathered a row at a time, everything past a memory
+ * budget, and everything with LLAMAFILE_REPACK=0.
+ *
+ * lf_model_weight calls lf_model_pack_choose while an architecture binds
+ * its tensors: it reserves the copy and points the lf_weight at it at once,
+ * so copies of the lf_weight follow. The bytes are copied (and packed) by
+ * lf_model_pack once the architecture is loaded, on a thread pool. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,29 +22,44 @@
 #include "base/alloc.h"
 #include "base/error.h"
 #include "base/threadpool.h"
+#include "format/gguf.h"
 #include "model/model.h"
 #include "tensor/kernels.h"
 #include "tensor/pack.h"
 #include "tensor/types.h"
 
-struct lf_packs {
-    struct packed_tensor {
-        uint8_t *data;
-        size_t nbytes, row_bytes;
-        int type;
-        int64_t k, rows, slices; /* rows per slice */
-        int64_t first;           /* index of its first group over all tensors */
-    } *v;
-    int n, cap;
+enum {
+    HUGE_PAGE = 2 << 20,
+    COPY_CHUNK = 4 << 20, /* bytes per copy job unit */
+    GROUPS_PER_CHUNK = 32,
 };
 
-/* Opt-in for now (LLAMAFILE_REPACK=1): the matrix-vector kernels are 1.1-4x
- * faster on packed weights, but the repacking adds to the load time
- * (docs/performance.md, issue 18) and the default waits for an idle
- * measurement of both. */
+struct lf_packs {
+    struct held {
+        const uint8_t *src; /* the tensor in the file's mapping */
+        uint8_t *data;      /* its copy (2 MiB aligned if that large) */
+        void *region;       /* the anonymous mapping holding it */
+        size_t region_len, nbytes, row_bytes;
+        int type;
+        bool pack;
+        int64_t k, rows, slices; /* rows per slice */
+        int64_t first;           /* pack: index of its first group over the packed tensors */
+        int64_t first_chunk;     /* index of its first copy chunk */
+    } *v;
+    int n, cap;
+    size_t total, budget;
+};
+
 static bool repack_enabled(void) {
     const char *e = getenv("LLAMAFILE_REPACK");
-    return e && strcmp(e, "0") != 0;
+    return !e || strcmp(e, "0") != 0;
+}
+
+/* Copies stop at half the machine's memory: past that the model may not
+ * fit twice (copy + page cache) and the rest is read from the mapping. */
+static size_t memory_budget(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (size_t)pages * (size_t)page / 2 : 0;
 }
 
 /* The page range holding [p, p + n). */
@@ -49,26 +70,41 @@ static void page_range(const void *p, size_t n, uint8_t **start, size_t *len) {
     *len = (size_t)(e - a);
 }
 
+/* Tables read a row per token: the input embeddings (unless the output
+ * matrix is tied to them) and gemma-3n's per-layer embeddings. */
+static bool gathered(const lf_model *m, const char *name) {
+    if (strstr(name, "per_layer_token_embd"))
+        return true;
+    return strstr(name, "token_embd") && lf_gguf_find_tensor(m->gguf, "output.weight");
+}
+
+/* A MoE layer's experts and shared expert (model/moe_experts.c) call the
+ * kernels on row ranges of their own and read the plain layout only. */
+static bool packable(const lf_gguf_tensor *t, const char *name) {
+    if (!lf_pack_has(t->type) || t->ne[1] < LF_PACK_ROWS || strstr(name, "_exps") || strstr(name, "_shexp"))
+        return false;
+    const lf_mm_kernel *kr = lf_kernels_for(lf_kernels(), t->type);
+    return kr && kr->packed;
+}
+
 bool lf_model_pack_choose(lf_model *m, const lf_gguf_tensor *t, const char *name, lf_weight *W,
                           lf_error *err) {
-    /* embedding tables are read a row at a time (lf_weight_row): packing
-     * them would only make all their pages private; a MoE layer's experts
-     * and shared expert (model/moe_experts.c) call the kernels on row ranges of their own and
-     * read the plain layout only */
-    if (!lf_pack_has(t->type) || t->ne[1] < LF_PACK_ROWS || strstr(name, "token_embd") ||
-        strstr(name, "_exps") || strstr(name, "_shexp") || !repack_enabled())
-        return true;
-    const lf_mm_kernel *kr = lf_kernels_for(lf_kernels(), t->type);
-    if (!kr || !kr->packed)
+    if (!repack_enabled() || !t->nbytes || gathered(m, name))
         return true;
     struct lf_packs *pk = m->packs;
     for (int i = 0; pk && i < pk->n; i++)
-        if (pk->v[i].data == t->data) { /* bound twice: packed once */
-            W->packed = lf_pack_rows(t->ne[1]);
+        if (pk->v[i].src == t->data) { /* bound twice: held once */
+            W->data = pk->v[i].data;
+            W->packed = pk->v[i].pack ? lf_pack_rows(t->ne[1]) : 0;
             return true;
         }
-    if (!pk && !(pk = m->packs = lf_calloc(1, sizeof *pk)))
-        return lf_fail(err, "out of memory");
+    if (!pk) {
+        if (!(pk = m->packs = lf_calloc(1, sizeof *pk)))
+            return lf_fail(err, "out of memory");
+        pk->budget = memory_budget();
+    }
+    if (pk->total + (size_t)t->nbytes > pk->budget)
+        return true;
     if (pk->n == pk->cap) {
         int cap = pk->cap ? 2 * pk->cap : 64;
         void *v = lf_realloc(pk->v, sizeof *pk->v * (size_t)cap);
@@ -77,43 +113,64 @@ bool lf_model_pack_choose(lf_model *m, const lf_gguf_tensor *t, const char *name
         pk->v = v;
         pk->cap = cap;
     }
-    uint8_t *start;
-    size_t len;
-    page_range(t->data, (size_t)t->nbytes, &start, &len);
-    if (mprotect(start, len, PROT_READ | PROT_WRITE) != 0)
-        return true; /* not a private mapping: stays plain */
-    pk->v[pk->n++] = (struct packed_tensor){
-        .data = (uint8_t *)t->data, .nbytes = (size_t)t->nbytes, .row_bytes = W->row_bytes,
-        .type = t->type, .k = t->ne[0], .rows = t->ne[1], .slices = t->ne[2] * t->ne[3],
+    /* 2 MiB pages for the large ones (aligned to one); a small one on 4 KiB
+     * pages, where a huge page would mostly hold nothing */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), nb = (size_t)t->nbytes;
+    bool huge = nb >= HUGE_PAGE;
+    size_t len = huge ? (nb + 2 * (size_t)HUGE_PAGE - 1) & ~((size_t)HUGE_PAGE - 1) : (nb + page - 1) & ~(page - 1);
+    void *region = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (region == MAP_FAILED)
+        return true; /* stays mapped */
+    uint8_t *data = region;
+    if (huge) {
+        data = (uint8_t *)(((uintptr_t)region + HUGE_PAGE - 1) & ~((uintptr_t)HUGE_PAGE - 1));
+#ifdef MADV_HUGEPAGE
+        madvise(data, len - (size_t)(data - (uint8_t *)region), MADV_HUGEPAGE);
+#endif
+    }
+    bool pack = packable(t, name);
+    pk->v[pk->n++] = (struct held){
+        .src = t->data, .data = data, .region = region, .region_len = len, .nbytes = (size_t)t->nbytes,
+        .row_bytes = W->row_bytes, .type = t->type, .pack = pack, .k = t->ne[0], .rows = t->ne[1],
+        .slices = t->ne[2] * t->ne[3],
     };
-    W->packed = lf_pack_rows(t->ne[1]);
+    pk->total += (size_t)t->nbytes;
+    W->data = data;
+    W->packed = pack ? lf_pack_rows(t->ne[1]) : 0;
     return true;
 }
 
 struct pack_job {
     struct lf_packs *pk;
-    int64_t groups;
+    int64_t groups, chunks_total;
     uint8_t *tmp;
     size_t tmp_bytes;
     lf_chunks chunks;
 };
 
-enum { GROUPS_PER_CHUNK = 32 };
-
-/* The group's pages made private and writable before they are read: a
- * write to a page already mapped from the file costs a copy-on-write fault
- * that flushes the other threads' TLBs (an interrupt per page, most of the
- * repacking time when measured); populating first maps the private copy
- * directly. Best effort (Linux 5.14+). */
-static void populate(void *p, size_t n) {
-#ifdef MADV_POPULATE_WRITE
-    uint8_t *start;
-    size_t len;
-    page_range(p, n, &start, &len);
-    madvise(start, len, MADV_POPULATE_WRITE);
-#else
-    (void)p, (void)n;
+/* The copies, COPY_CHUNK bytes a unit; the file's pages are then dropped
+ * from this process's page tables (they stay in the page cache), so RSS
+ * counts the weights once. */
+static void copy_worker(void *arg, int ith, int nth) {
+    (void)ith, (void)nth;
+    struct pack_job *j = arg;
+    int at = 0;
+    long c;
+    while ((c = lf_pool_chunk(&j->chunks)) >= 0) {
+        while (at + 1 < j->pk->n && j->pk->v[at + 1].first_chunk <= c)
+            at++;
+        const struct held *h = &j->pk->v[at];
+        size_t off = (size_t)(c - h->first_chunk) * COPY_CHUNK;
+        size_t n = h->nbytes - off < COPY_CHUNK ? h->nbytes - off : COPY_CHUNK;
+        uint8_t *start;
+        size_t len;
+        page_range(h->src + off, n, &start, &len);
+#ifdef MADV_POPULATE_READ
+        madvise(start, len, MADV_POPULATE_READ); /* one call maps the chunk, not a fault per page */
 #endif
+        memcpy(h->data + off, h->src + off, n);
+        madvise(start, len, MADV_DONTNEED);
+    }
 }
 
 static void pack_worker(void *arg, int ith, int nth) {
@@ -125,66 +182,73 @@ static void pack_worker(void *arg, int ith, int nth) {
     while ((c = lf_pool_chunk(&j->chunks)) >= 0) {
         int64_t g0 = (int64_t)c * GROUPS_PER_CHUNK, g1 = g0 + GROUPS_PER_CHUNK < j->groups ? g0 + GROUPS_PER_CHUNK : j->groups;
         for (int64_t g = g0; g < g1; g++) {
+            /* a tensor that is not packed has no groups: its `first` is the next one's */
             while (at + 1 < j->pk->n && j->pk->v[at + 1].first <= g)
                 at++;
-            const struct packed_tensor *t = &j->pk->v[at];
+            const struct held *t = &j->pk->v[at];
             int64_t per = t->rows / LF_PACK_ROWS, in = g - t->first;
             int64_t row = in / per * t->rows + in % per * LF_PACK_ROWS;
-            uint8_t *grp = t->data + (size_t)row * t->row_bytes;
-            populate(grp, LF_PACK_ROWS * t->row_bytes);
-            lf_pack_group(t->type, grp, t->k, tmp);
+            lf_pack_group(t->type, t->data + (size_t)row * t->row_bytes, t->k, tmp);
         }
     }
 }
 
 void lf_model_pack_free(lf_model *m) {
-    if (m->packs)
-        free(m->packs->v);
-    free(m->packs);
+    struct lf_packs *pk = m->packs;
+    if (!pk)
+        return;
+    for (int i = 0; i < pk->n; i++)
+        munmap(pk->v[i].region, pk->v[i].region_len);
+    free(pk->v);
+    free(pk);
     m->packs = NULL;
 }
 
 bool lf_model_pack(lf_model *m, lf_error *err) {
     struct lf_packs *pk = m->packs;
-    if (!pk || !pk->n) {
-        lf_model_pack_free(m);
+    if (!pk || !pk->n)
         return true;
-    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct pack_job j = {.pk = pk};
     size_t row_max = 0;
+    int n_packed = 0;
     for (int i = 0; i < pk->n; i++) {
-        pk->v[i].first = j.groups;
-        j.groups += pk->v[i].slices * (pk->v[i].rows / LF_PACK_ROWS);
-        if (pk->v[i].row_bytes > row_max)
-            row_max = pk->v[i].row_bytes;
+        struct held *h = &pk->v[i];
+        h->first_chunk = j.chunks_total;
+        j.chunks_total += (int64_t)((h->nbytes + COPY_CHUNK - 1) / COPY_CHUNK);
+        h->first = j.groups;
+        if (!h->pack)
+            continue;
+        n_packed++;
+        j.groups += h->slices * (h->rows / LF_PACK_ROWS);
+        if (h->row_bytes > row_max)
+            row_max = h->row_bytes;
     }
-    bool ok = false;
     lf_pool *pool = lf_pool_new(lf_physical_cores(), err);
-    if (pool) {
+    if (!pool)
+        return false;
+    lf_pool_chunks_init(&j.chunks, (long)j.chunks_total);
+    lf_pool_run(pool, copy_worker, &j);
+    bool ok = true;
+    if (j.groups) {
         j.tmp_bytes = (LF_PACK_ROWS * row_max + 63) & ~(size_t)63;
         j.tmp = lf_malloc(j.tmp_bytes * (size_t)lf_pool_threads(pool));
         if (!j.tmp) {
-            lf_fail(err, "out of memory repacking weights");
+            ok = lf_fail(err, "out of memory repacking weights");
         } else {
             lf_pool_chunks_init(&j.chunks, (long)((j.groups + GROUPS_PER_CHUNK - 1) / GROUPS_PER_CHUNK));
             lf_pool_run(pool, pack_worker, &j);
-            ok = true;
         }
         free(j.tmp);
-        lf_pool_free(pool);
     }
-    /* read-only again (a failed run leaves tensors half packed: the load fails) */
-    for (int i = 0; i < pk->n; i++) {
-        uint8_t *start;
-        size_t len;
-        page_range(pk->v[i].data, pk->v[i].nbytes, &start, &len);
-        mprotect(start, len, PROT_READ);
-    }
+    lf_pool_free(pool);
+    for (int i = 0; i < pk->n; i++) /* read-only from here on */
+        mprotect(pk->v[i].region, pk->v[i].region_len, PROT_READ);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    m->n_packed = ok ? pk->n : 0;
+    m->n_packed = ok ? n_packed : 0;
+    m->n_held = pk->n;
+    m->held_bytes = pk->total;
     m->pack_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-6;
-    lf_model_pack_free(m);
     return ok;
 }

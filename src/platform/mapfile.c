@@ -29,14 +29,9 @@ bool lf_map_range(lf_map *m, int fd, uint64_t offset, uint64_t size,
     uint64_t span = offset - start + size;
     if (span != (size_t)span)
         return lf_fail(err, "%s: range too large to map", name);
-    /* With weights repacked at load (LLAMAFILE_REPACK=1, model/repack.c) the
-     * mapping is private: the loader makes pages writable and rewrites them
-     * in place, replacing the file's pages in this process only. Otherwise
-     * shared, so the file's pages are visibly the process's own (what
+    /* Shared, so the file's pages are visibly the process's own (what
      * `ls /proc/PID/map_files` and the packaging tests look for). */
-    const char *rp = getenv("LLAMAFILE_REPACK");
-    int flags = rp && strcmp(rp, "0") != 0 ? MAP_PRIVATE : MAP_SHARED;
-    void *p = mmap(NULL, (size_t)span, PROT_READ, flags, fd, (off_t)start);
+    void *p = mmap(NULL, (size_t)span, PROT_READ, MAP_SHARED, fd, (off_t)start);
     if (p == MAP_FAILED)
         return lf_fail(err, "%s: cannot map %llu bytes: %s", name,
                        (unsigned long long)size, strerror(errno));

@@ -280,6 +280,15 @@ static int run(int argc, char **argv, int user_first, int user_end) {
                 "context %d, %d threads\n", lf_model_arch(m), lf_model_n_layer(m),
                 lf_model_n_embd(m), lf_model_n_vocab(m), lf_model_n_params(m) / 1e6,
                 lf_n_ctx(ctx), lf_n_threads(ctx));
+    if (o.verbose) {
+        int held, packed;
+        uint64_t bytes;
+        double ms;
+        lf_model_held(m, &held, &bytes, &packed, &ms);
+        fprintf(stderr, "llamafile: %d weight matrices (%.0f MiB) copied into memory, %d of them "
+                "repacked, in %.0f ms (LLAMAFILE_REPACK=0 reads them from the file instead)\n",
+                held, bytes / 1048576.0, packed, ms);
+    }
     signal(SIGINT, on_sigint);
     int rc = o.embedding ? cli_embed(m, ctx, &o) : chat ? cli_chat(m, ctx, &o)
                                                         : generate(m, ctx, &o, &st);
