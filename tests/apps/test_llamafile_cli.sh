@@ -55,6 +55,11 @@ printf 'Once upon a' >"$TMP/prompt.txt"
 grep -q "load time" "$TMP/err" && grep -q "prompt .*tokens per second" "$TMP/err" \
   && grep -q "generation .*tokens per second" "$TMP/err" \
   && pass "--verbose prints load time and speeds" || fail "--verbose" "$(tail -3 "$TMP/err")"
+grep -q "^llamafile: [1-9][0-9]* weight matrices .* copied into memory" "$TMP/err" \
+  && pass "--verbose: the weights are held in memory by default" || fail "held weights" "$(grep copied "$TMP/err")"
+"$LF" -m "$M" -p "$P" -n 8 --temp 0 --verbose --no-repack >"$TMP/out" 2>"$TMP/err"
+grep -q "^llamafile: 0 weight matrices (0 MiB) copied" "$TMP/err" && cmp -s "$TMP/out" <("$LF" -m "$M" -p "$P" -n 8 --temp 0 2>/dev/null) \
+  && pass "--no-repack reads the weights from the file, same text" || fail "--no-repack" "$(grep copied "$TMP/err")"
 "$LF" -m "$M" -p "$P" -n 8 --temp 0 --log-disable -ngl 1 >/dev/null 2>"$TMP/err"
 [ ! -s "$TMP/err" ] && pass "--log-disable silences stderr" || fail "--log-disable" "$(cat "$TMP/err")"
 
@@ -63,7 +68,7 @@ grep -q "load time" "$TMP/err" && grep -q "prompt .*tokens per second" "$TMP/err
 missing=""
 for f in -m -p -f -e -n -c -b -t -s --temp --top-k --top-p --min-p --repeat-penalty \
          --repeat-last-n --presence-penalty --frequency-penalty --ignore-eos \
-         --no-display-prompt -ngl --verbose --log-disable --version --help; do
+         --no-display-prompt -ngl --verbose --log-disable --no-repack --version --help; do
   grep -q -- "$f\b" "$TMP/help" || missing="$missing $f"
 done
 [ -z "$missing" ] && pass "--help documents every flag" || fail "--help" "missing:$missing"

@@ -97,6 +97,9 @@ static const char k_help_more[] =
     "  -v,  --verbose             print model details and, at the end, load time and\n"
     "                             prompt and generation speed (tokens per second)\n"
     "       --log-disable         print no diagnostics on stderr (errors still are)\n"
+    "  -nr, --no-repack           read the weights from the file mapping instead of\n"
+    "                             copying (and repacking) them into memory at load:\n"
+    "                             faster load, slower generation (LLAMAFILE_REPACK=0)\n"
     "       --version             print the version and exit\n"
     "  -h,  --help                print this help and exit\n"
     "\n"
@@ -289,6 +292,7 @@ bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options 
         if (is(a, "--ignore-eos", NULL)) { o->ignore_eos = true; continue; }
         if (is(a, "-v", "--verbose")) { o->verbose = true; continue; }
         if (is(a, "--log-disable", NULL)) { o->quiet = true; continue; }
+        if (is(a, "-nr", "--no-repack")) { setenv("LLAMAFILE_REPACK", "0", 1); continue; }
         if (is(a, "--embedding", "--embeddings")) { o->embedding = true; continue; }
         if (is(a, "-cnv", "--chat") || is(a, "--conversation", NULL)) { o->chat = true; continue; }
         if (is(a, "--no-color", NULL)) { o->no_color = true; continue; }
