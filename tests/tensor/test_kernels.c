@@ -17,23 +17,8 @@
 #include "tensor/matmul.h"
 #include "tensor/types.h"
 
-static uint64_t g_rng = 0x243f6a8885a308d3ull;
-
-static uint64_t rnd(void) {
-    g_rng ^= g_rng >> 12;
-    g_rng ^= g_rng << 25;
-    g_rng ^= g_rng >> 27;
-    return g_rng * 0x2545f4914f6cdd1dull;
-}
-
-static double uniform(void) {
-    return (double)(rnd() >> 11) * 0x1p-53;
-}
-
-static float normal(void) {
-    double u = uniform() + 0x1p-60, v = uniform();
-    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
-}
+#define RAND_SEED 0x243f6a8885a308d3ull
+#include "rand_util.h"
 
 /* Where fp16 scales (and an E8M0 exponent) sit in each block type, so that
  * random bytes get sane scales. */

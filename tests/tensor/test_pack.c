@@ -19,23 +19,7 @@
 #include "tensor/pack.h"
 #include "tensor/types.h"
 
-static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rnd(void) {
-    g_rng ^= g_rng >> 12;
-    g_rng ^= g_rng << 25;
-    g_rng ^= g_rng >> 27;
-    return g_rng * 0x2545f4914f6cdd1dull;
-}
-
-static double uniform(void) {
-    return (double)(rnd() >> 11) * 0x1p-53;
-}
-
-static float normal(void) {
-    double u = uniform() + 0x1p-60, v = uniform();
-    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
-}
+#include "rand_util.h"
 
 /* Random rows: random codes and scale bytes, sane fp16 d (and dmin). */
 static void random_rows(int type, uint8_t *dst, int64_t blocks) {

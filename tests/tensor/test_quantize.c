@@ -16,20 +16,8 @@
 #include "tensor/fp16.h"
 #include "tensor/types.h"
 
-static uint64_t g_rng = 0x243f6a8885a308d3ull;
-
-static uint64_t rnd(void) {
-    g_rng ^= g_rng >> 12;
-    g_rng ^= g_rng << 25;
-    g_rng ^= g_rng >> 27;
-    return g_rng * 0x2545f4914f6cdd1dull;
-}
-
-static float normal(void) {
-    double u = (double)(rnd() >> 11) * 0x1p-53 + 0x1p-60;
-    double v = (double)(rnd() >> 11) * 0x1p-53;
-    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
-}
+#define RAND_SEED 0x243f6a8885a308d3ull
+#include "rand_util.h"
 
 static int64_t n_elements(const lf_gguf_tensor *t) {
     return t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
