@@ -25,6 +25,9 @@
 #     compare generation with. A GGUF that is missing is made again
 #     (mkmodel is deterministic) and deleted afterwards.
 #
+#   bench/seed_bench.sh files GGUF...
+#     The same comparison for any GGUF files (make bench's TinyLlama set).
+#
 # NAME is one of: ring ling granite gemma3n gpt-oss.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -192,6 +195,34 @@ wait_idle() {
   done
 }
 
+# pp512 and tg128 of one GGUF, ours and llama.cpp alternately, ROUNDS rounds.
+speed_file() { # NAME GGUF
+  local name=$1 g=$2 stem
+  stem=$(basename "$g" .gguf)
+  echo "== $stem: $ROUNDS rounds, ours then llama.cpp, -t 2 -p 512 -n 128"
+  : >"$SEED_DIR/speed.$name.txt"
+  local bpt bw
+  bpt=$(bytes_per_token "$g") bw=$(stream_gbs "$g")
+  for r in $(seq 1 "$ROUNDS"); do
+    wait_idle
+    local l=$(load)
+    "$BIN/llamafile-bench" -m "$g" -t 2 -r 1 -p 512 -n 128 -o csv 2>/dev/null |
+      csv_rows ours "$l" >>"$SEED_DIR/speed.$name.txt"
+    "$LLAMA_BENCH" -m "$g" -t 2 -r 1 -p 512 -n 128 -o csv 2>/dev/null |
+      csv_rows llama.cpp "$l" >>"$SEED_DIR/speed.$name.txt"
+  done
+  for test in pp tg; do
+    local o c
+    o=$(awk -v t=$test '$1 == "ours" && $2 == t { print $3 }' "$SEED_DIR/speed.$name.txt" | median)
+    c=$(awk -v t=$test '$1 == "llama.cpp" && $2 == t { print $3 }' "$SEED_DIR/speed.$name.txt" | median)
+    echo "$stem $test: ours median $o t/s, llama.cpp median $c t/s, ratio $(awk -v a="$o" -v b="$c" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }')x"
+    [ $test = tg ] && echo "   weights read per token: $bpt GB; ours $(awk -v a="$o" -v b="$bpt" 'BEGIN { printf "%.1f", a * b }') GB/s, llama.cpp $(awk -v a="$c" -v b="$bpt" 'BEGIN { printf "%.1f", a * b }') GB/s; streaming read ${bw:-?} GB/s (2 threads, best of 4 passes, before the rounds)"
+  done
+  echo "   spread: $(awk '{ k = $1 " " $2; if (!(k in lo) || $3 < lo[k]) lo[k] = $3; if ($3 > hi[k]) hi[k] = $3 }
+    END { for (k in lo) printf "%s %.1f-%.1f; ", k, lo[k], hi[k] }' "$SEED_DIR/speed.$name.txt")"
+  echo "   rows (who, test, t/s, load before the pair): $SEED_DIR/speed.$name.txt"
+}
+
 do_speed() {
   [ -x "$LLAMA_BENCH" ] || { echo "no llama-bench at $LLAMA_BENCH"; exit 1; }
   seeds | while read -r name stem preset type tmpl kvkib; do
@@ -201,34 +232,24 @@ do_speed() {
       make_gguf "$preset" "$type" "$tmpl" "$g" || { echo "$stem: mkmodel failed"; exit 1; }
       made=1
     fi
-    echo "== $stem: $ROUNDS rounds, ours then llama.cpp, -t 2 -p 512 -n 128"
-    : >"$SEED_DIR/speed.$name.txt"
-    local bpt bw
-    bpt=$(bytes_per_token "$g") bw=$(stream_gbs "$g")
-    for r in $(seq 1 "$ROUNDS"); do
-      wait_idle
-      local l=$(load)
-      "$BIN/llamafile-bench" -m "$g" -t 2 -r 1 -p 512 -n 128 -o csv 2>/dev/null |
-        csv_rows ours "$l" >>"$SEED_DIR/speed.$name.txt"
-      "$LLAMA_BENCH" -m "$g" -t 2 -r 1 -p 512 -n 128 -o csv 2>/dev/null |
-        csv_rows llama.cpp "$l" >>"$SEED_DIR/speed.$name.txt"
-    done
-    for test in pp tg; do
-      local o c
-      o=$(awk -v t=$test '$1 == "ours" && $2 == t { print $3 }' "$SEED_DIR/speed.$name.txt" | median)
-      c=$(awk -v t=$test '$1 == "llama.cpp" && $2 == t { print $3 }' "$SEED_DIR/speed.$name.txt" | median)
-      echo "$stem $test: ours median $o t/s, llama.cpp median $c t/s, ratio $(awk -v a="$o" -v b="$c" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }')x"
-      [ $test = tg ] && echo "   weights read per token: $bpt GB; ours $(awk -v a="$o" -v b="$bpt" 'BEGIN { printf "%.1f", a * b }') GB/s, llama.cpp $(awk -v a="$c" -v b="$bpt" 'BEGIN { printf "%.1f", a * b }') GB/s; streaming read ${bw:-?} GB/s (2 threads, best of 4 passes, before the rounds)"
-    done
-    echo "   spread: $(awk '{ k = $1 " " $2; if (!(k in lo) || $3 < lo[k]) lo[k] = $3; if ($3 > hi[k]) hi[k] = $3 }
-      END { for (k in lo) printf "%s %.1f-%.1f; ", k, lo[k], hi[k] }' "$SEED_DIR/speed.$name.txt")"
-    echo "   rows (who, test, t/s, load before the pair): $SEED_DIR/speed.$name.txt"
+    speed_file "$name" "$g"
     [ $made = 1 ] && rm -f "$g"
+  done
+}
+
+# The same for any GGUF files (make bench's TinyLlama set, say).
+do_files() {
+  [ -x "$LLAMA_BENCH" ] || { echo "no llama-bench at $LLAMA_BENCH"; exit 1; }
+  local g
+  for g in "$@"; do
+    [ -f "$g" ] || { echo "$g: no such file"; exit 1; }
+    speed_file "$(basename "$g" .gguf)" "$(cd "$(dirname "$g")" && pwd)/$(basename "$g")"
   done
 }
 
 case ${1:-make} in
 make) shift; do_make "$@" ;;
 speed) shift; do_speed "$@" ;;
-*) echo "usage: $0 make|speed [ring ling granite gemma3n gpt-oss]"; exit 2 ;;
+files) shift; do_files "$@" ;;
+*) echo "usage: $0 make|speed [ring ling granite gemma3n gpt-oss] | files GGUF..."; exit 2 ;;
 esac

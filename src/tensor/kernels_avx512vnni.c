@@ -93,12 +93,6 @@ LF_INLINE __m256 block_scales(int type, const uint8_t *w, int n, int field) {
         }
         return _mm256_cvtph_ps(_mm512_castsi512_si128(h));
     }
-    if (n == 8) {
-#define H(t) (short)lf_rd_u16(w + (t) * bs + field)
-        __m128i h = _mm_setr_epi16(H(0), H(1), H(2), H(3), H(4), H(5), H(6), H(7));
-#undef H
-        return _mm256_cvtph_ps(h);
-    }
     uint16_t h[8] = {0};
     for (int t = 0; t < n; t++)
         h[t] = lf_rd_u16(w + t * bs + field);
@@ -490,8 +484,15 @@ LF_INLINE __m512 wvec(int type, const uint8_t *w, int64_t e, __mmask16 m) {
     return _mm512_maskz_loadu_ps(m, w + 4 * e);
 }
 
-LF_INLINE void tilef(const lf_mm_call *c, int64_t i, int rm, int64_t j, int rn, int type) {
+/* pf, when not NULL, is the first of the bytes [pf, pf + rm·ldw) of the
+ * next tile's rows: a line or more of them is prefetched per step, so they
+ * arrive while this tile computes. Several rows read side by side are
+ * several short streams, one page each at k = 2048, which the hardware
+ * prefetcher does not follow in time (F16 from memory ran at half the
+ * rate of one row read alone). */
+LF_INLINE void tilef(const lf_mm_call *c, int64_t i, int rm, int64_t j, int rn, int type, const uint8_t *pf) {
     const int64_t k = c->k;
+    const size_t pstep = (size_t)rm * (type == LF_TYPE_F16 ? 32 : 64); /* next-tile bytes per step */
     const size_t arow = lf_x86_act_bytes(type, k, 1);
     const uint8_t *w[RMF];
     for (int x = 0; x < rm; x++)
@@ -506,6 +507,9 @@ LF_INLINE void tilef(const lf_mm_call *c, int64_t i, int rm, int64_t j, int rn, 
         for (int64_t e = 0; e < k; e += 32) {
             __mmask32 m = k - e >= 32 ? 0xffffffffu : (__mmask32)((1u << (k - e)) - 1);
             __m512bh av[RNF];
+            if (pf)
+                for (size_t o = 0; o < pstep; o += 64)
+                    _mm_prefetch((const char *)pf + (size_t)(e / 32) * pstep + o, _MM_HINT_T0);
             LF_UNROLL
             for (int y = 0; y < rn; y++)
                 av[y] = (__m512bh)_mm512_load_si512((const uint16_t *)(c->a + (size_t)(j + y) * arow) + e);
@@ -521,6 +525,9 @@ LF_INLINE void tilef(const lf_mm_call *c, int64_t i, int rm, int64_t j, int rn, 
         for (int64_t e = 0; e < k; e += 16) {
             __mmask16 m = k - e >= 16 ? 0xffff : (__mmask16)((1u << (k - e)) - 1);
             __m512 av[RNF];
+            if (pf)
+                for (size_t o = 0; o < pstep; o += 64)
+                    _mm_prefetch((const char *)pf + (size_t)(e / 16) * pstep + o, _MM_HINT_T0);
             LF_UNROLL
             for (int y = 0; y < rn; y++)
                 av[y] = _mm512_load_ps((const float *)(c->a + (size_t)(j + y) * arow) + e);
@@ -542,24 +549,24 @@ LF_INLINE void tilef(const lf_mm_call *c, int64_t i, int rm, int64_t j, int rn, 
 
 /* The shapes (rm, rn) of one type; odd ones fall back to 1 x 1. */
 #define TILEF_CASES(T)                                                                \
-    static void tilef_##T(const lf_mm_call *c, int64_t i, int rm, int64_t j, int rn) { \
+    static void tilef_##T(const lf_mm_call *c, int64_t i, int rm, int64_t j, int rn, const uint8_t *pf) { \
         switch (rm * 8 + rn) {                                                        \
-        case 4 * 8 + 6: tilef(c, i, 4, j, 6, LF_TYPE_##T); break;                     \
-        case 4 * 8 + 5: tilef(c, i, 4, j, 5, LF_TYPE_##T); break;                     \
-        case 4 * 8 + 4: tilef(c, i, 4, j, 4, LF_TYPE_##T); break;                     \
-        case 4 * 8 + 3: tilef(c, i, 4, j, 3, LF_TYPE_##T); break;                     \
-        case 4 * 8 + 2: tilef(c, i, 4, j, 2, LF_TYPE_##T); break;                     \
-        case 4 * 8 + 1: tilef(c, i, 4, j, 1, LF_TYPE_##T); break;                     \
-        case 1 * 8 + 6: tilef(c, i, 1, j, 6, LF_TYPE_##T); break;                     \
-        case 1 * 8 + 5: tilef(c, i, 1, j, 5, LF_TYPE_##T); break;                     \
-        case 1 * 8 + 4: tilef(c, i, 1, j, 4, LF_TYPE_##T); break;                     \
-        case 1 * 8 + 3: tilef(c, i, 1, j, 3, LF_TYPE_##T); break;                     \
-        case 1 * 8 + 2: tilef(c, i, 1, j, 2, LF_TYPE_##T); break;                     \
-        case 1 * 8 + 1: tilef(c, i, 1, j, 1, LF_TYPE_##T); break;                     \
+        case 4 * 8 + 6: tilef(c, i, 4, j, 6, LF_TYPE_##T, pf); break;                     \
+        case 4 * 8 + 5: tilef(c, i, 4, j, 5, LF_TYPE_##T, pf); break;                     \
+        case 4 * 8 + 4: tilef(c, i, 4, j, 4, LF_TYPE_##T, pf); break;                     \
+        case 4 * 8 + 3: tilef(c, i, 4, j, 3, LF_TYPE_##T, pf); break;                     \
+        case 4 * 8 + 2: tilef(c, i, 4, j, 2, LF_TYPE_##T, pf); break;                     \
+        case 4 * 8 + 1: tilef(c, i, 4, j, 1, LF_TYPE_##T, pf); break;                     \
+        case 1 * 8 + 6: tilef(c, i, 1, j, 6, LF_TYPE_##T, pf); break;                     \
+        case 1 * 8 + 5: tilef(c, i, 1, j, 5, LF_TYPE_##T, pf); break;                     \
+        case 1 * 8 + 4: tilef(c, i, 1, j, 4, LF_TYPE_##T, pf); break;                     \
+        case 1 * 8 + 3: tilef(c, i, 1, j, 3, LF_TYPE_##T, pf); break;                     \
+        case 1 * 8 + 2: tilef(c, i, 1, j, 2, LF_TYPE_##T, pf); break;                     \
+        case 1 * 8 + 1: tilef(c, i, 1, j, 1, LF_TYPE_##T, pf); break;                     \
         default:                                                                      \
             for (int x = 0; x < rm; x++)                                              \
                 for (int y = 0; y < rn; y++)                                          \
-                    tilef(c, i + x, 1, j + y, 1, LF_TYPE_##T);                        \
+                    tilef(c, i + x, 1, j + y, 1, LF_TYPE_##T, NULL);                     \
         }                                                                             \
     }
 TILEF_CASES(F32)
@@ -569,16 +576,16 @@ TILEF_CASES(BF16)
 enum { GRF = 16 }; /* weight rows per group in the blocked loop */
 
 static void mmf(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
-    void (*tile)(const lf_mm_call *, int64_t, int, int64_t, int) =
+    void (*tile)(const lf_mm_call *, int64_t, int, int64_t, int, const uint8_t *) =
         c->type == LF_TYPE_F32 ? tilef_F32 : c->type == LF_TYPE_F16 ? tilef_F16 : tilef_BF16;
     if (c->n <= RNF) {
         /* RMF weight rows at a time: one FMA chain per row would leave the
          * loads waiting on it (F16 from memory ran at 5.5 GB/s a core) */
         int64_t i = i0;
         for (; i + RMF <= i1; i += RMF)
-            tile(c, i, RMF, 0, (int)c->n);
+            tile(c, i, RMF, 0, (int)c->n, i + 2 * RMF <= i1 ? (const uint8_t *)c->w + (size_t)(i + RMF) * c->ldw : NULL);
         for (; i < i1; i++)
-            tile(c, i, 1, 0, (int)c->n);
+            tile(c, i, 1, 0, (int)c->n, NULL);
         return;
     }
     /* Groups of GRF weight rows (F16 converted once to F32: the same
@@ -593,7 +600,7 @@ static void mmf(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
          * hardware prefetcher has stopped by the time they are read) */
         prefetch_l2(c->w + (size_t)ie * c->ldw, c->w + (size_t)(ie + GRF < i1 ? ie + GRF : i1) * c->ldw);
         lf_mm_call g = *c;
-        void (*gtile)(const lf_mm_call *, int64_t, int, int64_t, int) = tile;
+        void (*gtile)(const lf_mm_call *, int64_t, int, int64_t, int, const uint8_t *) = tile;
         int64_t base = 0;
         if (c->type == LF_TYPE_F16) {
             float *f = tmp;
@@ -614,7 +621,7 @@ static void mmf(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
             for (int64_t i = ig; i < ie; i += RMF) {
                 int rm = ie - i < RMF ? (int)(ie - i) : RMF;
                 for (int64_t j = jb0; j < jb1; j += RNF)
-                    gtile(&g, i - base, rm, j, jb1 - j < RNF ? (int)(jb1 - j) : RNF);
+                    gtile(&g, i - base, rm, j, jb1 - j < RNF ? (int)(jb1 - j) : RNF, NULL);
             }
         }
     }
