@@ -16,6 +16,7 @@
 #include "base/bytes.h"
 #include "base/error.h"
 #include "model/blocks.h"
+#include "tensor/kernels.h"
 #include "tensor/types.h"
 
 static int64_t d_xbc(const lf_mamba2_hparams *hp) {
@@ -203,6 +204,7 @@ typedef struct mixer_job {
     float *zx; /* [n][d_in_proj]: z | xBC | dt; xBC becomes silu(conv(xBC)) */
     float *y;  /* [n][d_inner] */
     lf_chunks chunks;
+    float (*ssm_row)(float *s, const float *b, const float *c, float a, float x, int n);
 } mixer_job;
 
 static inline float silu(float v) { return v / (1.0f + expf(-v)); }
@@ -261,12 +263,7 @@ static void scan_heads(void *arg, int ith, int nth) {
             float dA = expf(delta * L->a[h]);
             float *y = j->y + t * DI;
             for (int64_t p = h * hd; p < (h + 1) * hd; p++, S += N) {
-                float x_dt = xs[p] * delta, sum = 0.0f;
-                for (int64_t k = 0; k < N; k++) {
-                    float v = S[k] * dA + B[k] * x_dt;
-                    sum += v * C[k];
-                    S[k] = v;
-                }
+                float sum = j->ssm_row(S, B, C, dA, xs[p] * delta, (int)N);
                 y[p] = silu(z[p]) * (sum + xs[p] * L->d[h]);
             }
         }
@@ -288,6 +285,7 @@ bool lf_mamba2_forward(lf_pool *pool, lf_scratch *mm, const lf_mamba2_hparams *h
         .hp = hp, .L = L, .conv_state = st->conv[layer], .ssm_state = st->ssm[layer],
         .conv_floats = st->conv_floats, .ssm_floats = st->ssm_floats, .seq = seq, .n = n,
         .zx = work, .y = work + n * d_in_proj(hp),
+        .ssm_row = lf_kernels()->ssm_row ? lf_kernels()->ssm_row : lf_ssm_row_c,
     };
     if (!lf_matmul(pool, mm, j.zx, &L->in, 0, x, n, err))
         return false;

@@ -78,3 +78,16 @@ const lf_mm_kernel *lf_kernels_for(const lf_kernel_set *ks, int type) {
 const char *lf_kernel_isa(void) {
     return lf_kernels()->name;
 }
+
+float lf_ssm_row_c(float *s, const float *b, const float *c, float a, float x, int n) {
+    float lane[16] = {0};
+    for (int k = 0; k < n; k++) {
+        float v = s[k] * a + b[k] * x;
+        s[k] = v;
+        lane[k % 16] += v * c[k];
+    }
+    for (int w = 8; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++)
+            lane[l] += lane[l + w];
+    return lane[0];
+}

@@ -74,7 +74,15 @@ typedef struct lf_kernel_set {
     void (*attn_pv)(const float *p, int nr, const float *v, int dv, float *o);
     float (*attn_exp)(float *x, int n, float m);
     void (*f16_to_f32)(const uint16_t *src, float *dst, int64_t n);
+    /* One row of a Mamba-2 state: s[k] = s[k]·a + b[k]·x, then Σ s[k]·c[k]
+     * (products and sums rounded separately) as 16 partial sums, lane
+     * k % 16 in order of k, folded lane l + l+8, then + l+4, + l+2, + l+1:
+     * the order lf_ssm_row_c has, so every set gives the same bits. NULL:
+     * lf_ssm_row_c. */
+    float (*ssm_row)(float *s, const float *b, const float *c, float a, float x, int n);
 } lf_kernel_set;
+
+float lf_ssm_row_c(float *s, const float *b, const float *c, float a, float x, int n);
 
 /* The set in use: the best the CPU runs, or the one named by the
  * environment variable LLAMAFILE_KERNELS (generic, avx2, avx512,

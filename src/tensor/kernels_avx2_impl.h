@@ -955,6 +955,34 @@ static void f16_to_f32(const uint16_t *src, float *dst, int64_t n) {
         dst[i] = lf_fp16_to_fp32(src[i]);
 }
 
+/* kernels.h's ssm_row: lanes 0-7 of the 16 partial sums in s0, 8-15 in s1;
+ * mul and add apart (no FMA), as lf_ssm_row_c rounds them. */
+static float ssm_row(float *s, const float *b, const float *c, float a, float x, int n) {
+    __m256 av = _mm256_set1_ps(a), xv = _mm256_set1_ps(x), s0 = _mm256_setzero_ps(), s1 = s0;
+    int k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m256 v0 = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(s + k), av), _mm256_mul_ps(_mm256_loadu_ps(b + k), xv));
+        __m256 v1 = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(s + k + 8), av),
+                                  _mm256_mul_ps(_mm256_loadu_ps(b + k + 8), xv));
+        _mm256_storeu_ps(s + k, v0);
+        _mm256_storeu_ps(s + k + 8, v1);
+        s0 = _mm256_add_ps(s0, _mm256_mul_ps(v0, _mm256_loadu_ps(c + k)));
+        s1 = _mm256_add_ps(s1, _mm256_mul_ps(v1, _mm256_loadu_ps(c + k + 8)));
+    }
+    float lane[16];
+    _mm256_storeu_ps(lane, s0);
+    _mm256_storeu_ps(lane + 8, s1);
+    for (; k < n; k++) {
+        float v = s[k] * a + b[k] * x;
+        s[k] = v;
+        lane[k % 16] += v * c[k];
+    }
+    __m256 t = _mm256_add_ps(_mm256_loadu_ps(lane), _mm256_loadu_ps(lane + 8));
+    __m128 u = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+    u = _mm_add_ps(u, _mm_movehl_ps(u, u));
+    return _mm_cvtss_f32(_mm_add_ss(u, _mm_shuffle_ps(u, u, 1)));
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 #define GEMV_FN(fam, T)                                                 \
@@ -1034,6 +1062,7 @@ void LF_INIT_NAME(lf_kernel_set *ks) {
     ks->attn_pv = attn_pv;
     ks->attn_exp = attn_exp;
     ks->f16_to_f32 = f16_to_f32;
+    ks->ssm_row = ssm_row;
     for (int t = 0; t < LF_TYPE_COUNT; t++)
         if (gemv_for(t))
             ks->mm[t] = (lf_mm_kernel){

@@ -277,6 +277,44 @@ static void test_attn_helpers(const char *name) {
     TEST_END();
 }
 
+/* The Mamba-2 state row: lf_ssm_row_c against the sum in double, and each
+ * set's ssm_row against lf_ssm_row_c bit for bit (state and sum), whole
+ * 16-lane steps and a tail. */
+static void test_ssm_row(const char *name) {
+    const lf_kernel_set *ks = name ? lf_kernels_named(name) : NULL;
+    char label[64];
+    snprintf(label, sizeof label, "ssm row %s", name ? name : "portable");
+    if (name && (!ks || !ks->ssm_row)) {
+        SKIP(label, "%s", ks ? "the set has none" : "this CPU cannot run the set");
+        return;
+    }
+    TEST_BEGIN(label);
+    static const int sizes[] = {128, 45, 37, 16, 5};
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+        int n = sizes[z];
+        float s0[128], s1[128], b[128], c[128], a = (float)uniform(), x = normal();
+        for (int k = 0; k < n; k++)
+            s0[k] = s1[k] = normal(), b[k] = normal(), c[k] = normal();
+        if (!name) {
+            double ref = 0, mag = 0;
+            for (int k = 0; k < n; k++) {
+                double v = (double)s0[k] * a + (double)b[k] * x;
+                ref += v * c[k], mag += fabs(v * c[k]);
+            }
+            float got = lf_ssm_row_c(s1, b, c, a, x, n);
+            EXPECT(fabs(got - ref) <= 1e-5 * mag, "n=%d: sum %g, expected %g", n, got, ref);
+            for (int k = 0; k < n; k++)
+                EXPECT(fabs(s1[k] - ((double)s0[k] * a + (double)b[k] * x)) <= 1e-6 * (fabs(s0[k]) + fabs(b[k] * x)),
+                       "n=%d: state[%d] = %g", n, k, s1[k]);
+            continue;
+        }
+        float want = lf_ssm_row_c(s0, b, c, a, x, n), got = ks->ssm_row(s1, b, c, a, x, n);
+        EXPECT(memcmp(&want, &got, 4) == 0, "n=%d: sum %a, lf_ssm_row_c gives %a", n, got, want);
+        EXPECT(memcmp(s0, s1, sizeof(float) * (size_t)n) == 0, "n=%d: the state differs from lf_ssm_row_c's", n);
+    }
+    TEST_END();
+}
+
 /* lf_attention against a direct softmax in double: GQA, two sequences
  * interleaved in the cache, empty cells, a sliding window, sinks, F16 and
  * F32 caches; and a query alone gives what it gives in the batch. */
@@ -389,6 +427,9 @@ int main(void) {
     printf("# worst |error| / scale: %.3g\n", g_worst);
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
         test_attn_helpers(sets[i]);
+    test_ssm_row(NULL);
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+        test_ssm_row(sets[i]);
     test_attention(LF_TYPE_F16, 0, false, pool2);
     test_attention(LF_TYPE_F16, 7, true, pool2);
     test_attention(LF_TYPE_F32, 0, true, NULL);
