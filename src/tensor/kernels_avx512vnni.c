@@ -548,26 +548,23 @@ LF_INLINE void tilef(const lf_mm_call *c, int64_t i, int rm, int64_t j, int rn, 
 }
 
 /* The shapes (rm, rn) of one type; odd ones fall back to 1 x 1. */
-#define TILEF_CASES(T)                                                                \
+#define TILEF_RN(T, RM)                                                   \
+    case RM * 8 + 6: tilef(c, i, RM, j, 6, LF_TYPE_##T, pf); break;       \
+    case RM * 8 + 5: tilef(c, i, RM, j, 5, LF_TYPE_##T, pf); break;       \
+    case RM * 8 + 4: tilef(c, i, RM, j, 4, LF_TYPE_##T, pf); break;       \
+    case RM * 8 + 3: tilef(c, i, RM, j, 3, LF_TYPE_##T, pf); break;       \
+    case RM * 8 + 2: tilef(c, i, RM, j, 2, LF_TYPE_##T, pf); break;       \
+    case RM * 8 + 1: tilef(c, i, RM, j, 1, LF_TYPE_##T, pf); break;
+#define TILEF_CASES(T)                                                                                     \
     static void tilef_##T(const lf_mm_call *c, int64_t i, int rm, int64_t j, int rn, const uint8_t *pf) { \
-        switch (rm * 8 + rn) {                                                        \
-        case 4 * 8 + 6: tilef(c, i, 4, j, 6, LF_TYPE_##T, pf); break;                     \
-        case 4 * 8 + 5: tilef(c, i, 4, j, 5, LF_TYPE_##T, pf); break;                     \
-        case 4 * 8 + 4: tilef(c, i, 4, j, 4, LF_TYPE_##T, pf); break;                     \
-        case 4 * 8 + 3: tilef(c, i, 4, j, 3, LF_TYPE_##T, pf); break;                     \
-        case 4 * 8 + 2: tilef(c, i, 4, j, 2, LF_TYPE_##T, pf); break;                     \
-        case 4 * 8 + 1: tilef(c, i, 4, j, 1, LF_TYPE_##T, pf); break;                     \
-        case 1 * 8 + 6: tilef(c, i, 1, j, 6, LF_TYPE_##T, pf); break;                     \
-        case 1 * 8 + 5: tilef(c, i, 1, j, 5, LF_TYPE_##T, pf); break;                     \
-        case 1 * 8 + 4: tilef(c, i, 1, j, 4, LF_TYPE_##T, pf); break;                     \
-        case 1 * 8 + 3: tilef(c, i, 1, j, 3, LF_TYPE_##T, pf); break;                     \
-        case 1 * 8 + 2: tilef(c, i, 1, j, 2, LF_TYPE_##T, pf); break;                     \
-        case 1 * 8 + 1: tilef(c, i, 1, j, 1, LF_TYPE_##T, pf); break;                     \
-        default:                                                                      \
-            for (int x = 0; x < rm; x++)                                              \
-                for (int y = 0; y < rn; y++)                                          \
-                    tilef(c, i + x, 1, j + y, 1, LF_TYPE_##T, NULL);                     \
-        }                                                                             \
+        switch (rm * 8 + rn) {                                                                             \
+            TILEF_RN(T, 4)                                                                                 \
+            TILEF_RN(T, 1)                                                                                 \
+        default:                                                                                           \
+            for (int x = 0; x < rm; x++)                                                                   \
+                for (int y = 0; y < rn; y++)                                                               \
+                    tilef(c, i + x, 1, j + y, 1, LF_TYPE_##T, NULL);                                       \
+        }                                                                                                  \
     }
 TILEF_CASES(F32)
 TILEF_CASES(F16)
