@@ -273,6 +273,11 @@ static void store_row(int type, void *dst, const float *src, int64_t n) {
         memcpy(dst, src, (size_t)n * sizeof(float));
         return;
     }
+    const lf_kernel_set *ks = lf_kernels();
+    if (ks->f32_to_f16) {
+        ks->f32_to_f16(src, dst, n);
+        return;
+    }
     uint16_t *d = dst;
     for (int64_t i = 0; i < n; i++)
         d[i] = lf_fp32_to_fp16(src[i]);

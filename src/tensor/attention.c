@@ -41,6 +41,7 @@ struct attn_job {
     int64_t qb;         /* query tokens per task, at most */
     int64_t n_tiles;    /* tiles up to the last occupied cell */
     uint64_t *tile_seqs; /* per tile: the sequences of its cells */
+    int32_t *tile_pos0;  /* per tile: the least position of its cells */
     int64_t *task0;     /* task i: tokens task0[i] .. task0[i+1]-1, one sequence */
     int64_t n_tasks;
     char *scratch;      /* per thread */
@@ -92,6 +93,11 @@ static float exp_c(float *x, int n, float m) {
         sum += x[i];
     }
     return sum;
+}
+
+static void f32_c(const float *src, uint16_t *dst, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        dst[i] = lf_fp32_to_fp16(src[i]);
 }
 
 static void f16_c(const uint16_t *src, float *dst, int64_t n) {
@@ -198,20 +204,59 @@ static bool visibility(const struct attn_job *j, int64_t t0, int nt, int64_t c0,
     return any;
 }
 
+/* l[r] += Σ_c p[r][c], each row in cell order; eight rows side by side so
+ * that their additions overlap instead of waiting on one another. */
+static void sum_rows(const float *p, int rows, float *l) {
+    int r = 0;
+    for (; r + 8 <= rows; r += 8) {
+        float a[8];
+        for (int i = 0; i < 8; i++)
+            a[i] = l[r + i];
+        for (int c = 0; c < CT; c++)
+            for (int i = 0; i < 8; i++)
+                a[i] += p[(r + i) * CT + c];
+        for (int i = 0; i < 8; i++)
+            l[r + i] = a[i];
+    }
+    for (; r < rows; r++)
+        for (int c = 0; c < CT; c++)
+            l[r] += p[r * CT + c];
+}
+
+/* out[e] = o[e]·inv, eight at a time (GNU C vectors: any target). */
+static void scale_row(float *out, const float *o, float inv, int n) {
+    typedef float v8 __attribute__((vector_size(32)));
+    int e = 0;
+    for (; e + 8 <= n; e += 8) {
+        v8 x;
+        memcpy(&x, o + e, sizeof x);
+        x *= inv;
+        memcpy(out + e, &x, sizeof x);
+    }
+    for (; e < n; e++)
+        out[e] = o[e] * inv;
+}
+
 static void attend_task(const struct attn_job *j, int kvh, int64_t t0, int nt, char *mem) {
     const lf_attn_params *ap = j->ap;
     const lf_attn_kv *kv = j->kv;
     const lf_kernel_set *ks = j->ks;
     int dk = ap->head_dim_k, dv = ap->head_dim_v, G = j->group, rows = nt * G;
     struct scratch s = carve(j, mem);
-    int32_t sq = j->seq[t0];
+    int32_t sq = j->seq[t0], last = j->pos[t0];
+    for (int t = 1; t < nt; t++)
+        last = j->pos[t0 + t] > last ? j->pos[t0 + t] : last;
     uint64_t bit = sq >= 0 && sq < 64 ? 1ull << sq : 0;
     for (int t = 0; t < nt; t++)
         for (int g = 0; g < G; g++) {
             int r = t * G + g, h = kvh * G + g;
             const float *qs = j->q + ((t0 + t) * ap->n_head + h) * dk;
-            for (int d = 0; d < dk; d++)
-                s.qf[r * dk + d] = kv->type == LF_TYPE_F16 ? lf_fp16_to_fp32(lf_fp32_to_fp16(qs[d])) : qs[d];
+            if (kv->type == LF_TYPE_F16) { /* krow holds dk floats, room for dk halves */
+                ks->f32_to_f16(qs, (uint16_t *)s.krow, dk);
+                ks->f16_to_f32((const uint16_t *)s.krow, s.qf + r * dk, dk);
+            } else {
+                memcpy(s.qf + r * dk, qs, sizeof(float) * (size_t)dk);
+            }
             s.m[r] = -INFINITY;
             s.l[r] = 0;
         }
@@ -221,7 +266,8 @@ static void attend_task(const struct attn_job *j, int kvh, int64_t t0, int nt, c
     for (int64_t tile = 0; tile < ntiles; tile++) { /* pass 1: scores and max */
         int64_t c0 = tile * CT;
         int nc = (int)(kv->n_cells - c0 < CT ? kv->n_cells - c0 : CT);
-        s.live[tile] = (j->tile_seqs[tile] & bit) && visibility(j, t0, nt, c0, nc, s.mask);
+        s.live[tile] = (j->tile_seqs[tile] & bit) && j->tile_pos0[tile] <= last &&
+                       visibility(j, t0, nt, c0, nc, s.mask);
         if (!s.live[tile])
             continue;
         load_k(j, kvh, c0, nc, &s);
@@ -237,17 +283,14 @@ static void attend_task(const struct attn_job *j, int kvh, int64_t t0, int nt, c
         float *p = s.p;
         for (int r = 0; r < rows; r++) {
             float *pr = p + r * CT;
-            memcpy(pr, s.s + (size_t)r * ld + c0, sizeof(float) * CT);
             if (s.m[r] == -INFINITY) {
                 memset(pr, 0, sizeof(float) * CT);
                 continue;
             }
+            memcpy(pr, s.s + (size_t)r * ld + c0, sizeof(float) * CT);
             ks->attn_exp(pr, CT, s.m[r]);
-            float l = s.l[r];
-            for (int c = 0; c < CT; c++)
-                l += pr[c];
-            s.l[r] = l;
         }
+        sum_rows(p, rows, s.l);
         load_v(j, kvh, c0, nc, &s);
         ks->attn_pv(p, rows, s.vt, dv, s.o);
     }
@@ -266,10 +309,7 @@ static void attend_task(const struct attn_job *j, int kvh, int64_t t0, int nt, c
                 }
                 l += expf(sink - m);
             }
-            float inv = l > 0 ? 1.0f / l : 0.0f;
-            float *out = j->out + ((t0 + t) * ap->n_head + h) * dv;
-            for (int e = 0; e < dv; e++)
-                out[e] = o[e] * inv;
+            scale_row(j->out + ((t0 + t) * ap->n_head + h) * dv, o, l > 0 ? 1.0f / l : 0.0f, dv);
         }
 }
 
@@ -289,10 +329,11 @@ bool lf_attention(lf_pool *pool, lf_scratch *scratch, float *out, const float *q
                   const int32_t *seq, const lf_attn_kv *kv, const lf_attn_params *ap, lf_error *err) {
     static lf_kernel_set portable = {
         .name = "portable", .attn_qk = qk_c, .attn_kt = kt_c, .attn_pv = pv_c, .attn_exp = exp_c,
-        .f16_to_f32 = f16_c,
+        .f16_to_f32 = f16_c, .f32_to_f16 = f32_c,
     };
     const lf_kernel_set *ks = lf_kernels();
-    if (!ks->attn_qk || !ks->attn_kt || !ks->attn_pv || !ks->attn_exp || !ks->f16_to_f32)
+    if (!ks->attn_qk || !ks->attn_kt || !ks->attn_pv || !ks->attn_exp || !ks->f16_to_f32 ||
+        !ks->f32_to_f16)
         ks = &portable;
     int group = ap->n_head / ap->n_head_kv;
     int64_t qb = MAX_ROWS / group > 0 ? MAX_ROWS / group : 1;
@@ -303,8 +344,8 @@ bool lf_attention(lf_pool *pool, lf_scratch *scratch, float *out, const float *q
     pool = lf_pool_for(pool, (double)n * ap->n_head * (double)kv->n_cells * (ap->head_dim_k + ap->head_dim_v));
     int nth = lf_pool_threads(pool);
     j.cells = (kv->n_cells + CT - 1) / CT * CT;
-    size_t shared = (sizeof(uint64_t) * (size_t)(j.cells / CT) + sizeof(int64_t) * (size_t)(n + 1) + 63) &
-                    ~(size_t)63;
+    size_t shared = ((sizeof(uint64_t) + sizeof(int32_t)) * (size_t)(j.cells / CT) +
+                     sizeof(int64_t) * (size_t)(n + 1) + 63) & ~(size_t)63;
     j.scratch_bytes = (scratch_bytes(ap, qb, group, j.cells) + 63) & ~(size_t)63;
     char *mem = lf_scratch_get(scratch, shared + j.scratch_bytes * (size_t)nth);
     if (!mem)
@@ -312,14 +353,17 @@ bool lf_attention(lf_pool *pool, lf_scratch *scratch, float *out, const float *q
                        shared + j.scratch_bytes * (size_t)nth, nth);
     j.tile_seqs = (uint64_t *)mem;
     j.task0 = (int64_t *)(mem + sizeof(uint64_t) * (size_t)(j.cells / CT));
+    j.tile_pos0 = (int32_t *)(j.task0 + n + 1);
     j.scratch = mem + shared;
     for (int64_t c = 0; c < kv->n_cells; c++) {
         if (kv->pos[c] < 0)
             continue;
         int64_t tile = c / CT;
         for (; j.n_tiles <= tile; j.n_tiles++)
-            j.tile_seqs[j.n_tiles] = 0;
+            j.tile_seqs[j.n_tiles] = 0, j.tile_pos0[j.n_tiles] = INT32_MAX;
         j.tile_seqs[tile] |= kv->seqs[c];
+        if (kv->pos[c] < j.tile_pos0[tile])
+            j.tile_pos0[tile] = kv->pos[c];
     }
     /* tasks: runs of one sequence's consecutive tokens, qb at most */
     for (int64_t t = 0; t < n; t++)

@@ -67,22 +67,28 @@ typedef struct lf_kernel_set {
      *     d < dk, c < nc; zero for nc <= c < T.
      * pv: o[r][e] += Σ_c p[r][c]·v[c][e], e < dv, c in order.
      * exp: x[i] = exp(x[i] - m) (0 for -inf), returns Σ x[i].
-     * f16: n halves to floats. */
+     * f16: n halves to floats; f32_to_f16 the other way, rounded to
+     * nearest even (lf_fp32_to_fp16's bits). */
     void (*attn_qk)(const float *q, int nr, int dk, const float *kt, float scale, const float *mask,
                     int group, float *s, size_t lds, float *rowmax);
     void (*attn_kt)(const uint16_t *k, size_t stride, int nc, int dk, float *kt);
     void (*attn_pv)(const float *p, int nr, const float *v, int dv, float *o);
     float (*attn_exp)(float *x, int n, float m);
     void (*f16_to_f32)(const uint16_t *src, float *dst, int64_t n);
+    void (*f32_to_f16)(const float *src, uint16_t *dst, int64_t n);
     /* One row of a Mamba-2 state: s[k] = s[k]·a + b[k]·x, then Σ s[k]·c[k]
      * (products and sums rounded separately) as 16 partial sums, lane
      * k % 16 in order of k, folded lane l + l+8, then + l+4, + l+2, + l+1:
      * the order lf_ssm_row_c has, so every set gives the same bits. NULL:
      * lf_ssm_row_c. */
     float (*ssm_row)(float *s, const float *b, const float *c, float a, float x, int n);
+    /* g[i] = silu(g[i])·u[i] = g[i] / (1 + e^-g[i]) · u[i], within a few
+     * ulp of lf_swiglu_c. NULL: lf_swiglu_c. */
+    void (*swiglu)(float *g, const float *u, int64_t n);
 } lf_kernel_set;
 
 float lf_ssm_row_c(float *s, const float *b, const float *c, float a, float x, int n);
+void lf_swiglu_c(float *g, const float *u, int64_t n);
 
 /* The set in use: the best the CPU runs, or the one named by the
  * environment variable LLAMAFILE_KERNELS (generic, avx2, avx512,

@@ -874,39 +874,75 @@ static void attn_kt(const uint16_t *k, size_t stride, int nc, int dk, float *kt)
             kt[(size_t)d0 * CT + c] = c < nc ? lf_fp16_to_fp32(k[(size_t)c * stride + d0]) : 0.0f;
 }
 
+/* Columns [e, dv) of one row of attn_pv. */
+static void pv_row(const float *pr, const float *v, int dv, int e, float *orow) {
+    for (; e + 32 <= dv; e += 32) {
+        __m256 acc[4];
+        UNROLL
+        for (int x = 0; x < 4; x++)
+            acc[x] = _mm256_loadu_ps(orow + e + 8 * x);
+        for (int c = 0; c < CT; c++) {
+            __m256 w = _mm256_set1_ps(pr[c]);
+            UNROLL
+            for (int x = 0; x < 4; x++)
+                acc[x] = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + c * dv + e + 8 * x), acc[x]);
+        }
+        UNROLL
+        for (int x = 0; x < 4; x++)
+            _mm256_storeu_ps(orow + e + 8 * x, acc[x]);
+    }
+    for (; e + 8 <= dv; e += 8) {
+        __m256 acc = _mm256_loadu_ps(orow + e);
+        for (int c = 0; c < CT; c++)
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(pr[c]), _mm256_loadu_ps(v + c * dv + e), acc);
+        _mm256_storeu_ps(orow + e, acc);
+    }
+    for (; e < dv; e++) {
+        float acc = orow[e];
+        for (int c = 0; c < CT; c++)
+            acc += pr[c] * v[c * dv + e];
+        orow[e] = acc;
+    }
+}
+
+/* Four rows at a time share each load of V (one row alone is bound by
+ * the loads); every output still sums its cells in order, as one row. */
 static void attn_pv(const float *p, int nr, const float *v, int dv, float *o) {
-    for (int r = 0; r < nr; r++) {
-        const float *pr = p + r * CT;
-        float *orow = o + r * dv;
+    enum { R = 4 };
+    int r = 0;
+    for (; r + R <= nr; r += R) {
         int e = 0;
         for (; e + 32 <= dv; e += 32) {
-            __m256 acc[4];
+            __m256 acc[R][4];
             UNROLL
-            for (int x = 0; x < 4; x++)
-                acc[x] = _mm256_loadu_ps(orow + e + 8 * x);
-            for (int c = 0; c < CT; c++) {
-                __m256 w = _mm256_set1_ps(pr[c]);
+            for (int x = 0; x < R; x++)
                 UNROLL
-                for (int x = 0; x < 4; x++)
-                    acc[x] = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + c * dv + e + 8 * x), acc[x]);
+                for (int y = 0; y < 4; y++)
+                    acc[x][y] = _mm256_loadu_ps(o + (r + x) * dv + e + 8 * y);
+            for (int c = 0; c < CT; c++) {
+                __m256 vv[4];
+                UNROLL
+                for (int y = 0; y < 4; y++)
+                    vv[y] = _mm256_loadu_ps(v + c * dv + e + 8 * y);
+                UNROLL
+                for (int x = 0; x < R; x++) {
+                    __m256 w = _mm256_set1_ps(p[(r + x) * CT + c]);
+                    UNROLL
+                    for (int y = 0; y < 4; y++)
+                        acc[x][y] = _mm256_fmadd_ps(w, vv[y], acc[x][y]);
+                }
             }
             UNROLL
-            for (int x = 0; x < 4; x++)
-                _mm256_storeu_ps(orow + e + 8 * x, acc[x]);
+            for (int x = 0; x < R; x++)
+                UNROLL
+                for (int y = 0; y < 4; y++)
+                    _mm256_storeu_ps(o + (r + x) * dv + e + 8 * y, acc[x][y]);
         }
-        for (; e + 8 <= dv; e += 8) {
-            __m256 acc = _mm256_loadu_ps(orow + e);
-            for (int c = 0; c < CT; c++)
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(pr[c]), _mm256_loadu_ps(v + c * dv + e), acc);
-            _mm256_storeu_ps(orow + e, acc);
-        }
-        for (; e < dv; e++) {
-            float acc = orow[e];
-            for (int c = 0; c < CT; c++)
-                acc += pr[c] * v[c * dv + e];
-            orow[e] = acc;
-        }
+        for (int x = 0; x < R && e < dv; x++)
+            pv_row(p + (r + x) * CT, v, dv, e, o + (r + x) * dv);
     }
+    for (; r < nr; r++)
+        pv_row(p + r * CT, v, dv, 0, o + r * dv);
 }
 
 /* exp(x) for x <= 0 (x < -87.3: 0): 2^n · e^r, |r| <= ln2/2, degree-6
@@ -947,12 +983,42 @@ static float attn_exp(float *x, int n, float m) {
     return s;
 }
 
+/* kernels.h's swiglu. With t = e^-|x| (<= 1, so exp8 serves): silu(x) =
+ * x / (1 + t) for x >= 0 and x·t / (1 + t) below. */
+INL __m256 silu8(__m256 x) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
+    __m256 t = exp8(_mm256_or_ps(x, sign));
+    __m256 num = _mm256_blendv_ps(x, _mm256_mul_ps(x, t), x);
+    return _mm256_div_ps(num, _mm256_add_ps(one, t));
+}
+
+static void swiglu(float *g, const float *u, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(silu8(_mm256_loadu_ps(g + i)), _mm256_loadu_ps(u + i)));
+    if (i < n) {
+        float tg[8] = {0}, tu[8] = {0};
+        memcpy(tg, g + i, sizeof(float) * (size_t)(n - i));
+        memcpy(tu, u + i, sizeof(float) * (size_t)(n - i));
+        _mm256_storeu_ps(tg, _mm256_mul_ps(silu8(_mm256_loadu_ps(tg)), _mm256_loadu_ps(tu)));
+        memcpy(g + i, tg, sizeof(float) * (size_t)(n - i));
+    }
+}
+
 static void f16_to_f32(const uint16_t *src, float *dst, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
     for (; i < n; i++)
         dst[i] = lf_fp16_to_fp32(src[i]);
+}
+
+static void f32_to_f16(const float *src, uint16_t *dst, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++)
+        dst[i] = lf_fp32_to_fp16(src[i]);
 }
 
 /* kernels.h's ssm_row: lanes 0-7 of the 16 partial sums in s0, 8-15 in s1;
@@ -1062,7 +1128,9 @@ void LF_INIT_NAME(lf_kernel_set *ks) {
     ks->attn_pv = attn_pv;
     ks->attn_exp = attn_exp;
     ks->f16_to_f32 = f16_to_f32;
+    ks->f32_to_f16 = f32_to_f16;
     ks->ssm_row = ssm_row;
+    ks->swiglu = swiglu;
     for (int t = 0; t < LF_TYPE_COUNT; t++)
         if (gemv_for(t))
             ks->mm[t] = (lf_mm_kernel){

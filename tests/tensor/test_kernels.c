@@ -274,6 +274,15 @@ static void test_attn_helpers(const char *name) {
         float e = lf_fp16_to_fp32(h[i]);
         EXPECT(memcmp(&e, &f[i], 4) == 0 || (e != e && f[i] != f[i]), "f16 %04x -> %g, expected %g", h[i], f[i], e);
     }
+    float g[37];
+    uint16_t hh[37];
+    for (int i = 0; i < 37; i++)
+        g[i] = (float)(normal() * (i % 3 == 0 ? 1e-5 : i % 3 == 1 ? 1 : 3e4));
+    g[0] = 65520.0f, g[1] = -65519.0f, g[2] = NAN, g[3] = -INFINITY, g[4] = 1.0f + 0x1p-11f; /* a tie */
+    g[5] = 0x1p-25f, g[6] = 0x1.8p-24f, g[7] = -0.0f;
+    ks->f32_to_f16(g, hh, 37);
+    for (int i = 0; i < 37; i++)
+        EXPECT(hh[i] == lf_fp32_to_fp16(g[i]), "f32 %a -> %04x, expected %04x", g[i], hh[i], lf_fp32_to_fp16(g[i]));
     TEST_END();
 }
 
@@ -311,6 +320,34 @@ static void test_ssm_row(const char *name) {
         float want = lf_ssm_row_c(s0, b, c, a, x, n), got = ks->ssm_row(s1, b, c, a, x, n);
         EXPECT(memcmp(&want, &got, 4) == 0, "n=%d: sum %a, lf_ssm_row_c gives %a", n, got, want);
         EXPECT(memcmp(s0, s1, sizeof(float) * (size_t)n) == 0, "n=%d: the state differs from lf_ssm_row_c's", n);
+    }
+    TEST_END();
+}
+
+/* swiglu: lf_swiglu_c against double, and each set's swiglu against
+ * double too (a few ulp: the sets use their own exp), over large and small
+ * magnitudes, both signs, +-0, +-inf, and a tail shorter than a vector. */
+static void test_swiglu(const char *name) {
+    const lf_kernel_set *ks = name ? lf_kernels_named(name) : NULL;
+    char label[64];
+    snprintf(label, sizeof label, "swiglu %s", name ? name : "portable");
+    if (name && (!ks || !ks->swiglu)) {
+        SKIP(label, "%s", ks ? "the set has none" : "this CPU cannot run the set");
+        return;
+    }
+    TEST_BEGIN(label);
+    enum { N = 203 };
+    float g[N], g0[N], u[N];
+    for (int i = 0; i < N; i++) {
+        double scale = i % 4 == 0 ? 30 : i % 4 == 1 ? 3 : i % 4 == 2 ? 0.01 : 1;
+        g[i] = g0[i] = (float)(normal() * scale), u[i] = (float)normal();
+    }
+    g[0] = g0[0] = 0.0f, g[1] = g0[1] = -0.0f, g[2] = g0[2] = -95.0f, g[3] = g0[3] = 95.0f;
+    g[5] = g0[5] = INFINITY, g[6] = g0[6] = -20.0f, g[7] = g0[7] = 1e-30f;
+    (name ? ks->swiglu : lf_swiglu_c)(g, u, N);
+    for (int i = 0; i < N; i++) {
+        double x = g0[i], want = x / (1 + exp(-x)) * u[i];
+        EXPECT(g[i] == want || fabs(g[i] - want) <= 4e-7 * fabs(want) + 1e-37, "silu(%a)·%g = %a, expected %a", g0[i], u[i], g[i], want);
     }
     TEST_END();
 }
@@ -430,6 +467,9 @@ int main(void) {
     test_ssm_row(NULL);
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
         test_ssm_row(sets[i]);
+    test_swiglu(NULL);
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+        test_swiglu(sets[i]);
     test_attention(LF_TYPE_F16, 0, false, pool2);
     test_attention(LF_TYPE_F16, 7, true, pool2);
     test_attention(LF_TYPE_F32, 0, true, NULL);
