@@ -218,9 +218,9 @@ static bool project_qkv(lf_context *c, const lf_attn_weights *A, const float *x,
                         int64_t Q, int64_t K, int64_t V, float *qkv, float *q, float *k,
                         float *v, lf_error *err) {
     if (!A->wqkv.data) {
-        if (!lf_matmul(c->pool, &c->mm, q, &A->wq, 0, x, T, err) ||
-            (A->wk.data && (!lf_matmul(c->pool, &c->mm, k, &A->wk, 0, x, T, err) ||
-                            !lf_matmul(c->pool, &c->mm, v, &A->wv, 0, x, T, err))))
+        float *out[3] = {q, k, v};
+        const lf_weight *W[3] = {&A->wq, &A->wk, &A->wv};
+        if (!lf_matmul_many(c->pool, &c->mm, A->wk.data ? 3 : 1, out, W, x, T, err))
             return false;
         lf_add_rows(q, A->bq, T, Q);
         lf_add_rows(k, A->bk, T, K);
@@ -358,8 +358,9 @@ bool lf_ffn_block(lf_context *c, const lf_ffn_weights *F, int act, const float *
     float *buf[2];
     carve(work, 2, sz, buf);
     float *g = buf[0], *u = buf[1];
-    if (!lf_matmul(c->pool, &c->mm, g, &F->gate, 0, x, T, err) ||
-        !lf_matmul(c->pool, &c->mm, u, &F->up, 0, x, T, err))
+    float *gu[2] = {g, u};
+    const lf_weight *GU[2] = {&F->gate, &F->up};
+    if (!lf_matmul_many(c->pool, &c->mm, 2, gu, GU, x, T, err))
         return false;
     lf_add_rows(g, F->gate_b, T, n_ff);
     lf_add_rows(u, F->up_b, T, n_ff);

@@ -10,5 +10,9 @@
 bool lf_matmul_with(const lf_kernel_set *ks, lf_pool *pool, lf_scratch *scratch, float *out,
                     const lf_weight *W, int64_t slice, const float *x, int64_t n_rows,
                     lf_error *err);
+/* lf_matmul_many with a kernel set and a slice per product (NULL: 0). */
+bool lf_matmul_many_with(const lf_kernel_set *ks, lf_pool *pool, lf_scratch *scratch, int count,
+                         float *const *outs, const lf_weight *const *Ws, const int64_t *slices,
+                         const float *x, int64_t n_rows, lf_error *err);
 
 #endif

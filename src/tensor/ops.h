@@ -54,6 +54,14 @@ void lf_softmax(float *x, int64_t n);
 bool lf_matmul(lf_pool *pool, lf_scratch *scratch, float *out, const lf_weight *W, int64_t slice,
                const float *x, int64_t n_rows, lf_error *err);
 
+/* outs[i] = Ws[i]·x for i < count (at most LF_MATMUL_MAX plain matrices of
+ * one width) as one job: the threads convert x once per weight type and
+ * share out the rows of all the products. The same numbers as a
+ * lf_matmul each. */
+enum { LF_MATMUL_MAX = 4 };
+bool lf_matmul_many(lf_pool *pool, lf_scratch *scratch, int count, float *const *outs,
+                    const lf_weight *const *Ws, const float *x, int64_t n_rows, lf_error *err);
+
 /* Dequantizes row r of W (e.g. a token embedding) into out[W->ne[0]]. */
 bool lf_weight_row(const lf_weight *W, int64_t r, float *out, lf_error *err);
 

@@ -146,6 +146,59 @@ done:
     return ok;
 }
 
+/* lf_matmul_many_with: products of one job (two of one type sharing the
+ * converted activations, one of another, odd row counts) give bit for bit
+ * what a job each gives, one row and batches, two threads; too many
+ * products is an error. */
+static void test_matmul_many(const char *name, lf_pool *pool2) {
+    const lf_kernel_set *ks = lf_kernels_named(name);
+    char label[64];
+    snprintf(label, sizeof label, "matmul many %s", name);
+    if (!ks) {
+        SKIP(label, "this CPU cannot run the set");
+        return;
+    }
+    TEST_BEGIN(label);
+    enum { K = 512, N = 40 };
+    static const int types[3] = {LF_TYPE_Q4_0, LF_TYPE_Q6_K, LF_TYPE_Q4_0};
+    static const int64_t rows[3] = {40, 33, 20};
+    lf_weight W[3];
+    const lf_weight *Wp[3];
+    float *got[3], *want[3];
+    static float x[N * K];
+    for (int i = 0; i < N * K; i++)
+        x[i] = normal();
+    for (int p = 0; p < 3; p++) {
+        size_t row = (size_t)lf_type_row_bytes(types[p], K);
+        uint8_t *w = malloc(row * (size_t)rows[p]);
+        random_weights(types[p], w, rows[p], K);
+        W[p] = (lf_weight){.type = types[p], .ne = {K, rows[p], 1, 1}, .row_bytes = row, .data = w};
+        Wp[p] = &W[p];
+        got[p] = malloc(sizeof(float) * N * (size_t)rows[p]);
+        want[p] = malloc(sizeof(float) * N * (size_t)rows[p]);
+    }
+    lf_scratch sc = {0};
+    lf_error err;
+    static const int ns[] = {1, 7, N};
+    for (size_t z = 0; z < sizeof ns / sizeof ns[0]; z++) {
+        bool ok = lf_matmul_many_with(ks, pool2, &sc, 3, got, Wp, NULL, x, ns[z], &err);
+        for (int p = 0; p < 3 && ok; p++)
+            ok = lf_matmul_with(ks, pool2, &sc, want[p], &W[p], 0, x, ns[z], &err);
+        EXPECT(ok, "%s", err.msg);
+        for (int p = 0; p < 3 && ok; p++)
+            EXPECT(memcmp(got[p], want[p], sizeof(float) * (size_t)(ns[z] * rows[p])) == 0,
+                   "n=%d: product %d differs from its own job's", ns[z], p);
+    }
+    float *five[5] = {got[0], got[1], got[2], got[0], got[1]};
+    const lf_weight *W5[5] = {Wp[0], Wp[1], Wp[2], Wp[0], Wp[1]};
+    EXPECT(!lf_matmul_many_with(ks, pool2, &sc, 5, five, W5, NULL, x, 1, &err) && strstr(err.msg, "products"),
+           "five products were taken");
+    for (int p = 0; p < 3; p++)
+        free((void *)W[p].data), free(got[p]), free(want[p]);
+    lf_scratch_free(&sc);
+    TEST_END();
+}
+
 static void test_set(const char *name, lf_pool *pool2) {
     const lf_kernel_set *ks = lf_kernels_named(name);
     if (!ks) {
@@ -461,6 +514,8 @@ int main(void) {
 #endif
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
         test_set(sets[i], pool2);
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+        test_matmul_many(sets[i], pool2);
     printf("# worst |error| / scale: %.3g\n", g_worst);
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
         test_attn_helpers(sets[i]);
