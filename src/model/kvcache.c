@@ -274,13 +274,7 @@ static void store_row(int type, void *dst, const float *src, int64_t n) {
         return;
     }
     const lf_kernel_set *ks = lf_kernels();
-    if (ks->f32_to_f16) {
-        ks->f32_to_f16(src, dst, n);
-        return;
-    }
-    uint16_t *d = dst;
-    for (int64_t i = 0; i < n; i++)
-        d[i] = lf_fp32_to_fp16(src[i]);
+    (ks->f32_to_f16 ? ks->f32_to_f16 : lf_f32_to_f16_c)(src, dst, n);
 }
 
 void lf_kvcache_store(lf_kvcache *c, int layer, int32_t cell, const float *k, const float *v) {

@@ -95,11 +95,6 @@ static float exp_c(float *x, int n, float m) {
     return sum;
 }
 
-static void f32_c(const float *src, uint16_t *dst, int64_t n) {
-    for (int64_t i = 0; i < n; i++)
-        dst[i] = lf_fp32_to_fp16(src[i]);
-}
-
 static void f16_c(const uint16_t *src, float *dst, int64_t n) {
     for (int64_t i = 0; i < n; i++)
         dst[i] = lf_fp16_to_fp32(src[i]);
@@ -329,7 +324,7 @@ bool lf_attention(lf_pool *pool, lf_scratch *scratch, float *out, const float *q
                   const int32_t *seq, const lf_attn_kv *kv, const lf_attn_params *ap, lf_error *err) {
     static lf_kernel_set portable = {
         .name = "portable", .attn_qk = qk_c, .attn_kt = kt_c, .attn_pv = pv_c, .attn_exp = exp_c,
-        .f16_to_f32 = f16_c, .f32_to_f16 = f32_c,
+        .f16_to_f32 = f16_c, .f32_to_f16 = lf_f32_to_f16_c,
     };
     const lf_kernel_set *ks = lf_kernels();
     if (!ks->attn_qk || !ks->attn_kt || !ks->attn_pv || !ks->attn_exp || !ks->f16_to_f32 ||

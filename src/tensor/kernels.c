@@ -2,11 +2,13 @@
  * the one LLAMAFILE_KERNELS names. */
 #include "tensor/kernels.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "platform/cpu.h"
+#include "tensor/fp16.h"
 #include "tensor/types.h"
 
 enum {
@@ -90,4 +92,14 @@ float lf_ssm_row_c(float *s, const float *b, const float *c, float a, float x, i
         for (int l = 0; l < w; l++)
             lane[l] += lane[l + w];
     return lane[0];
+}
+
+void lf_swiglu_c(float *g, const float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+void lf_f32_to_f16_c(const float *src, uint16_t *dst, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        dst[i] = lf_fp32_to_fp16(src[i]);
 }

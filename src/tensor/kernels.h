@@ -68,7 +68,7 @@ typedef struct lf_kernel_set {
      * pv: o[r][e] += Σ_c p[r][c]·v[c][e], e < dv, c in order.
      * exp: x[i] = exp(x[i] - m) (0 for -inf), returns Σ x[i].
      * f16: n halves to floats; f32_to_f16 the other way, rounded to
-     * nearest even (lf_fp32_to_fp16's bits). */
+     * nearest even (lf_f32_to_f16_c's bits). */
     void (*attn_qk)(const float *q, int nr, int dk, const float *kt, float scale, const float *mask,
                     int group, float *s, size_t lds, float *rowmax);
     void (*attn_kt)(const uint16_t *k, size_t stride, int nc, int dk, float *kt);
@@ -89,6 +89,7 @@ typedef struct lf_kernel_set {
 
 float lf_ssm_row_c(float *s, const float *b, const float *c, float a, float x, int n);
 void lf_swiglu_c(float *g, const float *u, int64_t n);
+void lf_f32_to_f16_c(const float *src, uint16_t *dst, int64_t n);
 
 /* The set in use: the best the CPU runs, or the one named by the
  * environment variable LLAMAFILE_KERNELS (generic, avx2, avx512,

@@ -76,11 +76,6 @@ void lf_rope(float *x, int n_heads, int head_dim, int64_t pos, const lf_rope_par
     }
 }
 
-void lf_swiglu_c(float *g, const float *u, int64_t n) {
-    for (int64_t i = 0; i < n; i++)
-        g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
-}
-
 void lf_swiglu(float *g, const float *u, int64_t n) {
     const lf_kernel_set *ks = lf_kernels();
     (ks->swiglu ? ks->swiglu : lf_swiglu_c)(g, u, n);
