@@ -146,6 +146,20 @@ done:
     return ok;
 }
 
+/* Starts the test "WHAT SET" (SET "portable" when name is NULL), or says
+ * why it is skipped: the CPU cannot run the set, or the set lacks the
+ * helper under test (has). label must outlive the test. */
+static bool begin_set_test(char *label, size_t size, const char *what, const char *name,
+                           const lf_kernel_set *ks, bool has) {
+    snprintf(label, size, "%s %s", what, name ? name : "portable");
+    if (name && (!ks || !has)) {
+        SKIP(label, "%s", ks ? "the set has none" : "this CPU cannot run the set");
+        return false;
+    }
+    TEST_BEGIN(label);
+    return true;
+}
+
 /* lf_matmul_many_with: products of one job (two of one type sharing the
  * converted activations, one of another, odd row counts) give bit for bit
  * what a job each gives, one row and batches, two threads; too many
@@ -153,12 +167,8 @@ done:
 static void test_matmul_many(const char *name, lf_pool *pool2) {
     const lf_kernel_set *ks = lf_kernels_named(name);
     char label[64];
-    snprintf(label, sizeof label, "matmul many %s", name);
-    if (!ks) {
-        SKIP(label, "this CPU cannot run the set");
+    if (!begin_set_test(label, sizeof label, "matmul many", name, ks, true))
         return;
-    }
-    TEST_BEGIN(label);
     enum { K = 512, N = 40 };
     static const int types[3] = {LF_TYPE_Q4_0, LF_TYPE_Q6_K, LF_TYPE_Q4_0};
     static const int64_t rows[3] = {40, 33, 20};
@@ -193,6 +203,11 @@ static void test_matmul_many(const char *name, lf_pool *pool2) {
     const lf_weight *W5[5] = {Wp[0], Wp[1], Wp[2], Wp[0], Wp[1]};
     EXPECT(!lf_matmul_many_with(ks, pool2, &sc, 5, five, W5, NULL, x, 1, &err) && strstr(err.msg, "products"),
            "five products were taken");
+    lf_weight narrow = W[0];
+    narrow.ne[0] = K / 2, narrow.row_bytes = (size_t)lf_type_row_bytes(narrow.type, K / 2);
+    const lf_weight *mixed[2] = {Wp[0], &narrow};
+    EXPECT(!lf_matmul_many_with(ks, pool2, &sc, 2, got, mixed, NULL, x, 1, &err) && strstr(err.msg, "width"),
+           "products of two widths were taken");
     for (int p = 0; p < 3; p++)
         free((void *)W[p].data), free(got[p]), free(want[p]);
     lf_scratch_free(&sc);
@@ -256,12 +271,8 @@ static void test_set(const char *name, lf_pool *pool2) {
 static void test_attn_helpers(const char *name) {
     const lf_kernel_set *ks = lf_kernels_named(name);
     char label[64];
-    snprintf(label, sizeof label, "attention helpers %s", name);
-    if (!ks || !ks->attn_qk) {
-        SKIP(label, "%s", ks ? "the set has none" : "this CPU cannot run the set");
+    if (!begin_set_test(label, sizeof label, "attention helpers", name, ks, ks && ks->attn_qk))
         return;
-    }
-    TEST_BEGIN(label);
     enum { CT = LF_ATTN_TILE, NR = 5, DK = 72, DV = 80 };
     static float q[NR * DK], kt[DK * CT], sc[NR * CT], p[NR * CT], v[CT * DV], o[NR * DV], o0[NR * DV];
     static float mask[3 * CT], rowmax[NR];
@@ -345,12 +356,8 @@ static void test_attn_helpers(const char *name) {
 static void test_ssm_row(const char *name) {
     const lf_kernel_set *ks = name ? lf_kernels_named(name) : NULL;
     char label[64];
-    snprintf(label, sizeof label, "ssm row %s", name ? name : "portable");
-    if (name && (!ks || !ks->ssm_row)) {
-        SKIP(label, "%s", ks ? "the set has none" : "this CPU cannot run the set");
+    if (!begin_set_test(label, sizeof label, "ssm row", name, ks, ks && ks->ssm_row))
         return;
-    }
-    TEST_BEGIN(label);
     static const int sizes[] = {128, 45, 37, 16, 5};
     for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
         int n = sizes[z];
@@ -383,12 +390,8 @@ static void test_ssm_row(const char *name) {
 static void test_swiglu(const char *name) {
     const lf_kernel_set *ks = name ? lf_kernels_named(name) : NULL;
     char label[64];
-    snprintf(label, sizeof label, "swiglu %s", name ? name : "portable");
-    if (name && (!ks || !ks->swiglu)) {
-        SKIP(label, "%s", ks ? "the set has none" : "this CPU cannot run the set");
+    if (!begin_set_test(label, sizeof label, "swiglu", name, ks, ks && ks->swiglu))
         return;
-    }
-    TEST_BEGIN(label);
     enum { N = 203 };
     float g[N], g0[N], u[N];
     for (int i = 0; i < N; i++) {
