@@ -20,6 +20,7 @@
 #endif
 
 #include "tensor/kernels_avx512vnni_dec.h"
+#include "tensor/pack.h"
 
 /* Matrix-vector products give bit for bit the results of the
  * matrix-matrix kernels (so a row's output never depends on how many rows
@@ -344,7 +345,8 @@ LF_INLINE void gemvk(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int 
  * gather. The integer sums per super-block are the exact ones and each
  * row's float chain is gemvk's (acc = fma(S, d_a·d_w, acc), then
  * fma(M, d_a·-dmin, acc)): bit for bit the results of the plain layout. */
-LF_INLINE void gemvp(const lf_mm_call *c, int64_t i0, int64_t i1, int ny, int64_t j0) {
+LF_INLINE void gemvp(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, int64_t j0, void *tmp) {
+    (void)type, (void)tmp;
     const int64_t nb = c->k / 256;
     const lf_akn *a[NY];
     for (int y = 0; y < ny; y++)
@@ -406,7 +408,8 @@ LF_INLINE void gemvp(const lf_mm_call *c, int64_t i0, int64_t i1, int ny, int64_
 }
 
 /* The same for packed Q6_K: 16-element sub-blocks, sums started at -32·Σa. */
-LF_INLINE void gemvp6(const lf_mm_call *c, int64_t i0, int64_t i1, int ny, int64_t j0) {
+LF_INLINE void gemvp6(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, int64_t j0, void *tmp) {
+    (void)type, (void)tmp;
     const int64_t nb = c->k / 256;
     const lf_akn *a[NY];
     for (int y = 0; y < ny; y++)
@@ -454,21 +457,6 @@ LF_INLINE void gemvp6(const lf_mm_call *c, int64_t i0, int64_t i1, int ny, int64
             _mm512_storeu_ps(c->c + (size_t)(j0 + y) * c->ldc + (size_t)i, acc[y]);
     }
 }
-
-#define GEMVP_FN(fam, T)                                                \
-    static void fam##_##T(const lf_mm_call *c, int64_t i0, int64_t i1) { \
-        int64_t j = 0;                                                  \
-        for (; j + 4 <= c->n; j += 4)                                   \
-            fam(c, i0, i1, 4, j);                                       \
-        switch (c->n - j) {                                             \
-        case 3: fam(c, i0, i1, 3, j); break;                            \
-        case 2: fam(c, i0, i1, 2, j); break;                            \
-        case 1: fam(c, i0, i1, 1, j); break;                            \
-        default: break;                                                 \
-        }                                                               \
-    }
-GEMVP_FN(gemvp, Q4_K)
-GEMVP_FN(gemvp6, Q6_K)
 
 /* --------------------------------------------------------- float types */
 
@@ -627,7 +615,7 @@ static void mmf(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
 /* ------------------------------------------------------------ dispatch */
 
 #define GEMV_FN(fam, T)                                                            \
-    static void gemv_##T(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) { \
+    static void fam##_##T(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) { \
         int64_t j = 0;                                                             \
         for (; j + 4 <= c->n; j += 4)                                              \
             fam(c, i0, i1, LF_TYPE_##T, 4, j, tmp);                                \
@@ -652,25 +640,36 @@ GEMV_FN(gemvk, Q4_K)
 GEMV_FN(gemvk, Q5_K)
 GEMV_FN(gemvk, Q6_K)
 GEMV_FN(gemvk, IQ4_XS)
+GEMV_FN(gemvp, Q4_K)
+GEMV_FN(gemvp6, Q6_K)
 
 typedef void (*gemv_fn)(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp);
 
 static gemv_fn gemv_for(int type) {
     switch (type) {
-    case LF_TYPE_Q4_0: return gemv_Q4_0;
-    case LF_TYPE_Q4_1: return gemv_Q4_1;
-    case LF_TYPE_Q5_0: return gemv_Q5_0;
-    case LF_TYPE_Q5_1: return gemv_Q5_1;
-    case LF_TYPE_Q8_0: return gemv_Q8_0;
-    case LF_TYPE_IQ4_NL: return gemv_IQ4_NL;
-    case LF_TYPE_MXFP4: return gemv_MXFP4;
-    case LF_TYPE_Q2_K: return gemv_Q2_K;
-    case LF_TYPE_Q3_K: return gemv_Q3_K;
-    case LF_TYPE_Q4_K: return gemv_Q4_K;
-    case LF_TYPE_Q5_K: return gemv_Q5_K;
-    case LF_TYPE_Q6_K: return gemv_Q6_K;
-    case LF_TYPE_IQ4_XS: return gemv_IQ4_XS;
+    case LF_TYPE_Q4_0: return gemv0_Q4_0;
+    case LF_TYPE_Q4_1: return gemv0_Q4_1;
+    case LF_TYPE_Q5_0: return gemv0_Q5_0;
+    case LF_TYPE_Q5_1: return gemv0_Q5_1;
+    case LF_TYPE_Q8_0: return gemv0_Q8_0;
+    case LF_TYPE_IQ4_NL: return gemv0_IQ4_NL;
+    case LF_TYPE_MXFP4: return gemv0_MXFP4;
+    case LF_TYPE_Q2_K: return gemvk_Q2_K;
+    case LF_TYPE_Q3_K: return gemvk_Q3_K;
+    case LF_TYPE_Q4_K: return gemvk_Q4_K;
+    case LF_TYPE_Q5_K: return gemvk_Q5_K;
+    case LF_TYPE_Q6_K: return gemvk_Q6_K;
+    case LF_TYPE_IQ4_XS: return gemvk_IQ4_XS;
     default: return NULL;
+    }
+}
+
+/* The matrix-vector kernel of the packed groups of a type (tensor/pack.h). */
+static gemv_fn gemv_packed_for(int type) {
+    switch (type) {
+    case LF_TYPE_Q4_K: return gemvp_Q4_K;
+    case LF_TYPE_Q6_K: return gemvp6_Q6_K;
+    default: return lf_vnni_gemv_packed0; /* Q4_0, IQ4_NL */
     }
 }
 
@@ -682,7 +681,7 @@ static void mm(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
     else {
         int64_t pe = c->packed < i1 ? c->packed : i1; /* packed groups first, the plain tail after */
         if (i0 < pe) {
-            (c->type == LF_TYPE_Q4_K ? gemvp_Q4_K : gemvp6_Q6_K)(c, i0, pe);
+            gemv_packed_for(c->type)(c, i0, pe, tmp);
             i0 = pe;
         }
         if (i0 < i1)
@@ -704,7 +703,7 @@ void lf_kernels_init_avx512vnni(lf_kernel_set *ks) {
         if (gemv_for(t) || t == LF_TYPE_F32 || t == LF_TYPE_F16 || t == LF_TYPE_BF16)
             ks->mm[t] = (lf_mm_kernel){
                 .act_bytes = lf_x86_act_bytes, .act = lf_x86_act, .mm = mm,
-                .tmp_bytes = tmp_bytes, .row_align = LF_VNNI_PANEL, .packed = t == LF_TYPE_Q4_K || t == LF_TYPE_Q6_K,
+                .tmp_bytes = tmp_bytes, .row_align = LF_VNNI_PANEL, .packed = lf_pack_has(t),
             };
 }
 

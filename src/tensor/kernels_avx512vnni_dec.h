@@ -68,6 +68,13 @@ LF_INLINE __m512i nibbles2(const uint8_t *qa, int gap, int two) {
     return _mm512_and_si512(_mm512_srlv_epi16(z, sh), _mm512_set1_epi8(15));
 }
 
+/* The IQ4_NL / IQ4_XS code table plus 128 (as unsigned bytes), in every
+ * 128-bit lane for vpshufb. */
+LF_INLINE __m512i iq4_lut(void) {
+    return _mm512_broadcast_i32x4(_mm_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75,
+                                                -59, -39, -15));
+}
+
 LF_INLINE float e8m0_half_f(uint8_t e) {
     uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
     return lf_f32_from_bits(bits);
@@ -108,9 +115,7 @@ LF_INLINE dec0 decode0(int type, const uint8_t *p, int two) {
         break;
     }
     case LF_TYPE_IQ4_NL: {
-        const __m512i lut = _mm512_broadcast_i32x4(_mm_setr_epi8(
-            1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15));
-        r.u = _mm512_shuffle_epi8(lut, nibbles2(p + 2, bs, two));
+        r.u = _mm512_shuffle_epi8(iq4_lut(), nibbles2(p + 2, bs, two));
         r.d = halves2(p, p1);
         break;
     }
@@ -269,11 +274,9 @@ LF_INLINE deck decodek(int type, const uint8_t *p, int with_lanes) {
         r.m16 = _mm256_cvtepi8_epi16(v);
         r.d = h2f(p);
         r.dmin = 0;
-        const __m512i lut = _mm512_broadcast_i32x4(_mm_setr_epi8(
-            1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15));
         LF_UNROLL
         for (int g = 0; g < 4; g++)
-            r.u[g] = _mm512_shuffle_epi8(lut, nibbles2(p + 8 + 32 * g, 16, 1));
+            r.u[g] = _mm512_shuffle_epi8(iq4_lut(), nibbles2(p + 8 + 32 * g, 16, 1));
         break;
     }
     }
@@ -374,9 +377,28 @@ LF_INLINE __m512 q6kp_d(const uint8_t *p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + Q6KP_D)));
 }
 
+/* ---------------------------- packed Q4_0 / IQ4_NL groups (tensor/pack.h) */
+
+enum { Q40P_BLK = 288, Q40P_D = 256 };
+
+/* Codes of vector t of a packed block as decode0's u (IQ4_NL: its table). */
+LF_INLINE void q40p_codes(int type, const uint8_t *p, int t, __m512i *lo, __m512i *hi) {
+    q4kp_codes(p, t, lo, hi);
+    if (type == LF_TYPE_IQ4_NL) {
+        *lo = _mm512_shuffle_epi8(iq4_lut(), *lo);
+        *hi = _mm512_shuffle_epi8(iq4_lut(), *hi);
+    }
+}
+
+/* d of the 16 rows of a packed block. */
+LF_INLINE __m512 q40p_d(const uint8_t *p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + Q40P_D)));
+}
+
 /* kernels_avx512vnni_gemm.c: the matrix-matrix kernels (x16 layouts). */
 void lf_vnni_gemm(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp);
 size_t lf_vnni_gemm_tmp(const lf_mm_call *c);
+void lf_vnni_gemv_packed0(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp);
 enum { LF_VNNI_PANEL = 16 }; /* weight rows per panel (the row alignment) */
 
 #endif

@@ -130,9 +130,31 @@ static void panel0(const lf_mm_call *c, int64_t i0, int rows, uint8_t *pu, float
     }
 }
 
-/* The panel against activation rows j0 .. j0+J-1. */
+/* The panel of a packed Q4_0 / IQ4_NL group (tensor/pack.h): each code
+ * vector split into its two nibbles is two panel vectors already. */
+static void panel0_packed(const lf_mm_call *c, int64_t i0, uint8_t *pu, float *pd, float *pm) {
+    const int64_t nb = c->k / 32;
+    prefetch_rows(c, i0, P);
+    const uint8_t *g = (const uint8_t *)c->w + (size_t)i0 * c->ldw;
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *p = g + b * Q40P_BLK;
+        LF_UNROLL
+        for (int t = 0; t < 4; t++) {
+            __m512i lo, hi;
+            q40p_codes(c->type, p, t, &lo, &hi);
+            _mm512_store_si512(pu + (size_t)(8 * b + 2 * t) * P * 4, lo);
+            _mm512_store_si512(pu + (size_t)(8 * b + 2 * t + 1) * P * 4, hi);
+        }
+        _mm512_store_ps(pd + b * P, q40p_d(p));
+        _mm512_store_ps(pm + b * P, _mm512_setzero_ps());
+    }
+}
+
+/* The panel against activation rows j0 .. j0+J-1; or, where grp is not
+ * NULL, a packed Q4_0 / IQ4_NL group of type ptype read directly (its code
+ * vectors split into nibbles are the panel's vectors). */
 LF_INLINE void tile0(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, int J, int has_min,
-                     const uint8_t *pu, const float *pd, const float *pm) {
+                     const uint8_t *pu, const float *pd, const float *pm, int ptype, const uint8_t *grp) {
     const int64_t k = c->k, nb = k / 32;
     const size_t arow = lf_a0_row_bytes(k);
     lf_a0row a[8];
@@ -151,18 +173,28 @@ LF_INLINE void tile0(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, int 
             const int64_t b = b0 + ch;
             if (b >= nb)
                 break;
+            const uint8_t *p = grp ? grp + b * Q40P_BLK : NULL;
             __m512i s[8];
             LF_UNROLL
             for (int j = 0; j < J; j++)
                 s[j] = has_min ? _mm512_setzero_si512() : _mm512_set1_epi32(a[j].x[b]);
             LF_UNROLL
-            for (int t = 0; t < 8; t++) {
-                __m512i wv = _mm512_load_si512(pu + (size_t)(8 * b + t) * P * 4);
+            for (int t = 0; t < 8; t += 2) {
+                __m512i w0, w1;
+                if (grp)
+                    q40p_codes(ptype, p, t / 2, &w0, &w1);
+                else {
+                    w0 = _mm512_load_si512(pu + (size_t)(8 * b + t) * P * 4);
+                    w1 = _mm512_load_si512(pu + (size_t)(8 * b + t + 1) * P * 4);
+                }
                 LF_UNROLL
                 for (int j = 0; j < J; j++)
-                    s[j] = dpbusd_b(s[j], wv, a[j].q + 32 * b + 4 * t);
+                    s[j] = dpbusd_b(s[j], w0, a[j].q + 32 * b + 4 * t);
+                LF_UNROLL
+                for (int j = 0; j < J; j++)
+                    s[j] = dpbusd_b(s[j], w1, a[j].q + 32 * b + 4 * t + 4);
             }
-            __m512 dw = _mm512_load_ps(pd + b * P);
+            __m512 dw = grp ? q40p_d(p) : _mm512_load_ps(pd + b * P);
             LF_UNROLL
             for (int j = 0; j < J; j++) {
                 __m512 sc = _mm512_mul_ps(bcastf(a[j].d + b), dw);
@@ -183,9 +215,9 @@ LF_INLINE void tile0(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, int 
     static void t0_##J(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, int has_min,           \
                        const uint8_t *pu, const float *pd, const float *pm) {                        \
         if (has_min)                                                                                 \
-            tile0(c, i0, rows, j0, J, 1, pu, pd, pm);                                                \
+            tile0(c, i0, rows, j0, J, 1, pu, pd, pm, 0, NULL);                                       \
         else                                                                                         \
-            tile0(c, i0, rows, j0, J, 0, pu, pd, pm);                                                \
+            tile0(c, i0, rows, j0, J, 0, pu, pd, pm, 0, NULL);                                       \
     }
 TILE0(1)
 TILE0(2)
@@ -198,6 +230,40 @@ TILE0(7)
 typedef void (*tile0_fn)(const lf_mm_call *, int64_t, int, int64_t, int, const uint8_t *, const float *,
                          const float *);
 static const tile0_fn k_tile0[8] = {NULL, t0_1, t0_2, t0_3, t0_4, t0_5, t0_6, t0_7};
+
+/* Packed groups read directly, for up to NYP activation rows. */
+enum { NYP = 4 };
+#define TILE0P(T, J)                                                                     \
+    static void tp_##T##_##J(const lf_mm_call *c, int64_t i0, int64_t j0) {              \
+        tile0(c, i0, P, j0, J, 0, NULL, NULL, NULL, LF_TYPE_##T,                         \
+              (const uint8_t *)c->w + (size_t)i0 * c->ldw);                              \
+    }
+TILE0P(Q4_0, 1)
+TILE0P(Q4_0, 2)
+TILE0P(Q4_0, 3)
+TILE0P(Q4_0, 4)
+TILE0P(IQ4_NL, 1)
+TILE0P(IQ4_NL, 2)
+TILE0P(IQ4_NL, 3)
+TILE0P(IQ4_NL, 4)
+
+typedef void (*tile0p_fn)(const lf_mm_call *, int64_t, int64_t);
+static const tile0p_fn k_tp_q4_0[NYP + 1] = {NULL, tp_Q4_0_1, tp_Q4_0_2, tp_Q4_0_3, tp_Q4_0_4};
+static const tile0p_fn k_tp_iq4_nl[NYP + 1] = {NULL, tp_IQ4_NL_1, tp_IQ4_NL_2, tp_IQ4_NL_3, tp_IQ4_NL_4};
+
+/* Fewer than LF_GEMM_MIN_N activation rows against the packed Q4_0 / IQ4_NL
+ * groups [i0, i1) (tensor/pack.h): the 16 rows of a group are the lanes, no
+ * panel, no horizontal sum; the same chains as the plain kernels, so the
+ * same bits. */
+void lf_vnni_gemv_packed0(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
+    (void)tmp;
+    const tile0p_fn *f = c->type == LF_TYPE_Q4_0 ? k_tp_q4_0 : k_tp_iq4_nl;
+    for (int64_t j = 0; j < c->n; j += NYP) {
+        const int J = c->n - j < NYP ? (int)(c->n - j) : NYP;
+        for (int64_t i = i0; i < i1; i += P)
+            f[J](c, i, j);
+    }
+}
 
 static size_t panel0_bytes(int64_t k) {
     int64_t nbp = (k / 32 + 1) / 2 * 2; /* room for an odd block's partner */
@@ -228,7 +294,10 @@ static void gemm0(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
         for (int64_t i = ig; i < i1 && np < pg; i += P, np++) {
             uint8_t *pu = (uint8_t *)tmp + np * pb;
             float *pd = (float *)(pu + nbp * 32 * P);
-            panel0(c, i, i1 - i < P ? (int)(i1 - i) : P, pu, pd, pd + nbp * P);
+            if (i + P <= c->packed)
+                panel0_packed(c, i, pu, pd, pd + nbp * P);
+            else
+                panel0(c, i, i1 - i < P ? (int)(i1 - i) : P, pu, pd, pd + nbp * P);
         }
         prefetch_next_group(c, ig + (int64_t)np * P, pg, i1);
         for (int64_t jb0 = 0; jb0 < c->n; jb0 += jb) {

@@ -18,8 +18,40 @@ static uint64_t rd64(const uint8_t *p) {
 
 enum { Q6K_GROUP = LF_PACK_ROWS * LF_Q6_K_BYTES, Q6K_HIGH = 2048, Q6K_SC = 3072, Q6K_D = 3328 };
 
+enum { Q40_GROUP = LF_PACK_ROWS * LF_Q4_0_BYTES, Q40_D = 256 };
+
 bool lf_pack_has(int type) {
-    return type == LF_TYPE_Q4_K || type == LF_TYPE_Q6_K;
+    return type == LF_TYPE_Q4_K || type == LF_TYPE_Q6_K || type == LF_TYPE_Q4_0 || type == LF_TYPE_IQ4_NL;
+}
+
+/* The 4-bit codes of vector t packed for row r: elements 8t .. 8t+7 of
+ * code[] (one per byte), 4 in the low nibbles, 4 in the high. */
+static void put_codes(const uint8_t *code8, uint8_t *dst, int t, int r) {
+    uint64_t n = rd64(code8) & 0x0f0f0f0f0f0f0f0full;
+    uint32_t w = (uint32_t)n | (uint32_t)(n >> 32) << 4;
+    memcpy(dst + 64 * t + 4 * r, &w, 4);
+}
+
+/* Q4_0 / IQ4_NL row r's block -> its slots: element e < 16 is the low
+ * nibble of qs[e], e >= 16 the high nibble of qs[e - 16]. */
+static void pack_q40_block(const uint8_t *blk, int r, uint8_t *dst) {
+    uint8_t code[32];
+    for (int e = 0; e < 16; e++) {
+        code[e] = blk[2 + e] & 15;
+        code[e + 16] = blk[2 + e] >> 4;
+    }
+    for (int t = 0; t < 4; t++)
+        put_codes(code + 8 * t, dst, t, r);
+    memcpy(dst + Q40_D + 2 * r, blk, 2);
+}
+
+static void unpack_q40(const uint8_t *src, int r, uint8_t *out) {
+    memcpy(out, src + Q40_D + 2 * r, 2);
+    for (int e = 0; e < 16; e++) {
+        int lo = src[64 * (e / 8) + 4 * r + e % 4] >> (e % 8 < 4 ? 0 : 4) & 15;
+        int f = e + 16, hi = src[64 * (f / 8) + 4 * r + f % 4] >> (f % 8 < 4 ? 0 : 4) & 15;
+        out[2 + e] = (uint8_t)(lo | hi << 4);
+    }
 }
 
 /* Q6_K's 6-bit codes in element order (ggml's dequantize_row_q6_K). */
@@ -53,11 +85,8 @@ static void q6k_block(const uint8_t *code, uint8_t *blk) {
 static void pack_q6k_block(const uint8_t *blk, int r, uint8_t *dst) {
     uint8_t code[QK_K];
     q6k_codes(blk, code);
-    for (int t = 0; t < 32; t++) {
-        uint64_t n = rd64(code + 8 * t) & 0x0f0f0f0f0f0f0f0full;
-        uint32_t w = (uint32_t)n | (uint32_t)(n >> 32) << 4;
-        memcpy(dst + 64 * t + 4 * r, &w, 4);
-    }
+    for (int t = 0; t < 32; t++)
+        put_codes(code + 8 * t, dst, t, r);
     for (int u = 0; u < 16; u++) { /* codes are 6 bits: >> 4 leaves bits 4-5 alone in each byte's low bits */
         uint64_t x0 = rd64(code + 16 * u) >> 4 & 0x0303030303030303ull;
         uint64_t x1 = rd64(code + 16 * u + 8) >> 4 & 0x0303030303030303ull;
@@ -89,7 +118,7 @@ static void pack_q4k_block(const uint8_t *blk, int r, uint8_t *dst) {
 void lf_pack_group(int type, uint8_t *group, int64_t k, uint8_t *tmp) {
     if (!lf_pack_has(type))
         return;
-    const int64_t nb = k / QK_K;
+    const int64_t nb = k / (type == LF_TYPE_Q4_0 || type == LF_TYPE_IQ4_NL ? 32 : QK_K);
     const int bs = lf_block_bytes(type);
     const size_t row = (size_t)nb * (size_t)bs;
     memcpy(tmp, group, LF_PACK_ROWS * row);
@@ -99,8 +128,10 @@ void lf_pack_group(int type, uint8_t *group, int64_t k, uint8_t *tmp) {
             uint8_t *dst = group + (size_t)b * LF_PACK_ROWS * (size_t)bs;
             if (type == LF_TYPE_Q4_K)
                 pack_q4k_block(blk, r, dst);
-            else
+            else if (type == LF_TYPE_Q6_K)
                 pack_q6k_block(blk, r, dst);
+            else
+                pack_q40_block(blk, r, dst);
         }
 }
 
@@ -122,6 +153,10 @@ void lf_unpack_block(int type, const uint8_t *group, int64_t k, int r, int64_t b
     (void)k;
     if (type == LF_TYPE_Q6_K) {
         unpack_q6k(group + (size_t)b * Q6K_GROUP, r, out);
+        return;
+    }
+    if (type == LF_TYPE_Q4_0 || type == LF_TYPE_IQ4_NL) {
+        unpack_q40(group + (size_t)b * Q40_GROUP, r, out);
         return;
     }
     if (type != LF_TYPE_Q4_K)

@@ -20,7 +20,12 @@
  *                 bits 2s, 2s+1 of byte 4r + j belong to row r's element
  *                 16u + 4s + j
  *   [3072, 3328)  the int8 scale of sub-block q of row r at 16q + r
- *   [3328, 3360)  d of the 16 rows (fp16) */
+ *   [3328, 3360)  d of the 16 rows (fp16)
+ * Q4_0 and IQ4_NL group, per 32-element block b (288 = 16 x 18 bytes at
+ * b * 288):
+ *   [0, 256)      codes: 4 vectors of 64 bytes, as Q4_K's (vector t, byte
+ *                 4r + j: element 8t + j low, 8t + 4 + j high)
+ *   [256, 288)    d of the 16 rows (fp16) */
 #ifndef LF_TENSOR_PACK_H
 #define LF_TENSOR_PACK_H
 
@@ -30,7 +35,7 @@
 
 enum { LF_PACK_ROWS = 16 };
 
-/* Whether `type` has a packed layout (Q4_K, Q6_K). */
+/* Whether `type` has a packed layout (Q4_K, Q6_K, Q4_0, IQ4_NL). */
 bool lf_pack_has(int type);
 
 /* Rows of a slice of m rows that are stored packed (whole groups). */

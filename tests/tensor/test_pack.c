@@ -24,8 +24,8 @@
 /* Random rows: random codes and scale bytes, sane fp16 d (and dmin). */
 static void random_rows(int type, uint8_t *dst, int64_t blocks) {
     const int bs = (int)lf_type_traits_of(type)->type_size;
-    static const int q4k[] = {0, 2}, q6k[] = {208, -1};
-    const int *at = type == LF_TYPE_Q4_K ? q4k : q6k;
+    static const int q4k[] = {0, 2}, q6k[] = {208, -1}, d0[] = {0, -1};
+    const int *at = type == LF_TYPE_Q4_K ? q4k : type == LF_TYPE_Q6_K ? q6k : d0;
     for (int64_t b = 0; b < blocks; b++) {
         uint8_t *p = dst + b * bs;
         for (int i = 0; i < bs; i++)
@@ -59,7 +59,7 @@ static void test_roundtrip(int type) {
     snprintf(label, sizeof label, "pack %s: every row reads back, blocks unpack to the plain bytes",
              lf_type_name(type));
     TEST_BEGIN(label);
-    const int64_t k = 768, rows = 37, slices = 2, nb = k / 256;
+    const int64_t k = 768, rows = 37, slices = 2, nb = k / lf_type_traits_of(type)->blck;
     const size_t row = (size_t)lf_type_row_bytes(type, k), bs = row / (size_t)nb;
     uint8_t *w = malloc(row * (size_t)(rows * slices));
     float *a = malloc(sizeof(float) * (size_t)k), *b = malloc(sizeof(float) * (size_t)k);
@@ -109,7 +109,7 @@ static bool check(const lf_kernel_set *ks, lf_pool *pool2, int type, int64_t m, 
     uint8_t *p = NULL;
     if (!ok)
         goto done;
-    random_rows(type, w, m * slices * (k / 256));
+    random_rows(type, w, m * slices * (k / lf_type_traits_of(type)->blck));
     for (int64_t i = 0; i < n * k; i++)
         x[i] = normal();
     p = packed_copy(type, w, k, m, slices, row);
@@ -167,7 +167,9 @@ static void test_kernels(const char *name, int type, lf_pool *pool2) {
     TEST_BEGIN(label);
     static const int64_t ms[] = {16, 21, 48, 97};
     static const int64_t ns[] = {1, 2, 3, 4, 5, 15, 16, 17, 33};
-    static const int64_t ks_[] = {256, 768, 2816};
+    /* 32-element blocks: 3 and 25 blocks leave the last of four chains short */
+    const bool k_quant = lf_type_traits_of(type)->blck == 256;
+    const int64_t ks_[] = {k_quant ? 256 : 96, k_quant ? 768 : 800, 2816};
     int fails = 0;
     for (size_t a = 0; a < 4 && fails < 3; a++)
         for (size_t b = 0; b < sizeof ns / sizeof ns[0] && fails < 3; b++)
@@ -200,18 +202,18 @@ int main(void) {
         printf("FAIL pack: no thread pool: %s\n", err.msg);
         return 1;
     }
-    test_roundtrip(LF_TYPE_Q4_K);
-    test_roundtrip(LF_TYPE_Q6_K);
+    static const int types[] = {LF_TYPE_Q4_K, LF_TYPE_Q6_K, LF_TYPE_Q4_0, LF_TYPE_IQ4_NL};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
+        test_roundtrip(types[t]);
     test_refused();
 #if defined(__aarch64__)
     static const char *const sets[] = {"neon+dotprod", "neon"};
 #else
     static const char *const sets[] = {"avx512vnni", "avx512", "avx2"};
 #endif
-    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        test_kernels(sets[i], LF_TYPE_Q4_K, pool2);
-        test_kernels(sets[i], LF_TYPE_Q6_K, pool2);
-    }
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+        for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
+            test_kernels(sets[i], types[t], pool2);
     lf_pool_free(pool2);
     return test_summary();
 }

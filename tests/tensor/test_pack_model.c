@@ -1,7 +1,7 @@
 /* test_pack_model.c — weights held in memory and repacked at load
- * (model/repack.c): every Q4_K_M vector model loads, by default, with its
- * matrices copied and its Q4_K ones packed when the kernel set reads that
- * layout, and gives bit for bit the logits of the same model read from the
+ * (model/repack.c): every Q4_K_M vector model, and the llama Q4_0 and
+ * IQ4_NL ones, load by default with their matrices copied and those of a
+ * packed type packed when the kernel set reads that layout, and gives bit for bit the logits of the same model read from the
  * file mapping plain (LLAMAFILE_REPACK=0), at 1 and 2 threads. */
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +32,10 @@ static bool run(lf_model *m, int threads, float *out, int nv) {
     return l != NULL;
 }
 
-static void test_model(const char *arch) {
+static void test_model(const char *arch, const char *file_type, int packed_type) {
     char label[128], path[1024];
-    snprintf(label, sizeof label, "repack at load: %s-Q4_K_M packed = plain", arch);
-    snprintf(path, sizeof path, "%s/vectors/%s-Q4_K_M.gguf", test_shared_dir(), arch);
+    snprintf(label, sizeof label, "repack at load: %s-%s packed = plain", arch, file_type);
+    snprintf(path, sizeof path, "%s/vectors/%s-%s.gguf", test_shared_dir(), arch, file_type);
     lf_error err;
     setenv("LLAMAFILE_REPACK", "0", 1);
     lf_model *plain = lf_model_load(path, &err);
@@ -47,7 +47,7 @@ static void test_model(const char *arch) {
     TEST_BEGIN(label);
     lf_model *packed = lf_model_load(path, &err);
     EXPECT(packed, "%s", err.msg);
-    bool reads = lf_kernels_for(lf_kernels(), LF_TYPE_Q4_K)->packed;
+    bool reads = lf_kernels_for(lf_kernels(), packed_type)->packed;
     EXPECT(plain->n_packed == 0 && plain->n_held == 0, "%d tensors held, %d packed with LLAMAFILE_REPACK=0",
            plain->n_held, plain->n_packed);
     EXPECT(!packed || packed->n_held > 0, "no tensor held in memory");
@@ -72,6 +72,8 @@ static void test_model(const char *arch) {
 int main(void) {
     static const char *const archs[] = {"llama", "qwen3", "gemma3", "gemma3n", "bailingmoe2", "granitehybrid", "gpt-oss"};
     for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
-        test_model(archs[i]);
+        test_model(archs[i], "Q4_K_M", LF_TYPE_Q4_K);
+    test_model("llama", "Q4_0", LF_TYPE_Q4_0);
+    test_model("llama", "IQ4_NL", LF_TYPE_IQ4_NL);
     return test_summary();
 }
