@@ -730,6 +730,23 @@ static char *finish(js_conv *c) {
     return out;
 }
 
+/* A schema that comes back to itself before any text (root: {"$ref": "#"},
+ * or {"anyOf": [{"$ref": "#"}, ...]}) converts to a left-recursive grammar,
+ * which the grammar parser refuses; the converter refuses it first. */
+static char *refuse_left_recursion(char *g, lf_error *err) {
+    lf_error ge;
+    lf_grammar *gr = lf_grammar_new(NULL, g, NULL, &ge);
+    if (gr || !strstr(ge.msg, "left-recursive")) {
+        lf_grammar_free(gr);
+        return g;
+    }
+    if (err)
+        snprintf(err->msg, sizeof err->msg, "the schema refers to itself before any text ($ref or allOf "
+                 "loop): %.200s", ge.msg);
+    free(g);
+    return NULL;
+}
+
 char *lf_json_schema_value_to_gbnf(const struct json_t *schema, lf_error *err) {
     js_conv *volatile c = lf_calloc(1, sizeof *c);
     if (!c) {
@@ -754,7 +771,7 @@ char *lf_json_schema_value_to_gbnf(const struct json_t *schema, lf_error *err) {
     free(c->owned);
     js_arena_free(c);
     free(c);
-    return out;
+    return out ? refuse_left_recursion(out, err) : NULL;
 }
 
 char *lf_json_schema_to_gbnf(const char *schema_json, lf_error *err) {

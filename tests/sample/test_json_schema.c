@@ -332,6 +332,12 @@ int main(void) {
                  "{\"$defs\":{\"a\":{\"$ref\":\"#/$defs/b\"},\"b\":{\"$ref\":\"#/$defs/a\"}},"
                  "\"$ref\":\"#/$defs/a\"}",
                  "cyclic $ref");
+    expect_error("the root as its own $ref (fuzz_json_schema)",
+                 "{\"$defs\":{\"n\":{\"type\":\"null\"}},\"$ref\":\"#\"}",
+                 "the schema refers to itself before any text");
+    expect_error("an anyOf that starts with the root",
+                 "{\"anyOf\":[{\"$ref\":\"#\"},{\"type\":\"null\"}]}",
+                 "the schema refers to itself before any text");
     expect_error("a self-including allOf stops", 
                  "{\"$defs\":{\"a\":{\"allOf\":[{\"$ref\":\"#/$defs/a\"}]}},\"$ref\":\"#/$defs/a\"}",
                  "nested too deeply");
