@@ -1,6 +1,7 @@
 /* kernels_avx512vnni.c — the AVX-512 VNNI + BF16 kernel set (Ice Lake,
  * Sapphire Rapids, Zen 4/5): matrix-vector kernels for up to 15 activation
- * rows, and registration. Matrix-matrix kernels: kernels_avx512vnni_gemm.c.
+ * rows, and registration. Matrix-matrix kernels, and the matrix-vector
+ * products of packed Q4_0 / IQ4_NL: kernels_avx512vnni_gemm.c.
  *
  * Matrix-vector: lanes walk along k. Each weight block is decoded once
  * (kernels_avx512vnni_dec.h) and dotted against up to four activation rows

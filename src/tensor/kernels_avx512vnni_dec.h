@@ -395,7 +395,8 @@ LF_INLINE __m512 q40p_d(const uint8_t *p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + Q40P_D)));
 }
 
-/* kernels_avx512vnni_gemm.c: the matrix-matrix kernels (x16 layouts). */
+/* kernels_avx512vnni_gemm.c: the matrix-matrix kernels (x16 layouts), and
+ * fewer rows against packed Q4_0 / IQ4_NL groups. */
 void lf_vnni_gemm(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp);
 size_t lf_vnni_gemm_tmp(const lf_mm_call *c);
 void lf_vnni_gemv_packed0(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp);

@@ -6,6 +6,7 @@
 
 #include "llamafile.h"
 #include "tensor/blocks.h"
+#include "tensor/types.h"
 
 enum { Q4K_GROUP = LF_PACK_ROWS * LF_Q4_K_BYTES, Q4K_D = 2048, Q4K_DMIN = 2080,
        Q4K_WORDS = 2112 };
@@ -32,6 +33,11 @@ static void put_codes(const uint8_t *code8, uint8_t *dst, int t, int r) {
     memcpy(dst + 64 * t + 4 * r, &w, 4);
 }
 
+/* Row r's 4-bit code of element e, as put_codes placed it. */
+static int get_code(const uint8_t *src, int e, int r) {
+    return src[64 * (e / 8) + 4 * r + e % 4] >> (e % 8 < 4 ? 0 : 4) & 15;
+}
+
 /* Q4_0 / IQ4_NL row r's block -> its slots: element e < 16 is the low
  * nibble of qs[e], e >= 16 the high nibble of qs[e - 16]. */
 static void pack_q40_block(const uint8_t *blk, int r, uint8_t *dst) {
@@ -47,11 +53,8 @@ static void pack_q40_block(const uint8_t *blk, int r, uint8_t *dst) {
 
 static void unpack_q40(const uint8_t *src, int r, uint8_t *out) {
     memcpy(out, src + Q40_D + 2 * r, 2);
-    for (int e = 0; e < 16; e++) {
-        int lo = src[64 * (e / 8) + 4 * r + e % 4] >> (e % 8 < 4 ? 0 : 4) & 15;
-        int f = e + 16, hi = src[64 * (f / 8) + 4 * r + f % 4] >> (f % 8 < 4 ? 0 : 4) & 15;
-        out[2 + e] = (uint8_t)(lo | hi << 4);
-    }
+    for (int e = 0; e < 16; e++)
+        out[2 + e] = (uint8_t)(get_code(src, e, r) | get_code(src, e + 16, r) << 4);
 }
 
 /* Q6_K's 6-bit codes in element order (ggml's dequantize_row_q6_K). */
@@ -118,7 +121,7 @@ static void pack_q4k_block(const uint8_t *blk, int r, uint8_t *dst) {
 void lf_pack_group(int type, uint8_t *group, int64_t k, uint8_t *tmp) {
     if (!lf_pack_has(type))
         return;
-    const int64_t nb = k / (type == LF_TYPE_Q4_0 || type == LF_TYPE_IQ4_NL ? 32 : QK_K);
+    const int64_t nb = k / lf_type_traits_of(type)->blck;
     const int bs = lf_block_bytes(type);
     const size_t row = (size_t)nb * (size_t)bs;
     memcpy(tmp, group, LF_PACK_ROWS * row);
@@ -138,10 +141,9 @@ void lf_pack_group(int type, uint8_t *group, int64_t k, uint8_t *tmp) {
 static void unpack_q6k(const uint8_t *src, int r, uint8_t *out) {
     uint8_t code[QK_K];
     for (int e = 0; e < QK_K; e++) {
-        int t = e / 8, j = e % 4, u = e / 16, s = e % 16 / 4;
-        int lo = src[64 * t + 4 * r + j] >> (e % 8 < 4 ? 0 : 4) & 15;
-        int hi = src[Q6K_HIGH + 64 * u + 4 * r + j] >> (2 * s) & 3;
-        code[e] = (uint8_t)(lo | hi << 4);
+        int u = e / 16, s = e % 16 / 4;
+        int hi = src[Q6K_HIGH + 64 * u + 4 * r + e % 4] >> (2 * s) & 3;
+        code[e] = (uint8_t)(get_code(src, e, r) | hi << 4);
     }
     q6k_block(code, out);
     for (int q = 0; q < 16; q++)
@@ -167,10 +169,8 @@ void lf_unpack_block(int type, const uint8_t *group, int64_t k, int r, int64_t b
     for (int w = 0; w < 3; w++)
         memcpy(out + 4 + 4 * w, src + Q4K_WORDS + 64 * w + 4 * r, 4);
     uint8_t code[QK_K];
-    for (int e = 0; e < QK_K; e++) {
-        int t = e / 8, j = e % 4;
-        code[e] = (uint8_t)(src[64 * t + 4 * r + j] >> (e % 8 < 4 ? 0 : 4) & 15);
-    }
+    for (int e = 0; e < QK_K; e++)
+        code[e] = (uint8_t)get_code(src, e, r);
     uint8_t *qs = out + 16;
     for (int i = 0; i < 128; i++)
         qs[i] = (uint8_t)(code[64 * (i / 32) + i % 32] | code[64 * (i / 32) + 32 + i % 32] << 4);
