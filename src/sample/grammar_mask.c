@@ -99,10 +99,14 @@ void lf_grammar_free(lf_grammar *gr) {
 
 void lf_grammar_reset(lf_grammar *gr) {
     gr->broken = !lf_gmatcher_start(gr->mt, &gr->cur);
+    if (gr->broken)
+        gr->cur.n = 0, gr->cur.rem = 0;
 }
 
+/* A limit refuses what comes next, not what was accepted: cur is still the
+ * state after the accepted text. */
 bool lf_grammar_is_complete(const lf_grammar *gr) {
-    return !gr->broken && gr->cur.rem == 0 &&
+    return gr->cur.rem == 0 &&
            lf_gmatcher_done(gr->mt, (const gnode *const *)gr->cur.set, gr->cur.n);
 }
 

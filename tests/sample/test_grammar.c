@@ -118,8 +118,27 @@ static void test_matching(void) {
     EXPECT(check("root ::= [a]*", deep) == C, "200000 a's with *");
     free(deep);
     TEST_END();
-    TEST_BEGIN("other root rule");
     lf_error err;
+    TEST_BEGIN("a limit keeps what was accepted");
+    {
+        /* '(' is a digit, an operator and an opening parenthesis: the
+         * parses multiply until the matcher's node limit refuses a byte */
+        const char *g = "root ::= expr\nexpr ::= term ([-+/] term)*\n"
+                        "term ::= factor ([(/] factor)*\nfactor ::= [(-9]+ | \"(\" expr \")\"";
+        char text[64] = "(1+";
+        memset(text + 3, '(', 40);
+        lf_grammar *gr = lf_grammar_new(NULL, g, NULL, &err);
+        size_t n = 0;
+        while (gr && n < 43 && lf_grammar_accept_text(gr, text + n, 1))
+            n++;
+        EXPECT(gr && n > 3 && n < 43, "the limit refuses a byte: %zu accepted", n);
+        EXPECT(gr && lf_grammar_check(g, NULL, text, n, &err) == C, "the accepted text is whole");
+        EXPECT(gr && lf_grammar_is_complete(gr), "is_complete says so after the refusal");
+        EXPECT(gr && !lf_grammar_accept_text(gr, "1", 1), "nothing is accepted after the limit");
+        lf_grammar_free(gr);
+    }
+    TEST_END();
+    TEST_BEGIN("other root rule");
     EXPECT(lf_grammar_check("root ::= \"a\"\nother ::= \"b\"", "other", "b", 1, &err) == C,
            "root 'other'");
     TEST_END();
