@@ -21,8 +21,9 @@
 #     checked before each pair (waits up to 60 s for it to fall below
 #     MAX_LOAD, default 0.5, and records it); prints the medians, the ratio
 #     of medians and the spread; the weights one token reads (bytes_per_token)
-#     and the streaming-read rate of the same file (bench/stream_read.c) to
-#     compare generation with. A GGUF that is missing is made again
+#     and the streaming-read rate of the same file (bench/stream_read.c),
+#     measured before each pair (the VM's memory rate moves within minutes),
+#     to compare generation with. A GGUF that is missing is made again
 #     (mkmodel is deterministic) and deleted afterwards.
 #
 #   bench/seed_bench.sh files GGUF...
@@ -202,21 +203,25 @@ speed_file() { # NAME GGUF
   echo "== $stem: $ROUNDS rounds, ours then llama.cpp, -t 2 -p 512 -n 128"
   : >"$SEED_DIR/speed.$name.txt"
   local bpt bw
-  bpt=$(bytes_per_token "$g") bw=$(stream_gbs "$g")
+  bpt=$(bytes_per_token "$g")
   for r in $(seq 1 "$ROUNDS"); do
     wait_idle
     local l=$(load)
+    echo "stream read $(stream_gbs "$g") $l" >>"$SEED_DIR/speed.$name.txt"
     "$BIN/llamafile-bench" -m "$g" -t 2 -r 1 -p 512 -n 128 -o csv 2>/dev/null |
       csv_rows ours "$l" >>"$SEED_DIR/speed.$name.txt"
     "$LLAMA_BENCH" -m "$g" -t 2 -r 1 -p 512 -n 128 -o csv 2>/dev/null |
       csv_rows llama.cpp "$l" >>"$SEED_DIR/speed.$name.txt"
   done
+  local bwr
+  bw=$(awk '$1 == "stream" { print $3 }' "$SEED_DIR/speed.$name.txt" | median)
+  bwr=$(awk '$1 == "stream" { if (!n++ || $3 < lo) lo = $3; if ($3 > hi) hi = $3 } END { printf "%.1f-%.1f", lo, hi }' "$SEED_DIR/speed.$name.txt")
   for test in pp tg; do
     local o c
     o=$(awk -v t=$test '$1 == "ours" && $2 == t { print $3 }' "$SEED_DIR/speed.$name.txt" | median)
     c=$(awk -v t=$test '$1 == "llama.cpp" && $2 == t { print $3 }' "$SEED_DIR/speed.$name.txt" | median)
     echo "$stem $test: ours median $o t/s, llama.cpp median $c t/s, ratio $(awk -v a="$o" -v b="$c" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }')x"
-    [ $test = tg ] && echo "   weights read per token: $bpt GB; ours $(awk -v a="$o" -v b="$bpt" 'BEGIN { printf "%.1f", a * b }') GB/s, llama.cpp $(awk -v a="$c" -v b="$bpt" 'BEGIN { printf "%.1f", a * b }') GB/s; streaming read ${bw:-?} GB/s (2 threads, best of 4 passes, before the rounds)"
+    [ $test = tg ] && echo "   weights read per token: $bpt GB; ours $(awk -v a="$o" -v b="$bpt" -v s="$bw" 'BEGIN { printf "%.1f GB/s = %.0f%%", a * b, s > 0 ? 100 * a * b / s : 0 }') of the streaming read, llama.cpp $(awk -v a="$c" -v b="$bpt" -v s="$bw" 'BEGIN { printf "%.1f GB/s = %.0f%%", a * b, s > 0 ? 100 * a * b / s : 0 }'); streaming read median ${bw:-?} GB/s ($bwr; 2 threads, best of 5 passes, measured before each pair)"
   done
   echo "   spread: $(awk '{ k = $1 " " $2; if (!(k in lo) || $3 < lo[k]) lo[k] = $3; if ($3 > hi[k]) hi[k] = $3 }
     END { for (k in lo) printf "%s %.1f-%.1f; ", k, lo[k], hi[k] }' "$SEED_DIR/speed.$name.txt")"

@@ -144,6 +144,9 @@ bool lf_model_pack_choose(lf_model *m, const lf_gguf_tensor *t, const char *name
                           lf_error *err);
 bool lf_model_pack(lf_model *m, lf_error *err);
 void lf_model_pack_free(lf_model *m);
+/* Bytes per unit of the copy (4 MiB); tests make it small so that packed
+ * groups straddle units. */
+extern size_t lf_model_pack_unit;
 /* A small F32 tensor (norm weights, biases) as a float pointer into the map. */
 bool lf_model_f32(const lf_model *m, const float **out, bool required, int64_t n,
                   lf_error *err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));

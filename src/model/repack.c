@@ -30,8 +30,6 @@
 
 enum {
     HUGE_PAGE = 2 << 20,
-    COPY_CHUNK = 4 << 20, /* bytes per copy job unit */
-    GROUPS_PER_CHUNK = 32,
 };
 
 struct lf_packs {
@@ -43,7 +41,6 @@ struct lf_packs {
         int type;
         bool pack;
         int64_t k, rows, slices; /* rows per slice */
-        int64_t first;           /* pack: index of its first group over the packed tensors */
         int64_t first_chunk;     /* index of its first copy chunk */
     } *v;
     int n, cap;
@@ -81,7 +78,7 @@ static bool gathered(const lf_model *m, const char *name) {
 /* A MoE layer's experts and shared expert (model/moe_experts.c) call the
  * kernels on row ranges of their own and read the plain layout only. */
 static bool packable(const lf_gguf_tensor *t, const char *name) {
-    if (!lf_pack_has(t->type) || t->ne[1] < LF_PACK_ROWS || strstr(name, "_exps") || strstr(name, "_shexp"))
+    if (!lf_pack_fits(t->type, t->ne[0]) || t->ne[1] < LF_PACK_ROWS || strstr(name, "_exps") || strstr(name, "_shexp"))
         return false;
     const lf_mm_kernel *kr = lf_kernels_for(lf_kernels(), t->type);
     return kr && kr->packed;
@@ -140,56 +137,80 @@ bool lf_model_pack_choose(lf_model *m, const lf_gguf_tensor *t, const char *name
     return true;
 }
 
+size_t lf_model_pack_unit = 4 << 20;
+
 struct pack_job {
     struct lf_packs *pk;
-    int64_t groups, chunks_total;
-    uint8_t *tmp;
+    int64_t chunks_total;
+    uint8_t *tmp; /* a group's plain rows, per thread */
     size_t tmp_bytes;
     lf_chunks chunks;
 };
 
-/* The copies, COPY_CHUNK bytes a unit; the file's pages are then dropped
- * from this process's page tables (they stay in the page cache), so RSS
- * counts the weights once. */
+/* The rows of h (slice by slice) whose first byte lies in [off, off + n),
+ * packed groups counted as a whole from their first row: [*r0, *r1). */
+static void units_in(const struct held *h, size_t off, size_t n, int64_t *r0, int64_t *r1) {
+    int64_t first = (int64_t)((off + h->row_bytes - 1) / h->row_bytes);
+    int64_t end = (int64_t)((off + n + h->row_bytes - 1) / h->row_bytes);
+    const int64_t packed = lf_pack_rows(h->rows);
+    /* a group's rows after its first belong to the chunk of its first */
+    int64_t in = first % h->rows;
+    if (in < packed && in % LF_PACK_ROWS)
+        first += LF_PACK_ROWS - in % LF_PACK_ROWS;
+    in = end % h->rows;
+    if (in < packed && in % LF_PACK_ROWS)
+        end += LF_PACK_ROWS - in % LF_PACK_ROWS;
+    *r0 = first;
+    *r1 = end > first ? end : first;
+}
+
+/* The copies, lf_model_pack_unit bytes a unit (a packed tensor: the rows and
+ * groups that start in the chunk, packed on the way); the file's pages
+ * are then dropped from this process's page tables (they stay in the page
+ * cache), so RSS counts the weights once. */
 static void copy_worker(void *arg, int ith, int nth) {
-    (void)ith, (void)nth;
+    (void)nth;
     struct pack_job *j = arg;
+    uint8_t *tmp = j->tmp ? j->tmp + (size_t)ith * j->tmp_bytes : NULL;
     int at = 0;
     long c;
     while ((c = lf_pool_chunk(&j->chunks)) >= 0) {
         while (at + 1 < j->pk->n && j->pk->v[at + 1].first_chunk <= c)
             at++;
         const struct held *h = &j->pk->v[at];
-        size_t off = (size_t)(c - h->first_chunk) * COPY_CHUNK;
-        size_t n = h->nbytes - off < COPY_CHUNK ? h->nbytes - off : COPY_CHUNK;
+        const size_t unit = lf_model_pack_unit;
+        size_t off = (size_t)(c - h->first_chunk) * unit;
+        size_t n = h->nbytes - off < unit ? h->nbytes - off : unit;
+        int64_t r0 = 0, r1 = 0;
+        if (h->pack) {
+            units_in(h, off, n, &r0, &r1);
+            off = (size_t)r0 * h->row_bytes, n = (size_t)(r1 - r0) * h->row_bytes;
+        }
+        if (!n)
+            continue;
         uint8_t *start;
         size_t len;
         page_range(h->src + off, n, &start, &len);
 #ifdef MADV_POPULATE_READ
         madvise(start, len, MADV_POPULATE_READ); /* one call maps the chunk, not a fault per page */
 #endif
-        memcpy(h->data + off, h->src + off, n);
-        madvise(start, len, MADV_DONTNEED);
-    }
-}
-
-static void pack_worker(void *arg, int ith, int nth) {
-    (void)nth;
-    struct pack_job *j = arg;
-    uint8_t *tmp = j->tmp + (size_t)ith * j->tmp_bytes;
-    int at = 0; /* chunks come in increasing order: the tensor only moves forward */
-    long c;
-    while ((c = lf_pool_chunk(&j->chunks)) >= 0) {
-        int64_t g0 = (int64_t)c * GROUPS_PER_CHUNK, g1 = g0 + GROUPS_PER_CHUNK < j->groups ? g0 + GROUPS_PER_CHUNK : j->groups;
-        for (int64_t g = g0; g < g1; g++) {
-            /* a tensor that is not packed has no groups: its `first` is the next one's */
-            while (at + 1 < j->pk->n && j->pk->v[at + 1].first <= g)
-                at++;
-            const struct held *t = &j->pk->v[at];
-            int64_t per = t->rows / LF_PACK_ROWS, in = g - t->first;
-            int64_t row = in / per * t->rows + in % per * LF_PACK_ROWS;
-            lf_pack_group(t->type, t->data + (size_t)row * t->row_bytes, t->k, tmp);
+        if (!h->pack) {
+            memcpy(h->data + off, h->src + off, n);
+        } else {
+            const int64_t packed = lf_pack_rows(h->rows);
+            for (int64_t r = r0; r < r1;) {
+                size_t at_r = (size_t)r * h->row_bytes;
+                if (r % h->rows < packed) { /* the rows' blocks are read across: from L2, not the mapping */
+                    memcpy(tmp, h->src + at_r, LF_PACK_ROWS * h->row_bytes);
+                    lf_pack_group_from(h->type, h->data + at_r, tmp, h->k);
+                    r += LF_PACK_ROWS;
+                } else {
+                    memcpy(h->data + at_r, h->src + at_r, h->row_bytes);
+                    r++;
+                }
+            }
         }
+        madvise(start, len, MADV_DONTNEED);
     }
 }
 
@@ -211,44 +232,33 @@ bool lf_model_pack(lf_model *m, lf_error *err) {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct pack_job j = {.pk = pk};
-    size_t row_max = 0;
     int n_packed = 0;
     for (int i = 0; i < pk->n; i++) {
         struct held *h = &pk->v[i];
         h->first_chunk = j.chunks_total;
-        j.chunks_total += (int64_t)((h->nbytes + COPY_CHUNK - 1) / COPY_CHUNK);
-        h->first = j.groups;
-        if (!h->pack)
-            continue;
-        n_packed++;
-        j.groups += h->slices * (h->rows / LF_PACK_ROWS);
-        if (h->row_bytes > row_max)
-            row_max = h->row_bytes;
+        j.chunks_total += (int64_t)((h->nbytes + lf_model_pack_unit - 1) / lf_model_pack_unit);
+        n_packed += h->pack;
+        if (h->pack && LF_PACK_ROWS * h->row_bytes > j.tmp_bytes)
+            j.tmp_bytes = LF_PACK_ROWS * h->row_bytes;
     }
     lf_pool *pool = lf_pool_new(lf_physical_cores(), err);
     if (!pool)
         return false;
+    j.tmp_bytes = (j.tmp_bytes + 63) & ~(size_t)63;
+    if (j.tmp_bytes && !(j.tmp = lf_malloc(j.tmp_bytes * (size_t)lf_pool_threads(pool)))) {
+        lf_pool_free(pool);
+        return lf_fail(err, "out of memory repacking weights");
+    }
     lf_pool_chunks_init(&j.chunks, (long)j.chunks_total);
     lf_pool_run(pool, copy_worker, &j);
-    bool ok = true;
-    if (j.groups) {
-        j.tmp_bytes = (LF_PACK_ROWS * row_max + 63) & ~(size_t)63;
-        j.tmp = lf_malloc(j.tmp_bytes * (size_t)lf_pool_threads(pool));
-        if (!j.tmp) {
-            ok = lf_fail(err, "out of memory repacking weights");
-        } else {
-            lf_pool_chunks_init(&j.chunks, (long)((j.groups + GROUPS_PER_CHUNK - 1) / GROUPS_PER_CHUNK));
-            lf_pool_run(pool, pack_worker, &j);
-        }
-        free(j.tmp);
-    }
+    free(j.tmp);
     lf_pool_free(pool);
     for (int i = 0; i < pk->n; i++) /* read-only from here on */
         mprotect(pk->v[i].region, pk->v[i].region_len, PROT_READ);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    m->n_packed = ok ? n_packed : 0;
+    m->n_packed = n_packed;
     m->n_held = pk->n;
     m->held_bytes = pk->total;
     m->pack_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-6;
-    return ok;
+    return true;
 }

@@ -564,12 +564,94 @@ TILEF_CASES(F32)
 TILEF_CASES(F16)
 TILEF_CASES(BF16)
 
+/* Packed F16 / BF16 (tensor/pack.h): rows r0 .. r0+rm-1 of the 16-row
+ * group g (output rows i ..), chunk ch of row r at g + 1024 ch + 64 r.
+ * Each output's sum is tilef's, step for step; only the reads differ. */
+LF_INLINE void tilefp(const lf_mm_call *c, const uint8_t *g, int64_t i, int r0, int rm, int64_t j, int rn, int type) {
+    const int64_t chunks = c->k / 32;
+    const size_t arow = lf_x86_act_bytes(type, c->k, 1);
+    const char *a = c->a + (size_t)j * arow;
+    __m512 acc[16][RNF];
+    LF_UNROLL
+    for (int x = 0; x < rm; x++)
+        LF_UNROLL
+        for (int y = 0; y < rn; y++)
+            acc[x][y] = _mm512_setzero_ps();
+    for (int64_t ch = 0; ch < chunks; ch++) {
+        const uint8_t *p = g + (size_t)ch * 1024 + 64 * (size_t)r0;
+        if (type == LF_TYPE_BF16) {
+            __m512bh av[RNF];
+            LF_UNROLL
+            for (int y = 0; y < rn; y++)
+                av[y] = (__m512bh)_mm512_load_si512((const uint16_t *)(a + (size_t)y * arow) + 32 * ch);
+            LF_UNROLL
+            for (int x = 0; x < rm; x++) {
+                __m512bh wv = (__m512bh)_mm512_loadu_si512(p + 64 * x);
+                LF_UNROLL
+                for (int y = 0; y < rn; y++)
+                    acc[x][y] = _mm512_dpbf16_ps(acc[x][y], wv, av[y]);
+            }
+            continue;
+        }
+        LF_UNROLL
+        for (int h = 0; h < 2; h++) {
+            __m512 av[RNF];
+            LF_UNROLL
+            for (int y = 0; y < rn; y++)
+                av[y] = _mm512_load_ps((const float *)(a + (size_t)y * arow) + 32 * ch + 16 * h);
+            LF_UNROLL
+            for (int x = 0; x < rm; x++) {
+                __m512 wv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + 64 * x + 32 * h)));
+                LF_UNROLL
+                for (int y = 0; y < rn; y++)
+                    acc[x][y] = _mm512_fmadd_ps(wv, av[y], acc[x][y]);
+            }
+        }
+    }
+    LF_UNROLL
+    for (int x = 0; x < rm; x++)
+        LF_UNROLL
+        for (int y = 0; y < rn; y++)
+            c->c[(size_t)(j + y) * c->ldc + (size_t)(i + x)] = _mm512_reduce_add_ps(acc[x][y]);
+}
+
+/* Packed groups [i0, i1) for up to RNF activation rows: one vector a
+ * group of 16 rows abreast, more 4 rows at a time. */
+#define GEMVFP(T)                                                                        \
+    static void gemvfp_##T(const lf_mm_call *c, int64_t i0, int64_t i1) {                \
+        for (int64_t ig = i0; ig < i1; ig += LF_PACK_ROWS) {                              \
+            const uint8_t *g = (const uint8_t *)c->w + (size_t)ig * c->ldw;               \
+            for (int r0 = 0; r0 < LF_PACK_ROWS; r0 += c->n == 1 ? LF_PACK_ROWS : 4)       \
+                switch (c->n) {                                                           \
+                case 1: tilefp(c, g, ig, 0, 16, 0, 1, LF_TYPE_##T); break;                \
+                case 2: tilefp(c, g, ig + r0, r0, 4, 0, 2, LF_TYPE_##T); break;           \
+                case 3: tilefp(c, g, ig + r0, r0, 4, 0, 3, LF_TYPE_##T); break;           \
+                case 4: tilefp(c, g, ig + r0, r0, 4, 0, 4, LF_TYPE_##T); break;           \
+                case 5: tilefp(c, g, ig + r0, r0, 4, 0, 5, LF_TYPE_##T); break;           \
+                default: tilefp(c, g, ig + r0, r0, 4, 0, 6, LF_TYPE_##T); break;          \
+                }                                                                         \
+        }                                                                                 \
+    }
+GEMVFP(F16)
+GEMVFP(BF16)
+
+/* Row r of a packed F16 / BF16 group as plain halves. */
+static void unpack_float_row(const uint8_t *g, int64_t k, int r, uint16_t *out) {
+    for (int64_t ch = 0; ch < k / 32; ch++)
+        _mm512_storeu_si512(out + 32 * ch, _mm512_loadu_si512(g + (size_t)ch * 1024 + 64 * (size_t)r));
+}
+
 enum { GRF = 16 }; /* weight rows per group in the blocked loop */
 
 static void mmf(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
     void (*tile)(const lf_mm_call *, int64_t, int, int64_t, int, const uint8_t *) =
         c->type == LF_TYPE_F32 ? tilef_F32 : c->type == LF_TYPE_F16 ? tilef_F16 : tilef_BF16;
     if (c->n <= RNF) {
+        int64_t pe = c->packed < i1 ? c->packed : i1; /* packed groups first, the plain tail after */
+        if (i0 < pe) {
+            (c->type == LF_TYPE_F16 ? gemvfp_F16 : gemvfp_BF16)(c, i0, pe);
+            i0 = pe;
+        }
         /* RMF weight rows at a time: one FMA chain per row would leave the
          * loads waiting on it (F16 from memory ran at 5.5 GB/s a core) */
         int64_t i = i0;
@@ -593,12 +675,18 @@ static void mmf(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
         lf_mm_call g = *c;
         void (*gtile)(const lf_mm_call *, int64_t, int, int64_t, int, const uint8_t *) = tile;
         int64_t base = 0;
+        const bool packed = ig < c->packed;
         if (c->type == LF_TYPE_F16) {
             float *f = tmp;
             for (int64_t i = ig; i < ie; i++) {
                 const uint8_t *w = (const uint8_t *)c->w + (size_t)i * c->ldw;
                 float *o = f + (size_t)(i - ig) * (size_t)c->k;
                 int64_t e = 0;
+                /* a packed row's 16 halves at e lie at 1024 (e / 32) + 64 r + 2 (e % 32) */
+                for (const uint8_t *gw = (const uint8_t *)c->w + (size_t)ig * c->ldw + 64 * (size_t)(i - ig);
+                     packed && e < c->k; e += 16)
+                    _mm512_storeu_ps(o + e, _mm512_cvtph_ps(_mm256_loadu_si256(
+                                                (const __m256i *)(gw + (size_t)(e / 32) * 1024 + 2 * (size_t)(e % 32)))));
                 for (; e + 16 <= c->k; e += 16)
                     _mm512_storeu_ps(o + e, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + 2 * e))));
                 for (; e < c->k; e++)
@@ -606,6 +694,11 @@ static void mmf(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
             }
             g.type = LF_TYPE_F32, g.w = tmp, g.ldw = 4 * (size_t)c->k, g.c = c->c + ig;
             gtile = tilef_F32, base = ig;
+        } else if (packed) { /* BF16: the group as plain rows */
+            for (int r = 0; r < GRF; r++)
+                unpack_float_row((const uint8_t *)c->w + (size_t)ig * c->ldw, c->k, r, (uint16_t *)tmp + (size_t)r * (size_t)c->k);
+            g.w = tmp, g.ldw = 2 * (size_t)c->k, g.c = c->c + ig;
+            base = ig;
         }
         for (int64_t jb0 = 0; jb0 < c->n; jb0 += jb) {
             int64_t jb1 = jb0 + jb < c->n ? jb0 + jb : c->n;
@@ -697,7 +790,9 @@ static void mm(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
 
 static size_t tmp_bytes(const lf_mm_call *c) {
     if (!lf_qinfo_of(c->type).sub)
-        return c->type == LF_TYPE_F16 && c->n > RNF ? (size_t)GRF * (size_t)c->k * 4 : 0;
+        return (c->type == LF_TYPE_F16 || (c->type == LF_TYPE_BF16 && c->packed)) && c->n > RNF
+                   ? (size_t)GRF * (size_t)c->k * 4
+                   : 0;
     if (c->n >= LF_GEMM_MIN_N)
         return lf_vnni_gemm_tmp(c);
     return lf_qinfo_of(c->type).is_k ? kpark_bytes(c->k) : 0;

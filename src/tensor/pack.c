@@ -21,8 +21,24 @@ enum { Q6K_GROUP = LF_PACK_ROWS * LF_Q6_K_BYTES, Q6K_HIGH = 2048, Q6K_SC = 3072,
 
 enum { Q40_GROUP = LF_PACK_ROWS * LF_Q4_0_BYTES, Q40_D = 256 };
 
+enum { FLOAT_CHUNK = 32, FLOAT_GROUP = LF_PACK_ROWS * 64 }; /* elements, bytes */
+
+static bool is_float(int type) {
+    return type == LF_TYPE_F16 || type == LF_TYPE_BF16;
+}
+
 bool lf_pack_has(int type) {
-    return type == LF_TYPE_Q4_K || type == LF_TYPE_Q6_K || type == LF_TYPE_Q4_0 || type == LF_TYPE_IQ4_NL;
+    return type == LF_TYPE_Q4_K || type == LF_TYPE_Q6_K || type == LF_TYPE_Q4_0 || type == LF_TYPE_IQ4_NL ||
+           is_float(type);
+}
+
+bool lf_pack_fits(int type, int64_t k) {
+    return lf_pack_has(type) && (!is_float(type) || k % FLOAT_CHUNK == 0);
+}
+
+/* F16 / BF16: the 64 bytes of row r's chunk c. */
+static size_t float_at(int64_t c, int r) {
+    return (size_t)c * FLOAT_GROUP + 64 * (size_t)r;
 }
 
 /* The 4-bit codes of vector t packed for row r: elements 8t .. 8t+7 of
@@ -118,17 +134,21 @@ static void pack_q4k_block(const uint8_t *blk, int r, uint8_t *dst) {
         memcpy(dst + Q4K_WORDS + 64 * w + 4 * r, blk + 4 + 4 * w, 4);
 }
 
-void lf_pack_group(int type, uint8_t *group, int64_t k, uint8_t *tmp) {
-    if (!lf_pack_has(type))
+void lf_pack_group_from(int type, uint8_t *group, const uint8_t *src, int64_t k) {
+    if (!lf_pack_fits(type, k))
         return;
     const int64_t nb = k / lf_type_traits_of(type)->blck;
-    const int bs = lf_block_bytes(type);
-    const size_t row = (size_t)nb * (size_t)bs;
-    memcpy(tmp, group, LF_PACK_ROWS * row);
+    const size_t bs = lf_type_traits_of(type)->type_size, row = (size_t)nb * bs;
+    if (is_float(type)) {
+        for (int64_t c = 0; c < k / FLOAT_CHUNK; c++)
+            for (int r = 0; r < LF_PACK_ROWS; r++)
+                memcpy(group + float_at(c, r), src + (size_t)r * row + 64 * (size_t)c, 64);
+        return;
+    }
     for (int64_t b = 0; b < nb; b++)
         for (int r = 0; r < LF_PACK_ROWS; r++) {
-            const uint8_t *blk = tmp + (size_t)r * row + (size_t)b * (size_t)bs;
-            uint8_t *dst = group + (size_t)b * LF_PACK_ROWS * (size_t)bs;
+            const uint8_t *blk = src + (size_t)r * row + (size_t)b * bs;
+            uint8_t *dst = group + (size_t)b * LF_PACK_ROWS * bs;
             if (type == LF_TYPE_Q4_K)
                 pack_q4k_block(blk, r, dst);
             else if (type == LF_TYPE_Q6_K)
@@ -136,6 +156,13 @@ void lf_pack_group(int type, uint8_t *group, int64_t k, uint8_t *tmp) {
             else
                 pack_q40_block(blk, r, dst);
         }
+}
+
+void lf_pack_group(int type, uint8_t *group, int64_t k, uint8_t *tmp) {
+    if (!lf_pack_fits(type, k))
+        return;
+    memcpy(tmp, group, LF_PACK_ROWS * (size_t)lf_type_row_bytes(type, k));
+    lf_pack_group_from(type, group, tmp, k);
 }
 
 static void unpack_q6k(const uint8_t *src, int r, uint8_t *out) {
@@ -153,6 +180,10 @@ static void unpack_q6k(const uint8_t *src, int r, uint8_t *out) {
 
 void lf_unpack_block(int type, const uint8_t *group, int64_t k, int r, int64_t b, uint8_t *out) {
     (void)k;
+    if (is_float(type)) {
+        memcpy(out, group + float_at(b / FLOAT_CHUNK, r) + 2 * (size_t)(b % FLOAT_CHUNK), 2);
+        return;
+    }
     if (type == LF_TYPE_Q6_K) {
         unpack_q6k(group + (size_t)b * Q6K_GROUP, r, out);
         return;

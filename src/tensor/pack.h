@@ -25,7 +25,11 @@
  * b * 288):
  *   [0, 256)      codes: 4 vectors of 64 bytes, as Q4_K's (vector t, byte
  *                 4r + j: element 8t + j low, 8t + 4 + j high)
- *   [256, 288)    d of the 16 rows (fp16) */
+ *   [256, 288)    d of the 16 rows (fp16)
+ * F16 and BF16 group, per 32 elements c (1024 = 16 x 64 bytes at c * 1024;
+ * k a multiple of 32): row r's elements 32c .. 32c+31 at 64r. The rows are
+ * unchanged within, so a kernel keeps its sums; what changes is that 16
+ * rows read side by side are one stream, not 16. */
 #ifndef LF_TENSOR_PACK_H
 #define LF_TENSOR_PACK_H
 
@@ -35,8 +39,11 @@
 
 enum { LF_PACK_ROWS = 16 };
 
-/* Whether `type` has a packed layout (Q4_K, Q6_K, Q4_0, IQ4_NL). */
+/* Whether `type` has a packed layout (Q4_K, Q6_K, Q4_0, IQ4_NL, F16, BF16). */
 bool lf_pack_has(int type);
+/* Whether rows of k elements of `type` can be packed (F16, BF16: k a
+ * multiple of 32). */
+bool lf_pack_fits(int type, int64_t k);
 
 /* Rows of a slice of m rows that are stored packed (whole groups). */
 static inline int64_t lf_pack_rows(int64_t m) {
@@ -46,8 +53,11 @@ static inline int64_t lf_pack_rows(int64_t m) {
 /* Packs one group of 16 plain rows of k elements (contiguous, row_bytes
  * apart) in place; tmp holds 16 rows' bytes. */
 void lf_pack_group(int type, uint8_t *group, int64_t k, uint8_t *tmp);
+/* The same from 16 plain rows at src into group (not overlapping). */
+void lf_pack_group_from(int type, uint8_t *group, const uint8_t *src, int64_t k);
 
-/* The plain bytes of block b of row r (< 16) of a packed group. */
+/* The plain bytes of block b of row r (< 16) of a packed group (F16,
+ * BF16: element b). */
 void lf_unpack_block(int type, const uint8_t *group, int64_t k, int r, int64_t b, uint8_t *out);
 
 #endif

@@ -23,6 +23,14 @@
 
 /* Random rows: random codes and scale bytes, sane fp16 d (and dmin). */
 static void random_rows(int type, uint8_t *dst, int64_t blocks) {
+    if (type == LF_TYPE_F16 || type == LF_TYPE_BF16) { /* finite values: blocks are elements */
+        for (int64_t e = 0; e < blocks; e++) {
+            float v = (float)normal();
+            uint16_t h = type == LF_TYPE_F16 ? lf_fp32_to_fp16(v) : lf_fp32_to_bf16(v);
+            memcpy(dst + 2 * e, &h, 2);
+        }
+        return;
+    }
     const int bs = (int)lf_type_traits_of(type)->type_size;
     static const int q4k[] = {0, 2}, q6k[] = {208, -1}, d0[] = {0, -1};
     const int *at = type == LF_TYPE_Q4_K ? q4k : type == LF_TYPE_Q6_K ? q6k : d0;
@@ -202,7 +210,7 @@ int main(void) {
         printf("FAIL pack: no thread pool: %s\n", err.msg);
         return 1;
     }
-    static const int types[] = {LF_TYPE_Q4_K, LF_TYPE_Q6_K, LF_TYPE_Q4_0, LF_TYPE_IQ4_NL};
+    static const int types[] = {LF_TYPE_Q4_K, LF_TYPE_Q6_K, LF_TYPE_Q4_0, LF_TYPE_IQ4_NL, LF_TYPE_F16, LF_TYPE_BF16};
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
         test_roundtrip(types[t]);
     test_refused();
