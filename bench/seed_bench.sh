@@ -221,7 +221,7 @@ speed_file() { # NAME GGUF
     o=$(awk -v t=$test '$1 == "ours" && $2 == t { print $3 }' "$SEED_DIR/speed.$name.txt" | median)
     c=$(awk -v t=$test '$1 == "llama.cpp" && $2 == t { print $3 }' "$SEED_DIR/speed.$name.txt" | median)
     echo "$stem $test: ours median $o t/s, llama.cpp median $c t/s, ratio $(awk -v a="$o" -v b="$c" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }')x"
-    [ $test = tg ] && echo "   weights read per token: $bpt GB; ours $(awk -v a="$o" -v b="$bpt" -v s="$bw" 'BEGIN { printf "%.1f GB/s = %.0f%%", a * b, s > 0 ? 100 * a * b / s : 0 }') of the streaming read, llama.cpp $(awk -v a="$c" -v b="$bpt" -v s="$bw" 'BEGIN { printf "%.1f GB/s = %.0f%%", a * b, s > 0 ? 100 * a * b / s : 0 }'); streaming read median ${bw:-?} GB/s ($bwr; 2 threads, best of 5 passes, measured before each pair)"
+    [ $test = tg ] && echo "   weights read per token: $bpt GB; ours $(awk -v a="$o" -v b="$bpt" -v s="$bw" 'BEGIN { printf "%.1f GB/s = %.0f%%", a * b, (s > 0 ? 100 * a * b / s : 0) }') of the streaming read, llama.cpp $(awk -v a="$c" -v b="$bpt" -v s="$bw" 'BEGIN { printf "%.1f GB/s = %.0f%%", a * b, (s > 0 ? 100 * a * b / s : 0) }'); streaming read median ${bw:-?} GB/s ($bwr; 2 threads, best of 5 passes, measured before each pair)"
   done
   echo "   spread: $(awk '{ k = $1 " " $2; if (!(k in lo) || $3 < lo[k]) lo[k] = $3; if ($3 > hi[k]) hi[k] = $3 }
     END { for (k in lo) printf "%s %.1f-%.1f; ", k, lo[k], hi[k] }' "$SEED_DIR/speed.$name.txt")"
