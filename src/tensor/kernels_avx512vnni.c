@@ -422,12 +422,9 @@ LF_INLINE void gemvp6(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int
         for (int y = 0; y < ny; y++)
             acc[y] = _mm512_setzero_ps();
         for (int64_t b = 0; b < nb; b++) {
+            /* one stream (the layout is in reading order): the hardware
+             * prefetcher follows it, and a software prefetch here cost 20% */
             const uint8_t *p = g + b * Q6KP_SB;
-            /* the super-block after next: the two interleaved streams of a
-             * packed super-block (low nibbles, high bits 2 KiB on) are not
-             * followed by the hardware prefetcher — from memory this kernel
-             * ran at half the plain one's rate without it */
-            prefetch_l2((const char *)p + 2 * Q6KP_SB, (const char *)p + 3 * Q6KP_SB);
             __m512i S[NY];
             LF_UNROLL
             for (int y = 0; y < ny; y++)

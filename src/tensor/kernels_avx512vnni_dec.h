@@ -356,12 +356,14 @@ LF_INLINE void q4kp_codes(const uint8_t *p, int t, __m512i *lo, __m512i *hi) {
 
 /* ------------------------------------- packed Q6_K groups (tensor/pack.h) */
 
-enum { Q6KP_SB = 3360, Q6KP_HIGH = 2048, Q6KP_SC = 3072, Q6KP_D = 3328 };
+enum { Q6KP_SB = 3360, Q6KP_SC = 3072, Q6KP_D = 3328 };
 
 /* Codes (6 bits) of vector t: the low nibbles as Q4_K's, the high two bits
- * from crumb vector t/2 (bits 0-1 and 2-3 for even t, 4-5 and 6-7 for odd). */
+ * from crumb vector t/2 (bits 0-1 and 2-3 for even t, 4-5 and 6-7 for odd),
+ * the three vectors of a pair t/2 side by side (192 bytes). */
 LF_INLINE void q6kp_codes(const uint8_t *p, int t, __m512i *lo, __m512i *hi) {
-    __m512i v = _mm512_loadu_si512(p + 64 * t), h = _mm512_loadu_si512(p + Q6KP_HIGH + 64 * (t / 2));
+    const uint8_t *pair = p + 192 * (t / 2);
+    __m512i v = _mm512_loadu_si512(pair + 64 * (t % 2)), h = _mm512_loadu_si512(pair + 128);
     const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
     __m512i hl = t % 2 ? h : _mm512_slli_epi16(h, 4);
     __m512i hh = t % 2 ? _mm512_srli_epi16(h, 2) : _mm512_slli_epi16(h, 2);

@@ -17,7 +17,16 @@ static uint64_t rd64(const uint8_t *p) {
     return v; /* little-endian hosts only (x86-64, aarch64) */
 }
 
-enum { Q6K_GROUP = LF_PACK_ROWS * LF_Q6_K_BYTES, Q6K_HIGH = 2048, Q6K_SC = 3072, Q6K_D = 3328 };
+enum { Q6K_GROUP = LF_PACK_ROWS * LF_Q6_K_BYTES, Q6K_SC = 3072, Q6K_D = 3328 };
+
+/* A packed Q6_K super-block in the order the kernel reads it: per 16-element
+ * sub-block pair u, the low-nibble vectors 2u and 2u+1, then crumb vector u. */
+static size_t q6k_low(int t) {
+    return 192 * (size_t)(t / 2) + 64 * (size_t)(t % 2);
+}
+static size_t q6k_high(int u) {
+    return 192 * (size_t)u + 128;
+}
 
 enum { Q40_GROUP = LF_PACK_ROWS * LF_Q4_0_BYTES, Q40_D = 256 };
 
@@ -41,17 +50,18 @@ static size_t float_at(int64_t c, int r) {
     return (size_t)c * FLOAT_GROUP + 64 * (size_t)r;
 }
 
-/* The 4-bit codes of vector t packed for row r: elements 8t .. 8t+7 of
- * code[] (one per byte), 4 in the low nibbles, 4 in the high. */
-static void put_codes(const uint8_t *code8, uint8_t *dst, int t, int r) {
+/* The 4-bit codes of one vector packed for row r: elements 8t .. 8t+7 of
+ * code[] (one per byte), 4 in the low nibbles of vec[4r ..], 4 in the high. */
+static void put_codes(const uint8_t *code8, uint8_t *vec, int r) {
     uint64_t n = rd64(code8) & 0x0f0f0f0f0f0f0f0full;
     uint32_t w = (uint32_t)n | (uint32_t)(n >> 32) << 4;
-    memcpy(dst + 64 * t + 4 * r, &w, 4);
+    memcpy(vec + 4 * r, &w, 4);
 }
 
-/* Row r's 4-bit code of element e, as put_codes placed it. */
-static int get_code(const uint8_t *src, int e, int r) {
-    return src[64 * (e / 8) + 4 * r + e % 4] >> (e % 8 < 4 ? 0 : 4) & 15;
+/* Row r's 4-bit code of element e, as put_codes placed it in vec (the
+ * vector of elements e / 8 * 8 ..). */
+static int get_code(const uint8_t *vec, int e, int r) {
+    return vec[4 * r + e % 4] >> (e % 8 < 4 ? 0 : 4) & 15;
 }
 
 /* Q4_0 / IQ4_NL row r's block -> its slots: element e < 16 is the low
@@ -63,14 +73,14 @@ static void pack_q40_block(const uint8_t *blk, int r, uint8_t *dst) {
         code[e + 16] = blk[2 + e] >> 4;
     }
     for (int t = 0; t < 4; t++)
-        put_codes(code + 8 * t, dst, t, r);
+        put_codes(code + 8 * t, dst + 64 * t, r);
     memcpy(dst + Q40_D + 2 * r, blk, 2);
 }
 
 static void unpack_q40(const uint8_t *src, int r, uint8_t *out) {
     memcpy(out, src + Q40_D + 2 * r, 2);
     for (int e = 0; e < 16; e++)
-        out[2 + e] = (uint8_t)(get_code(src, e, r) | get_code(src, e + 16, r) << 4);
+        out[2 + e] = (uint8_t)(get_code(src + 64 * (e / 8), e, r) | get_code(src + 64 * (e / 8 + 2), e + 16, r) << 4);
 }
 
 /* Q6_K's 6-bit codes in element order (ggml's dequantize_row_q6_K). */
@@ -98,19 +108,20 @@ static void q6k_block(const uint8_t *code, uint8_t *blk) {
         }
 }
 
-/* Q6_K row r's block -> its slots: low nibbles as Q4_K's codes, the high
- * two bits of elements 16u + 4s + j at bits 2s of byte 4r + j of vector u,
- * the 16 int8 scales of sub-block q at [3072 + 16q + r], d at 3328 + 2r. */
+/* Q6_K row r's block -> its slots: low nibbles as Q4_K's codes (vector t
+ * at q6k_low(t)), the high two bits of elements 16u + 4s + j at bits 2s of
+ * byte 4r + j of crumb vector u (at q6k_high(u)), the 16 int8 scales of
+ * sub-block q at [3072 + 16q + r], d at 3328 + 2r. */
 static void pack_q6k_block(const uint8_t *blk, int r, uint8_t *dst) {
     uint8_t code[QK_K];
     q6k_codes(blk, code);
     for (int t = 0; t < 32; t++)
-        put_codes(code + 8 * t, dst, t, r);
+        put_codes(code + 8 * t, dst + q6k_low(t), r);
     for (int u = 0; u < 16; u++) { /* codes are 6 bits: >> 4 leaves bits 4-5 alone in each byte's low bits */
         uint64_t x0 = rd64(code + 16 * u) >> 4 & 0x0303030303030303ull;
         uint64_t x1 = rd64(code + 16 * u + 8) >> 4 & 0x0303030303030303ull;
         uint32_t w = (uint32_t)x0 | (uint32_t)(x0 >> 32) << 2 | (uint32_t)x1 << 4 | (uint32_t)(x1 >> 32) << 6;
-        memcpy(dst + Q6K_HIGH + 64 * u + 4 * r, &w, 4);
+        memcpy(dst + q6k_high(u) + 4 * r, &w, 4);
     }
     for (int q = 0; q < 16; q++)
         dst[Q6K_SC + 16 * q + r] = blk[192 + q];
@@ -169,8 +180,8 @@ static void unpack_q6k(const uint8_t *src, int r, uint8_t *out) {
     uint8_t code[QK_K];
     for (int e = 0; e < QK_K; e++) {
         int u = e / 16, s = e % 16 / 4;
-        int hi = src[Q6K_HIGH + 64 * u + 4 * r + e % 4] >> (2 * s) & 3;
-        code[e] = (uint8_t)(get_code(src, e, r) | hi << 4);
+        int hi = src[q6k_high(u) + 4 * r + e % 4] >> (2 * s) & 3;
+        code[e] = (uint8_t)(get_code(src + q6k_low(e / 8), e, r) | hi << 4);
     }
     q6k_block(code, out);
     for (int q = 0; q < 16; q++)
@@ -201,7 +212,7 @@ void lf_unpack_block(int type, const uint8_t *group, int64_t k, int r, int64_t b
         memcpy(out + 4 + 4 * w, src + Q4K_WORDS + 64 * w + 4 * r, 4);
     uint8_t code[QK_K];
     for (int e = 0; e < QK_K; e++)
-        code[e] = (uint8_t)get_code(src, e, r);
+        code[e] = (uint8_t)get_code(src + 64 * (e / 8), e, r);
     uint8_t *qs = out + 16;
     for (int i = 0; i < 128; i++)
         qs[i] = (uint8_t)(code[64 * (i / 32) + i % 32] | code[64 * (i / 32) + 32 + i % 32] << 4);

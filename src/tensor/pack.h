@@ -15,10 +15,11 @@
  *   [2112, 2304)  the 12 scale bytes of each row as three words: bytes
  *                 0-3 of rows 0..15, then bytes 4-7, then bytes 8-11
  * Q6_K group, per super-block b (3360 = 16 x 210 bytes at b * 3360):
- *   [0, 2048)     the low four bits of the codes, as Q4_K's codes
- *   [2048, 3072)  the high two bits: 16 vectors of 64 bytes; in vector u,
- *                 bits 2s, 2s+1 of byte 4r + j belong to row r's element
- *                 16u + 4s + j
+ *   [0, 3072)     16 runs of 192 bytes, in the order the kernel reads them
+ *                 (one stream): run u is the low four bits of elements
+ *                 16u .. 16u+15 as two of Q4_K's code vectors (2u, 2u+1),
+ *                 then a vector of their high two bits: bits 2s, 2s+1 of
+ *                 byte 4r + j belong to row r's element 16u + 4s + j
  *   [3072, 3328)  the int8 scale of sub-block q of row r at 16q + r
  *   [3328, 3360)  d of the 16 rows (fp16)
  * Q4_0 and IQ4_NL group, per 32-element block b (288 = 16 x 18 bytes at
