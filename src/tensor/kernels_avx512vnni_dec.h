@@ -379,13 +379,22 @@ LF_INLINE __m512 q6kp_d(const uint8_t *p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + Q6KP_D)));
 }
 
-/* ---------------------------- packed Q4_0 / IQ4_NL groups (tensor/pack.h) */
+/* ---------------------- packed Q4_0 / IQ4_NL / Q8_0 groups (tensor/pack.h) */
 
-enum { Q40P_BLK = 288, Q40P_D = 256 };
+/* Bytes of a packed block of 16 rows, and where its 16 d start. */
+LF_INLINE int p0_blk(int type) {
+    return type == LF_TYPE_Q8_0 ? 544 : 288;
+}
 
-/* Codes of vector t of a packed block as decode0's u (IQ4_NL: its table). */
-LF_INLINE void q40p_codes(int type, const uint8_t *p, int t, __m512i *lo, __m512i *hi) {
-    q4kp_codes(p, t, lo, hi);
+/* Code vectors t and t + 1 of a packed block's 8 (elements 4t .. 4t+7 of
+ * the 16 rows) as decode0's u (IQ4_NL: its table; Q8_0: stored as u). */
+LF_INLINE void p0_codes(int type, const uint8_t *p, int t, __m512i *lo, __m512i *hi) {
+    if (type == LF_TYPE_Q8_0) {
+        *lo = _mm512_loadu_si512(p + 64 * t);
+        *hi = _mm512_loadu_si512(p + 64 * (t + 1));
+        return;
+    }
+    q4kp_codes(p, t / 2, lo, hi);
     if (type == LF_TYPE_IQ4_NL) {
         *lo = _mm512_shuffle_epi8(iq4_lut(), *lo);
         *hi = _mm512_shuffle_epi8(iq4_lut(), *hi);
@@ -393,12 +402,12 @@ LF_INLINE void q40p_codes(int type, const uint8_t *p, int t, __m512i *lo, __m512
 }
 
 /* d of the 16 rows of a packed block. */
-LF_INLINE __m512 q40p_d(const uint8_t *p) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + Q40P_D)));
+LF_INLINE __m512 p0_d(int type, const uint8_t *p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + p0_blk(type) - 32)));
 }
 
 /* kernels_avx512vnni_gemm.c: the matrix-matrix kernels (x16 layouts), and
- * fewer rows against packed Q4_0 / IQ4_NL groups. */
+ * fewer rows against packed Q4_0 / IQ4_NL / Q8_0 groups. */
 void lf_vnni_gemm(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp);
 size_t lf_vnni_gemm_tmp(const lf_mm_call *c);
 void lf_vnni_gemv_packed0(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp);

@@ -132,29 +132,29 @@ static void panel0(const lf_mm_call *c, int64_t i0, int rows, uint8_t *pu, float
     }
 }
 
-/* The panel of a packed Q4_0 / IQ4_NL group (tensor/pack.h): each code
- * vector split into its two nibbles is two panel vectors already. */
+/* The panel of a packed Q4_0 / IQ4_NL / Q8_0 group (tensor/pack.h): its
+ * code vectors (Q4_0, IQ4_NL: split into nibbles) are the panel's. */
 static void panel0_packed(const lf_mm_call *c, int64_t i0, uint8_t *pu, float *pd, float *pm) {
     const int64_t nb = c->k / 32;
     prefetch_rows(c, i0, P);
     const uint8_t *g = (const uint8_t *)c->w + (size_t)i0 * c->ldw;
     for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *p = g + b * Q40P_BLK;
+        const uint8_t *p = g + b * p0_blk(c->type);
         LF_UNROLL
-        for (int t = 0; t < 4; t++) {
+        for (int t = 0; t < 8; t += 2) {
             __m512i lo, hi;
-            q40p_codes(c->type, p, t, &lo, &hi);
-            _mm512_store_si512(pu + (size_t)(8 * b + 2 * t) * P * 4, lo);
-            _mm512_store_si512(pu + (size_t)(8 * b + 2 * t + 1) * P * 4, hi);
+            p0_codes(c->type, p, t, &lo, &hi);
+            _mm512_store_si512(pu + (size_t)(8 * b + t) * P * 4, lo);
+            _mm512_store_si512(pu + (size_t)(8 * b + t + 1) * P * 4, hi);
         }
-        _mm512_store_ps(pd + b * P, q40p_d(p));
+        _mm512_store_ps(pd + b * P, p0_d(c->type, p));
         _mm512_store_ps(pm + b * P, _mm512_setzero_ps());
     }
 }
 
 /* The panel against activation rows j0 .. j0+J-1; or, where grp is not
- * NULL, a packed Q4_0 / IQ4_NL group of type ptype read directly (its code
- * vectors split into nibbles are the panel's vectors). */
+ * NULL, a packed Q4_0 / IQ4_NL / Q8_0 group of type ptype read directly
+ * (its code vectors are the panel's vectors). */
 LF_INLINE void tile0(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, int J, int has_min,
                      const uint8_t *pu, const float *pd, const float *pm, int ptype, const uint8_t *grp) {
     const int64_t k = c->k, nb = k / 32;
@@ -175,7 +175,7 @@ LF_INLINE void tile0(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, int 
             const int64_t b = b0 + ch;
             if (b >= nb)
                 break;
-            const uint8_t *p = grp ? grp + b * Q40P_BLK : NULL;
+            const uint8_t *p = grp ? grp + b * p0_blk(ptype) : NULL;
             __m512i s[8];
             LF_UNROLL
             for (int j = 0; j < J; j++)
@@ -184,7 +184,7 @@ LF_INLINE void tile0(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, int 
             for (int t = 0; t < 8; t += 2) {
                 __m512i w0, w1;
                 if (grp)
-                    q40p_codes(ptype, p, t / 2, &w0, &w1);
+                    p0_codes(ptype, p, t, &w0, &w1);
                 else {
                     w0 = _mm512_load_si512(pu + (size_t)(8 * b + t) * P * 4);
                     w1 = _mm512_load_si512(pu + (size_t)(8 * b + t + 1) * P * 4);
@@ -196,7 +196,7 @@ LF_INLINE void tile0(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, int 
                 for (int j = 0; j < J; j++)
                     s[j] = dpbusd_b(s[j], w1, a[j].q + 32 * b + 4 * t + 4);
             }
-            __m512 dw = grp ? q40p_d(p) : _mm512_load_ps(pd + b * P);
+            __m512 dw = grp ? p0_d(ptype, p) : _mm512_load_ps(pd + b * P);
             LF_UNROLL
             for (int j = 0; j < J; j++) {
                 __m512 sc = _mm512_mul_ps(bcastf(a[j].d + b), dw);
@@ -248,18 +248,23 @@ TILE0P(IQ4_NL, 1)
 TILE0P(IQ4_NL, 2)
 TILE0P(IQ4_NL, 3)
 TILE0P(IQ4_NL, 4)
+TILE0P(Q8_0, 1)
+TILE0P(Q8_0, 2)
+TILE0P(Q8_0, 3)
+TILE0P(Q8_0, 4)
 
 typedef void (*tile0p_fn)(const lf_mm_call *, int64_t, int64_t);
 static const tile0p_fn k_tp_q4_0[NYP + 1] = {NULL, tp_Q4_0_1, tp_Q4_0_2, tp_Q4_0_3, tp_Q4_0_4};
 static const tile0p_fn k_tp_iq4_nl[NYP + 1] = {NULL, tp_IQ4_NL_1, tp_IQ4_NL_2, tp_IQ4_NL_3, tp_IQ4_NL_4};
+static const tile0p_fn k_tp_q8_0[NYP + 1] = {NULL, tp_Q8_0_1, tp_Q8_0_2, tp_Q8_0_3, tp_Q8_0_4};
 
-/* Fewer than LF_GEMM_MIN_N activation rows against the packed Q4_0 / IQ4_NL
- * groups [i0, i1) (tensor/pack.h): the 16 rows of a group are the lanes, no
- * panel, no horizontal sum; the same chains as the plain kernels, so the
- * same bits. */
+/* Fewer than LF_GEMM_MIN_N activation rows against the packed Q4_0 /
+ * IQ4_NL / Q8_0 groups [i0, i1) (tensor/pack.h): the 16 rows of a group are
+ * the lanes, no panel, no horizontal sum; the same chains as the plain
+ * kernels, so the same bits. */
 void lf_vnni_gemv_packed0(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
     (void)tmp;
-    const tile0p_fn *f = c->type == LF_TYPE_Q4_0 ? k_tp_q4_0 : k_tp_iq4_nl;
+    const tile0p_fn *f = c->type == LF_TYPE_Q4_0 ? k_tp_q4_0 : c->type == LF_TYPE_Q8_0 ? k_tp_q8_0 : k_tp_iq4_nl;
     for (int64_t j = 0; j < c->n; j += NYP) {
         const int J = c->n - j < NYP ? (int)(c->n - j) : NYP;
         for (int64_t i = i0; i < i1; i += P)

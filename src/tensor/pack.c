@@ -29,6 +29,7 @@ static size_t q6k_high(int u) {
 }
 
 enum { Q40_GROUP = LF_PACK_ROWS * LF_Q4_0_BYTES, Q40_D = 256 };
+enum { Q80_GROUP = LF_PACK_ROWS * LF_Q8_0_BYTES, Q80_D = 512 };
 
 enum { FLOAT_CHUNK = 32, FLOAT_GROUP = LF_PACK_ROWS * 64 }; /* elements, bytes */
 
@@ -38,7 +39,7 @@ static bool is_float(int type) {
 
 bool lf_pack_has(int type) {
     return type == LF_TYPE_Q4_K || type == LF_TYPE_Q6_K || type == LF_TYPE_Q4_0 || type == LF_TYPE_IQ4_NL ||
-           is_float(type);
+           type == LF_TYPE_Q8_0 || is_float(type);
 }
 
 bool lf_pack_fits(int type, int64_t k) {
@@ -75,6 +76,20 @@ static void pack_q40_block(const uint8_t *blk, int r, uint8_t *dst) {
     for (int t = 0; t < 4; t++)
         put_codes(code + 8 * t, dst + 64 * t, r);
     memcpy(dst + Q40_D + 2 * r, blk, 2);
+}
+
+/* Q8_0 row r's block -> its slots: code vector t, byte 4r + j holds
+ * element 4t + j + 128 (as u8, what the kernels multiply), d at 512 + 2r. */
+static void pack_q80_block(const uint8_t *blk, int r, uint8_t *dst) {
+    for (int e = 0; e < 32; e++)
+        dst[64 * (e / 4) + 4 * r + e % 4] = blk[2 + e] ^ 0x80;
+    memcpy(dst + Q80_D + 2 * r, blk, 2);
+}
+
+static void unpack_q80(const uint8_t *src, int r, uint8_t *out) {
+    memcpy(out, src + Q80_D + 2 * r, 2);
+    for (int e = 0; e < 32; e++)
+        out[2 + e] = src[64 * (e / 4) + 4 * r + e % 4] ^ 0x80;
 }
 
 static void unpack_q40(const uint8_t *src, int r, uint8_t *out) {
@@ -164,6 +179,8 @@ void lf_pack_group_from(int type, uint8_t *group, const uint8_t *src, int64_t k)
                 pack_q4k_block(blk, r, dst);
             else if (type == LF_TYPE_Q6_K)
                 pack_q6k_block(blk, r, dst);
+            else if (type == LF_TYPE_Q8_0)
+                pack_q80_block(blk, r, dst);
             else
                 pack_q40_block(blk, r, dst);
         }
@@ -197,6 +214,10 @@ void lf_unpack_block(int type, const uint8_t *group, int64_t k, int r, int64_t b
     }
     if (type == LF_TYPE_Q6_K) {
         unpack_q6k(group + (size_t)b * Q6K_GROUP, r, out);
+        return;
+    }
+    if (type == LF_TYPE_Q8_0) {
+        unpack_q80(group + (size_t)b * Q80_GROUP, r, out);
         return;
     }
     if (type == LF_TYPE_Q4_0 || type == LF_TYPE_IQ4_NL) {

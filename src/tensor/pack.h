@@ -27,6 +27,10 @@
  *   [0, 256)      codes: 4 vectors of 64 bytes, as Q4_K's (vector t, byte
  *                 4r + j: element 8t + j low, 8t + 4 + j high)
  *   [256, 288)    d of the 16 rows (fp16)
+ * Q8_0 group, per 32-element block b (544 = 16 x 34 bytes at b * 544):
+ *   [0, 512)      codes: 8 vectors of 64 bytes; in vector t, byte 4r + j
+ *                 holds row r's element 4t + j plus 128 (as a u8)
+ *   [512, 544)    d of the 16 rows (fp16)
  * F16 and BF16 group, per 32 elements c (1024 = 16 x 64 bytes at c * 1024;
  * k a multiple of 32): row r's elements 32c .. 32c+31 at 64r. The rows are
  * unchanged within, so a kernel keeps its sums; what changes is that 16
@@ -40,7 +44,8 @@
 
 enum { LF_PACK_ROWS = 16 };
 
-/* Whether `type` has a packed layout (Q4_K, Q6_K, Q4_0, IQ4_NL, F16, BF16). */
+/* Whether `type` has a packed layout (Q4_K, Q6_K, Q4_0, IQ4_NL, Q8_0, F16,
+ * BF16). */
 bool lf_pack_has(int type);
 /* Whether rows of k elements of `type` can be packed (F16, BF16: k a
  * multiple of 32). */

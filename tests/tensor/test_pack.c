@@ -210,7 +210,7 @@ int main(void) {
         printf("FAIL pack: no thread pool: %s\n", err.msg);
         return 1;
     }
-    static const int types[] = {LF_TYPE_Q4_K, LF_TYPE_Q6_K, LF_TYPE_Q4_0, LF_TYPE_IQ4_NL, LF_TYPE_F16, LF_TYPE_BF16};
+    static const int types[] = {LF_TYPE_Q4_K, LF_TYPE_Q6_K, LF_TYPE_Q4_0, LF_TYPE_IQ4_NL, LF_TYPE_Q8_0, LF_TYPE_F16, LF_TYPE_BF16};
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
         test_roundtrip(types[t]);
     test_refused();

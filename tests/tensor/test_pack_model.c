@@ -1,6 +1,6 @@
 /* test_pack_model.c — weights held in memory and repacked at load
- * (model/repack.c): every Q4_K_M and F16 vector model, and the llama Q4_0,
- * IQ4_NL and BF16 ones, load by default with their matrices copied and those of a
+ * (model/repack.c): every Q4_K_M and F16 vector model, the llama Q4_0,
+ * IQ4_NL and BF16 ones and two Q8_0 ones, load by default with their matrices copied and those of a
  * packed type packed when the kernel set reads that layout, and gives bit for bit the logits of the same model read from the
  * file mapping plain (LLAMAFILE_REPACK=0), at 1 and 2 threads; again with
  * copy units so small that packed groups straddle them. */
@@ -76,6 +76,8 @@ int main(void) {
         test_model(archs[i], "Q4_K_M", LF_TYPE_Q4_K);
     test_model("llama", "Q4_0", LF_TYPE_Q4_0);
     test_model("llama", "IQ4_NL", LF_TYPE_IQ4_NL);
+    test_model("llama", "Q8_0", LF_TYPE_Q8_0);
+    test_model("qwen3", "Q8_0", LF_TYPE_Q8_0);
     static const char *const f16[] = {"llama", "qwen3", "gemma3", "bailingmoe2", "granitehybrid", "gpt-oss"};
     for (size_t i = 0; i < sizeof f16 / sizeof f16[0]; i++)
         test_model(f16[i], "F16", LF_TYPE_F16);
