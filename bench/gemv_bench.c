@@ -145,7 +145,7 @@ int main(int argc, char **argv) {
                 return 1;
             fill(type, w, bytes * (size_t)nc);
             /* the new side's weights: packed copies, or the same bytes */
-            const int64_t np = packed && lf_pack_has(type) ? lf_pack_rows(m) : 0;
+            const int64_t np = packed && lf_pack_fits(type, k) ? lf_pack_rows(m) : 0;
             uint8_t *wn = w;
             if (np) {
                 uint8_t *tmp = malloc(row * LF_PACK_ROWS);

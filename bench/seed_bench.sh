@@ -21,8 +21,9 @@
 #     checked before each pair (waits up to 60 s for it to fall below
 #     MAX_LOAD, default 0.5, and records it); prints the medians, the ratio
 #     of medians and the spread; the weights one token reads (bytes_per_token)
-#     and the streaming-read rate of the same file (bench/stream_read.c),
-#     measured before each pair (the VM's memory rate moves within minutes),
+#     and the streaming-read rate of the same file (bench/stream_read.c: a
+#     copy on 2 MiB pages, as the loader holds the weights), measured before
+#     each pair (the VM's memory rate moves within minutes),
 #     to compare generation with. A GGUF that is missing is made again
 #     (mkmodel is deterministic) and deleted afterwards.
 #
@@ -178,7 +179,7 @@ bytes_per_token() { # GGUF
     END { if (!out) d += embd; printf "%.3f", (d + (ne > 0 ? e * nu / ne : 0)) / 1e9 }'
 }
 
-# The streaming-read rate of a page-cached file, 2 threads (GB/s).
+# The streaming-read rate of a file's bytes held on 2 MiB pages, 2 threads (GB/s).
 stream_gbs() { # FILE
   local x=o/bench/stream_read
   [ -x $x ] && [ $x -nt bench/stream_read.c ] ||
@@ -221,7 +222,7 @@ speed_file() { # NAME GGUF
     o=$(awk -v t=$test '$1 == "ours" && $2 == t { print $3 }' "$SEED_DIR/speed.$name.txt" | median)
     c=$(awk -v t=$test '$1 == "llama.cpp" && $2 == t { print $3 }' "$SEED_DIR/speed.$name.txt" | median)
     echo "$stem $test: ours median $o t/s, llama.cpp median $c t/s, ratio $(awk -v a="$o" -v b="$c" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }')x"
-    [ $test = tg ] && echo "   weights read per token: $bpt GB; ours $(awk -v a="$o" -v b="$bpt" -v s="$bw" 'BEGIN { printf "%.1f GB/s = %.0f%%", a * b, (s > 0 ? 100 * a * b / s : 0) }') of the streaming read, llama.cpp $(awk -v a="$c" -v b="$bpt" -v s="$bw" 'BEGIN { printf "%.1f GB/s = %.0f%%", a * b, (s > 0 ? 100 * a * b / s : 0) }'); streaming read median ${bw:-?} GB/s ($bwr; 2 threads, best of 5 passes, measured before each pair)"
+    [ $test = tg ] && echo "   weights read per token: $bpt GB; ours $(awk -v a="$o" -v b="$bpt" -v s="$bw" 'BEGIN { printf "%.1f GB/s = %.0f%%", a * b, (s > 0 ? 100 * a * b / s : 0) }') of the streaming read, llama.cpp $(awk -v a="$c" -v b="$bpt" -v s="$bw" 'BEGIN { printf "%.1f GB/s = %.0f%%", a * b, (s > 0 ? 100 * a * b / s : 0) }'); streaming read median ${bw:-?} GB/s ($bwr; 2 threads, a held copy, best of 4 passes, measured before each pair)"
   done
   echo "   spread: $(awk '{ k = $1 " " $2; if (!(k in lo) || $3 < lo[k]) lo[k] = $3; if ($3 > hi[k]) hi[k] = $3 }
     END { for (k in lo) printf "%s %.1f-%.1f; ", k, lo[k], hi[k] }' "$SEED_DIR/speed.$name.txt")"
