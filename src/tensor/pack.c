@@ -81,8 +81,12 @@ static void pack_q40_block(const uint8_t *blk, int r, uint8_t *dst) {
 /* Q8_0 row r's block -> its slots: code vector t, byte 4r + j holds
  * element 4t + j + 128 (as u8, what the kernels multiply), d at 512 + 2r. */
 static void pack_q80_block(const uint8_t *blk, int r, uint8_t *dst) {
-    for (int e = 0; e < 32; e++)
-        dst[64 * (e / 4) + 4 * r + e % 4] = blk[2 + e] ^ 0x80;
+    for (int t = 0; t < 8; t++) {
+        uint32_t w;
+        memcpy(&w, blk + 2 + 4 * t, 4);
+        w ^= 0x80808080u;
+        memcpy(dst + 64 * t + 4 * r, &w, 4);
+    }
     memcpy(dst + Q80_D + 2 * r, blk, 2);
 }
 
