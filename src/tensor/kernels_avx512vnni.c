@@ -475,6 +475,22 @@ LF_INLINE __m512 wvec(int type, const uint8_t *w, int64_t e, __mmask16 m) {
     return _mm512_maskz_loadu_ps(m, w + 4 * e);
 }
 
+/* acc[y] += w · av[y] for the rn activation rows. */
+LF_INLINE void fma_rows(__m512 *acc, __m512 w, const __m512 *av, int rn) {
+    LF_UNROLL
+    for (int y = 0; y < rn; y++)
+        acc[y] = _mm512_fmadd_ps(w, av[y], acc[y]);
+}
+
+/* Each output's lanes summed: c[j + y][i + x] = Σ acc[x][y]. */
+LF_INLINE void store_sums(const lf_mm_call *c, int64_t i, int rm, int64_t j, int rn, __m512 (*acc)[RNF]) {
+    LF_UNROLL
+    for (int x = 0; x < rm; x++)
+        LF_UNROLL
+        for (int y = 0; y < rn; y++)
+            c->c[(size_t)(j + y) * c->ldc + (size_t)(i + x)] = _mm512_reduce_add_ps(acc[x][y]);
+}
+
 /* pf, when not NULL, is the first of the bytes [pf, pf + rm·ldw) of the
  * next tile's rows: a line or more of them is prefetched per step, so they
  * arrive while this tile computes. Several rows read side by side are
@@ -523,19 +539,11 @@ LF_INLINE void tilef(const lf_mm_call *c, int64_t i, int rm, int64_t j, int rn, 
             for (int y = 0; y < rn; y++)
                 av[y] = _mm512_load_ps((const float *)(c->a + (size_t)(j + y) * arow) + e);
             LF_UNROLL
-            for (int x = 0; x < rm; x++) {
-                __m512 wv = wvec(type, w[x], e, m);
-                LF_UNROLL
-                for (int y = 0; y < rn; y++)
-                    acc[x][y] = _mm512_fmadd_ps(wv, av[y], acc[x][y]);
-            }
+            for (int x = 0; x < rm; x++)
+                fma_rows(acc[x], wvec(type, w[x], e, m), av, rn);
         }
     }
-    LF_UNROLL
-    for (int x = 0; x < rm; x++)
-        LF_UNROLL
-        for (int y = 0; y < rn; y++)
-            c->c[(size_t)(j + y) * c->ldc + (size_t)(i + x)] = _mm512_reduce_add_ps(acc[x][y]);
+    store_sums(c, i, rm, j, rn, acc);
 }
 
 /* The shapes (rm, rn) of one type; odd ones fall back to 1 x 1. */
@@ -597,19 +605,11 @@ LF_INLINE void tilefp(const lf_mm_call *c, const uint8_t *g, int64_t i, int r0, 
             for (int y = 0; y < rn; y++)
                 av[y] = _mm512_load_ps((const float *)(a + (size_t)y * arow) + 32 * ch + 16 * h);
             LF_UNROLL
-            for (int x = 0; x < rm; x++) {
-                __m512 wv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + 64 * x + 32 * h)));
-                LF_UNROLL
-                for (int y = 0; y < rn; y++)
-                    acc[x][y] = _mm512_fmadd_ps(wv, av[y], acc[x][y]);
-            }
+            for (int x = 0; x < rm; x++)
+                fma_rows(acc[x], _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + 64 * x + 32 * h))), av, rn);
         }
     }
-    LF_UNROLL
-    for (int x = 0; x < rm; x++)
-        LF_UNROLL
-        for (int y = 0; y < rn; y++)
-            c->c[(size_t)(j + y) * c->ldc + (size_t)(i + x)] = _mm512_reduce_add_ps(acc[x][y]);
+    store_sums(c, i, rm, j, rn, acc);
 }
 
 /* Packed groups [i0, i1) for up to RNF activation rows: one vector a
