@@ -40,7 +40,7 @@ struct lf_packs {
         size_t region_len, nbytes, row_bytes;
         int type;
         bool pack;
-        int64_t k, rows, slices; /* rows per slice */
+        int64_t k, rows; /* rows per slice */
         int64_t first_chunk;     /* index of its first copy chunk */
     } *v;
     int n, cap;
@@ -129,7 +129,6 @@ bool lf_model_pack_choose(lf_model *m, const lf_gguf_tensor *t, const char *name
     pk->v[pk->n++] = (struct held){
         .src = t->data, .data = data, .region = region, .region_len = len, .nbytes = (size_t)t->nbytes,
         .row_bytes = W->row_bytes, .type = t->type, .pack = pack, .k = t->ne[0], .rows = t->ne[1],
-        .slices = t->ne[2] * t->ne[3],
     };
     pk->total += (size_t)t->nbytes;
     W->data = data;
@@ -157,6 +156,7 @@ static void units_in(const struct held *h, size_t off, size_t n, int64_t *r0, in
     int64_t in = first % h->rows;
     if (in < packed && in % LF_PACK_ROWS)
         first += LF_PACK_ROWS - in % LF_PACK_ROWS;
+    /* and the unit reads (and drops the pages of) its last group whole */
     in = end % h->rows;
     if (in < packed && in % LF_PACK_ROWS)
         end += LF_PACK_ROWS - in % LF_PACK_ROWS;

@@ -1,7 +1,7 @@
 /* kernels_avx512vnni.c — the AVX-512 VNNI + BF16 kernel set (Ice Lake,
  * Sapphire Rapids, Zen 4/5): matrix-vector kernels for up to 15 activation
  * rows, and registration. Matrix-matrix kernels, and the matrix-vector
- * products of packed Q4_0 / IQ4_NL: kernels_avx512vnni_gemm.c.
+ * products of packed Q4_0 / IQ4_NL / Q8_0: kernels_avx512vnni_gemm.c.
  *
  * Matrix-vector: lanes walk along k. Each weight block is decoded once
  * (kernels_avx512vnni_dec.h) and dotted against up to four activation rows
@@ -765,7 +765,7 @@ static gemv_fn gemv_packed_for(int type) {
     switch (type) {
     case LF_TYPE_Q4_K: return gemvp_Q4_K;
     case LF_TYPE_Q6_K: return gemvp6_Q6_K;
-    default: return lf_vnni_gemv_packed0; /* Q4_0, IQ4_NL */
+    default: return lf_vnni_gemv_packed0; /* Q4_0, IQ4_NL, Q8_0 */
     }
 }
 

@@ -1,6 +1,6 @@
 /* kernels_avx512vnni_gemm.c — matrix-matrix kernels of the AVX-512 VNNI
  * set (LF_GEMM_MIN_N activation rows or more), and the matrix-vector
- * products of packed Q4_0 / IQ4_NL groups, which are the same tile read
+ * products of packed Q4_0 / IQ4_NL / Q8_0 groups, which are the same tile read
  * straight from the group (lf_vnni_gemv_packed0).
  *
  * Sixteen weight rows are decoded once per product into a panel: codes u

@@ -1,5 +1,6 @@
 /* pack.h — weights repacked once at load for kernels that read 16 rows
- * abreast (lanes along rows: no horizontal sums, no per-row scale gathers).
+ * abreast (quantized types: lanes along rows, no horizontal sums, no
+ * per-row scale gathers; F16/BF16: one stream instead of 16).
  *
  * A packed weight keeps its size and its place: the rows of every slice
  * (ne[1] rows each) are taken 16 at a time and each group of 16 rows is
