@@ -339,7 +339,7 @@ LF_INLINE void gemvk(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int 
     }
 }
 
-/* ------------------------------------- packed Q4_K groups (tensor/pack.h) */
+/* ------------------------------- packed Q4_K / Q5_K groups (tensor/pack.h) */
 
 /* Whole packed groups [i0, i1) against ny activation rows: the 16 rows of
  * a group are the lanes, so there is no horizontal sum and no scale
@@ -347,7 +347,7 @@ LF_INLINE void gemvk(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int 
  * row's float chain is gemvk's (acc = fma(S, d_a·d_w, acc), then
  * fma(M, d_a·-dmin, acc)): bit for bit the results of the plain layout. */
 LF_INLINE void gemvp(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, int64_t j0, void *tmp) {
-    (void)type, (void)tmp;
+    (void)tmp;
     const int64_t nb = c->k / 256;
     const lf_akn *a[NY];
     for (int y = 0; y < ny; y++)
@@ -359,8 +359,8 @@ LF_INLINE void gemvp(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int 
         for (int y = 0; y < ny; y++)
             acc[y] = _mm512_setzero_ps();
         for (int64_t b = 0; b < nb; b++) {
-            const uint8_t *p = g + b * Q4KP_SB;
-            q4kp_sc s = q4kp_words(p);
+            const uint8_t *p = g + b * kp_sb(type), *tail = kp_tail(type, p);
+            q4kp_sc s = kp_words(tail);
             __m512i S[NY];
             LF_UNROLL
             for (int y = 0; y < ny; y++)
@@ -374,7 +374,7 @@ LF_INLINE void gemvp(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int 
                 LF_UNROLL
                 for (int t = 0; t < 4; t++) {
                     __m512i lo, hi;
-                    q4kp_codes(p, 4 * q + t, &lo, &hi);
+                    kp_codes(type, p, 4 * q + t, &lo, &hi);
                     LF_UNROLL
                     for (int y = 0; y < ny; y++) {
                         P[y] = dpbusd_b(P[y], lo, a[y][b].q + 32 * q + 8 * t);
@@ -386,7 +386,7 @@ LF_INLINE void gemvp(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int 
                 for (int y = 0; y < ny; y++)
                     S[y] = _mm512_add_epi32(S[y], _mm512_mullo_epi32(P[y], sc));
             }
-            __m512 dw = q4kp_d(p), ndm = q4kp_ndmin(p);
+            __m512 dw = kp_d(tail), ndm = kp_ndmin(tail);
             __m512i mp[4];
             LF_UNROLL
             for (int pp = 0; pp < 4; pp++)
@@ -737,6 +737,7 @@ GEMV_FN(gemvk, Q5_K)
 GEMV_FN(gemvk, Q6_K)
 GEMV_FN(gemvk, IQ4_XS)
 GEMV_FN(gemvp, Q4_K)
+GEMV_FN(gemvp, Q5_K)
 GEMV_FN(gemvp6, Q6_K)
 
 typedef void (*gemv_fn)(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp);
@@ -764,6 +765,7 @@ static gemv_fn gemv_for(int type) {
 static gemv_fn gemv_packed_for(int type) {
     switch (type) {
     case LF_TYPE_Q4_K: return gemvp_Q4_K;
+    case LF_TYPE_Q5_K: return gemvp_Q5_K;
     case LF_TYPE_Q6_K: return gemvp6_Q6_K;
     default: return lf_vnni_gemv_packed0; /* Q4_0, IQ4_NL, Q8_0 */
     }

@@ -298,19 +298,29 @@ LF_INLINE __m512i bcast32(const void *p) {
     return _mm512_set1_epi32(v);
 }
 
-/* ------------------------------------- packed Q4_K groups (tensor/pack.h) */
+/* ------------------------------- packed Q4_K / Q5_K groups (tensor/pack.h) */
 
-enum { Q4KP_SB = 2304, Q4KP_D = 2048, Q4KP_DMIN = 2080, Q4KP_WORDS = 2112 };
+/* A packed super-block: codes first, then the tail of both types (d, dmin,
+ * the scale words); Q5_K's codes come as runs of a sub-block's four code
+ * vectors and the vector of their fifth bits. */
+enum { Q4KP_SB = 2304, Q5KP_SB = 2816, Q5KP_RUN = 320, KP_D = 0, KP_DMIN = 32, KP_WORDS = 64 };
 
-/* The scale words of one packed super-block: per row lane, the bytes of
- * scales 0-3 (sl), 4-7 (sh), mins 0-3 (ml), 4-7 (mh); as k4_scales. */
+LF_INLINE int kp_sb(int type) {
+    return type == LF_TYPE_Q5_K ? Q5KP_SB : Q4KP_SB;
+}
+LF_INLINE const uint8_t *kp_tail(int type, const uint8_t *p) {
+    return p + (type == LF_TYPE_Q5_K ? 8 * Q5KP_RUN : 2048);
+}
+
+/* The scale words of one packed super-block (tail at t): per row lane, the
+ * bytes of scales 0-3 (sl), 4-7 (sh), mins 0-3 (ml), 4-7 (mh); as k4_scales. */
 typedef struct q4kp_sc {
     __m512i sl, sh, ml, mh;
 } q4kp_sc;
 
-LF_INLINE q4kp_sc q4kp_words(const uint8_t *p) {
-    __m512i a = _mm512_loadu_si512(p + Q4KP_WORDS), b = _mm512_loadu_si512(p + Q4KP_WORDS + 64),
-            c = _mm512_loadu_si512(p + Q4KP_WORDS + 128);
+LF_INLINE q4kp_sc kp_words(const uint8_t *t) {
+    __m512i a = _mm512_loadu_si512(t + KP_WORDS), b = _mm512_loadu_si512(t + KP_WORDS + 64),
+            c = _mm512_loadu_si512(t + KP_WORDS + 128);
     const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4 = _mm512_set1_epi32(0x0f0f0f0f),
                   h2 = _mm512_set1_epi32(0x30303030);
     q4kp_sc r;
@@ -339,11 +349,11 @@ LF_INLINE __m512i q4kp_minpair(const q4kp_sc *s, int pp) {
 }
 
 /* d and -dmin of the 16 rows (-dmin by the sign bit, like a scalar -x). */
-LF_INLINE __m512 q4kp_d(const uint8_t *p) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + Q4KP_D)));
+LF_INLINE __m512 kp_d(const uint8_t *t) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(t + KP_D)));
 }
-LF_INLINE __m512 q4kp_ndmin(const uint8_t *p) {
-    return _mm512_xor_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + Q4KP_DMIN))),
+LF_INLINE __m512 kp_ndmin(const uint8_t *t) {
+    return _mm512_xor_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(t + KP_DMIN))),
                          _mm512_set1_ps(-0.0f));
 }
 
@@ -352,6 +362,22 @@ LF_INLINE void q4kp_codes(const uint8_t *p, int t, __m512i *lo, __m512i *hi) {
     __m512i v = _mm512_loadu_si512(p + 64 * t);
     *lo = _mm512_and_si512(v, _mm512_set1_epi8(15));
     *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(15));
+}
+
+/* The same for Q4_K or Q5_K: Q5_K's are vector s = t % 4 of run t / 4, the
+ * fifth bits from the run's last vector (bit s of a byte for lo, bit 4 + s
+ * for hi). */
+LF_INLINE void kp_codes(int type, const uint8_t *p, int t, __m512i *lo, __m512i *hi) {
+    if (type != LF_TYPE_Q5_K) {
+        q4kp_codes(p, t, lo, hi);
+        return;
+    }
+    const uint8_t *run = p + Q5KP_RUN * (t / 4);
+    const int s = t % 4;
+    __m512i v = _mm512_loadu_si512(run + 64 * s), h = _mm512_loadu_si512(run + 256);
+    const __m512i m4 = _mm512_set1_epi8(15), b4 = _mm512_set1_epi8(0x10);
+    *lo = _mm512_or_si512(_mm512_and_si512(v, m4), _mm512_and_si512(_mm512_slli_epi16(h, 4 - s), b4));
+    *hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4), _mm512_and_si512(_mm512_srli_epi16(h, s), b4));
 }
 
 /* ------------------------------------- packed Q6_K groups (tensor/pack.h) */

@@ -369,29 +369,29 @@ static void panelk(const lf_mm_call *c, int64_t i0, int rows, uint8_t *pu, kpane
     }
 }
 
-/* The panel of a packed Q4_K group (tensor/pack.h): the codes split into
- * their two nibbles, the scale words spread to lanes. */
-static void panelk_q4kp(const lf_mm_call *c, int64_t i0, uint8_t *pu, kpanel *pk) {
+/* The panel of a packed Q4_K or Q5_K group (tensor/pack.h): the codes
+ * split into elements, the scale words spread to lanes. */
+LF_INLINE void panelk_kp(const lf_mm_call *c, int type, int64_t i0, uint8_t *pu, kpanel *pk) {
     const int64_t nb = c->k / 256;
     prefetch_rows(c, i0, P);
     const uint8_t *g = (const uint8_t *)c->w + (size_t)i0 * c->ldw;
     for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *p = g + b * Q4KP_SB;
+        const uint8_t *p = g + b * kp_sb(type), *tail = kp_tail(type, p);
         for (int t = 0; t < 32; t++) {
             __m512i lo, hi;
-            q4kp_codes(p, t, &lo, &hi);
+            kp_codes(type, p, t, &lo, &hi);
             _mm512_storeu_si512(pu + (size_t)(64 * b + 2 * t) * P * 4, lo);
             _mm512_storeu_si512(pu + (size_t)(64 * b + 2 * t + 1) * P * 4, hi);
         }
-        q4kp_sc s = q4kp_words(p);
+        q4kp_sc s = kp_words(tail);
         LF_UNROLL
         for (int q = 0; q < 8; q++)
             _mm512_storeu_si512(pk[b].sc[q], q4kp_scale(&s, q));
         LF_UNROLL
         for (int pp = 0; pp < 4; pp++)
             _mm512_storeu_si512(pk[b].mp[pp], q4kp_minpair(&s, pp));
-        _mm512_storeu_ps(pk[b].d, q4kp_d(p));
-        _mm512_storeu_ps(pk[b].ndmin, q4kp_ndmin(p));
+        _mm512_storeu_ps(pk[b].d, kp_d(tail));
+        _mm512_storeu_ps(pk[b].ndmin, kp_ndmin(tail));
     }
 }
 
@@ -506,8 +506,12 @@ static void gemmk(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
         int np = 0;
         for (int64_t i = ig; i < i1 && np < pg; i += P, np++) {
             uint8_t *pu = (uint8_t *)tmp + np * pb;
-            if (i + P <= c->packed)
-                (c->type == LF_TYPE_Q4_K ? panelk_q4kp : panelk_q6kp)(c, i, pu, (kpanel *)(pu + (size_t)k * P));
+            if (i + P <= c->packed && c->type == LF_TYPE_Q6_K)
+                panelk_q6kp(c, i, pu, (kpanel *)(pu + (size_t)k * P));
+            else if (i + P <= c->packed && c->type == LF_TYPE_Q5_K)
+                panelk_kp(c, LF_TYPE_Q5_K, i, pu, (kpanel *)(pu + (size_t)k * P));
+            else if (i + P <= c->packed)
+                panelk_kp(c, LF_TYPE_Q4_K, i, pu, (kpanel *)(pu + (size_t)k * P));
             else
                 panelk(c, i, i1 - i < P ? (int)(i1 - i) : P, pu, (kpanel *)(pu + (size_t)k * P));
         }

@@ -8,8 +8,23 @@
 #include "tensor/blocks.h"
 #include "tensor/types.h"
 
-enum { Q4K_GROUP = LF_PACK_ROWS * LF_Q4_K_BYTES, Q4K_D = 2048, Q4K_DMIN = 2080,
-       Q4K_WORDS = 2112 };
+/* Q4_K and Q5_K: where code vector t and the tail (d, dmin, the scale
+ * words at +0, +32, +64) of a packed super-block lie; Q5_K's fifth bits of
+ * sub-block q follow its four code vectors. */
+enum { Q5K_RUN = 320, K_D = 0, K_DMIN = 32, K_WORDS = 64 };
+
+static size_t k_group(int type) {
+    return LF_PACK_ROWS * (size_t)(type == LF_TYPE_Q5_K ? LF_Q5_K_BYTES : LF_Q4_K_BYTES);
+}
+static size_t k_code(int type, int t) {
+    return type == LF_TYPE_Q5_K ? Q5K_RUN * (size_t)(t / 4) + 64 * (size_t)(t % 4) : 64 * (size_t)t;
+}
+static size_t k_tail(int type) {
+    return type == LF_TYPE_Q5_K ? 8 * Q5K_RUN : 2048;
+}
+static size_t q5k_high(int q) {
+    return Q5K_RUN * (size_t)q + 256;
+}
 
 static uint64_t rd64(const uint8_t *p) {
     uint64_t v;
@@ -38,7 +53,7 @@ static bool is_float(int type) {
 }
 
 bool lf_pack_has(int type) {
-    return type == LF_TYPE_Q4_K || type == LF_TYPE_Q6_K || type == LF_TYPE_Q4_0 || type == LF_TYPE_IQ4_NL ||
+    return type == LF_TYPE_Q4_K || type == LF_TYPE_Q5_K || type == LF_TYPE_Q6_K || type == LF_TYPE_Q4_0 || type == LF_TYPE_IQ4_NL ||
            type == LF_TYPE_Q8_0 || is_float(type);
 }
 
@@ -147,21 +162,71 @@ static void pack_q6k_block(const uint8_t *blk, int r, uint8_t *dst) {
     memcpy(dst + Q6K_D + 2 * r, blk + 208, 2);
 }
 
-/* Q4_K row r's block -> its slots in the packed super-block dst. Elements
- * 8t .. 8t+7 lie in one half of a 64-element chunk: the low nibbles of
- * qs[32c + 8(t%4) ...] for the first half, the high nibbles for the second. */
-static void pack_q4k_block(const uint8_t *blk, int r, uint8_t *dst) {
-    const uint8_t *qs = blk + 16;
-    for (int t = 0; t < 32; t++) {
-        uint64_t x = rd64(qs + 32 * (t / 8) + 8 * (t % 4));
-        uint64_t n = ((t % 8) < 4 ? x : x >> 4) & 0x0f0f0f0f0f0f0f0full;
-        uint32_t w = (uint32_t)n | (uint32_t)(n >> 32) << 4;
-        memcpy(dst + 64 * t + 4 * r, &w, 4);
-    }
-    memcpy(dst + Q4K_D + 2 * r, blk, 2);
-    memcpy(dst + Q4K_DMIN + 2 * r, blk + 2, 2);
+/* Four words of 8 bytes (rows) -> out[j] = byte j of each, then byte
+ * 4 + j of each. */
+static void bytes4x8(const uint64_t x[4], uint64_t out[4]) {
+    const uint64_t m8 = 0x00ff00ff00ff00ffull, m16 = 0x0000ffff0000ffffull;
+    uint64_t a = (x[0] & m8) | (x[1] & m8) << 8, b = (x[0] >> 8 & m8) | (x[1] & ~m8);
+    uint64_t c = (x[2] & m8) | (x[3] & m8) << 8, d = (x[2] >> 8 & m8) | (x[3] & ~m8);
+    out[0] = (a & m16) | (c & m16) << 16;
+    out[1] = (b & m16) | (d & m16) << 16;
+    out[2] = (a >> 16 & m16) | (c & ~m16);
+    out[3] = (b >> 16 & m16) | (d & ~m16);
+}
+
+/* The 8 x 8 bit matrix x (bit j of byte i) transposed (to bit i of byte j). */
+static uint64_t transpose8(uint64_t x) {
+    uint64_t t = (x ^ x >> 7) & 0x00aa00aa00aa00aaull;
+    x ^= t ^ t << 7;
+    t = (x ^ x >> 14) & 0x0000cccc0000ccccull;
+    x ^= t ^ t << 14;
+    t = (x ^ x >> 28) & 0x00000000f0f0f0f0ull;
+    return x ^ t ^ t << 28;
+}
+
+/* Q5_K's fifth bits (bit q of qh[l] for element 32q + l) as the 8 words of
+ * the packed bit vectors of one row: byte j of sub-block q's word has bit s
+ * for element 32q + 8s + j and bit 4 + s for element 32q + 8s + 4 + j;
+ * words q and q + 4 in w[q]. The bytes qh[8s + j], qh[8s + 4 + j] are
+ * gathered per j, their bits transposed, the bytes scattered back. */
+static void q5k_fifth_bits(const uint8_t *qh, uint64_t w[4]) {
+    uint64_t x[4], m[4];
+    for (int s = 0; s < 4; s++)
+        x[s] = rd64(qh + 8 * s);
+    bytes4x8(x, m);
+    for (int j = 0; j < 4; j++)
+        m[j] = transpose8(m[j]);
+    bytes4x8(m, w);
+}
+
+/* Q4_K / Q5_K row r's block -> its slots in the packed super-block dst.
+ * Elements 8t .. 8t+7 lie in one half of a 64-element chunk: the low
+ * nibbles of qs[32c + 8(t%4) ...] for the first half, the high nibbles for
+ * the second. Q5_K's fifth bit of element e is bit e / 32 of qh[e % 32]. */
+static inline __attribute__((always_inline)) void pack_k4_block(int type, const uint8_t *blk, int r,
+                                                                 uint8_t *dst) {
+    const uint8_t *qs = blk + (type == LF_TYPE_Q5_K ? 48 : 16);
+    for (int t = 0; t < 32; t += 8)
+        for (int i = 0; i < 4; i++) {
+            uint64_t x = rd64(qs + 4 * t + 8 * i);
+            uint32_t a = (uint32_t)x, b = (uint32_t)(x >> 32);
+            uint32_t lo = (a & 0x0f0f0f0fu) | (b << 4 & 0xf0f0f0f0u), hi = (a >> 4 & 0x0f0f0f0fu) | (b & 0xf0f0f0f0u);
+            memcpy(dst + k_code(type, t + i) + 4 * r, &lo, 4);
+            memcpy(dst + k_code(type, t + i + 4) + 4 * r, &hi, 4);
+        }
+    uint8_t *tail = dst + k_tail(type);
+    memcpy(tail + K_D + 2 * r, blk, 2);
+    memcpy(tail + K_DMIN + 2 * r, blk + 2, 2);
     for (int w = 0; w < 3; w++)
-        memcpy(dst + Q4K_WORDS + 64 * w + 4 * r, blk + 4 + 4 * w, 4);
+        memcpy(tail + K_WORDS + 64 * w + 4 * r, blk + 4 + 4 * w, 4);
+    if (type != LF_TYPE_Q5_K)
+        return;
+    uint64_t w[4];
+    q5k_fifth_bits(blk + 16, w);
+    for (int q = 0; q < 8; q++) {
+        uint32_t x = (uint32_t)(w[q % 4] >> (q < 4 ? 0 : 32));
+        memcpy(dst + q5k_high(q) + 4 * r, &x, 4);
+    }
 }
 
 void lf_pack_group_from(int type, uint8_t *group, const uint8_t *src, int64_t k) {
@@ -180,7 +245,9 @@ void lf_pack_group_from(int type, uint8_t *group, const uint8_t *src, int64_t k)
             const uint8_t *blk = src + (size_t)r * row + (size_t)b * bs;
             uint8_t *dst = group + (size_t)b * LF_PACK_ROWS * bs;
             if (type == LF_TYPE_Q4_K)
-                pack_q4k_block(blk, r, dst);
+                pack_k4_block(LF_TYPE_Q4_K, blk, r, dst);
+            else if (type == LF_TYPE_Q5_K)
+                pack_k4_block(LF_TYPE_Q5_K, blk, r, dst);
             else if (type == LF_TYPE_Q6_K)
                 pack_q6k_block(blk, r, dst);
             else if (type == LF_TYPE_Q8_0)
@@ -210,6 +277,33 @@ static void unpack_q6k(const uint8_t *src, int r, uint8_t *out) {
     memcpy(out + 208, src + Q6K_D + 2 * r, 2);
 }
 
+static void unpack_k4(int type, const uint8_t *src, int r, uint8_t *out) {
+    const uint8_t *tail = src + k_tail(type);
+    memcpy(out, tail + K_D + 2 * r, 2);
+    memcpy(out + 2, tail + K_DMIN + 2 * r, 2);
+    for (int w = 0; w < 3; w++)
+        memcpy(out + 4 + 4 * w, tail + K_WORDS + 64 * w + 4 * r, 4);
+    uint8_t code[QK_K];
+    for (int e = 0; e < QK_K; e++) {
+        code[e] = (uint8_t)get_code(src + k_code(type, e / 8), e, r);
+        if (type == LF_TYPE_Q5_K) {
+            int s = e % 32 / 8, bit = e % 8 < 4 ? s : 4 + s;
+            code[e] |= (uint8_t)((src[q5k_high(e / 32) + 4 * r + e % 4] >> bit & 1) << 4);
+        }
+    }
+    uint8_t *qs = out + (type == LF_TYPE_Q5_K ? 48 : 16);
+    for (int i = 0; i < 128; i++)
+        qs[i] = (uint8_t)((code[64 * (i / 32) + i % 32] & 15) | (code[64 * (i / 32) + 32 + i % 32] & 15) << 4);
+    if (type != LF_TYPE_Q5_K)
+        return;
+    for (int l = 0; l < 32; l++) {
+        uint8_t h = 0;
+        for (int q = 0; q < 8; q++)
+            h |= (uint8_t)((code[32 * q + l] >> 4) << q);
+        out[16 + l] = h;
+    }
+}
+
 void lf_unpack_block(int type, const uint8_t *group, int64_t k, int r, int64_t b, uint8_t *out) {
     (void)k;
     if (is_float(type)) {
@@ -228,17 +322,6 @@ void lf_unpack_block(int type, const uint8_t *group, int64_t k, int r, int64_t b
         unpack_q40(group + (size_t)b * Q40_GROUP, r, out);
         return;
     }
-    if (type != LF_TYPE_Q4_K)
-        return;
-    const uint8_t *src = group + (size_t)b * Q4K_GROUP;
-    memcpy(out, src + Q4K_D + 2 * r, 2);
-    memcpy(out + 2, src + Q4K_DMIN + 2 * r, 2);
-    for (int w = 0; w < 3; w++)
-        memcpy(out + 4 + 4 * w, src + Q4K_WORDS + 64 * w + 4 * r, 4);
-    uint8_t code[QK_K];
-    for (int e = 0; e < QK_K; e++)
-        code[e] = (uint8_t)get_code(src + 64 * (e / 8), e, r);
-    uint8_t *qs = out + 16;
-    for (int i = 0; i < 128; i++)
-        qs[i] = (uint8_t)(code[64 * (i / 32) + i % 32] | code[64 * (i / 32) + 32 + i % 32] << 4);
+    if (type == LF_TYPE_Q4_K || type == LF_TYPE_Q5_K)
+        unpack_k4(type, group + (size_t)b * k_group(type), r, out);
 }

@@ -15,6 +15,13 @@
  *   [2048, 2080)  d of the 16 rows (fp16), then [2080, 2112) dmin
  *   [2112, 2304)  the 12 scale bytes of each row as three words: bytes
  *                 0-3 of rows 0..15, then bytes 4-7, then bytes 8-11
+ * Q5_K group, per super-block b (2816 = 16 x 176 bytes at b * 2816):
+ *   [0, 2560)     8 runs of 320 bytes, one per 32-element sub-block q, in
+ *                 the order the kernel reads them: Q4_K's code vectors
+ *                 4q .. 4q+3 (the low four bits), then a vector of their
+ *                 fifth bits: bit s of byte 4r + j belongs to row r's
+ *                 element 32q + 8s + j, bit 4 + s to element 32q + 8s + 4 + j
+ *   [2560, 2816)  d, dmin and the scale words, laid out as Q4_K's [2048, 2304)
  * Q6_K group, per super-block b (3360 = 16 x 210 bytes at b * 3360):
  *   [0, 3072)     16 runs of 192 bytes, in the order the kernel reads them
  *                 (one stream): run u is the low four bits of elements
@@ -45,8 +52,8 @@
 
 enum { LF_PACK_ROWS = 16 };
 
-/* Whether `type` has a packed layout (Q4_K, Q6_K, Q4_0, IQ4_NL, Q8_0, F16,
- * BF16). */
+/* Whether `type` has a packed layout (Q4_K, Q5_K, Q6_K, Q4_0, IQ4_NL, Q8_0,
+ * F16, BF16). */
 bool lf_pack_has(int type);
 /* Whether rows of k elements of `type` can be packed (F16, BF16: k a
  * multiple of 32). */

@@ -1,5 +1,5 @@
 /* test_pack_model.c — weights held in memory and repacked at load
- * (model/repack.c): every Q4_K_M and F16 vector model, the llama Q4_0,
+ * (model/repack.c): every Q4_K_M and F16 vector model, the llama Q5_K_M, Q4_0,
  * IQ4_NL and BF16 ones and two Q8_0 ones, load by default with their matrices copied and those of a
  * packed type packed when the kernel set reads that layout, and gives bit for bit the logits of the same model read from the
  * file mapping plain (LLAMAFILE_REPACK=0), at 1 and 2 threads; again with
@@ -74,6 +74,7 @@ int main(void) {
     static const char *const archs[] = {"llama", "qwen3", "gemma3", "gemma3n", "bailingmoe2", "granitehybrid", "gpt-oss"};
     for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
         test_model(archs[i], "Q4_K_M", LF_TYPE_Q4_K);
+    test_model("llama", "Q5_K_M", LF_TYPE_Q5_K);
     test_model("llama", "Q4_0", LF_TYPE_Q4_0);
     test_model("llama", "IQ4_NL", LF_TYPE_IQ4_NL);
     test_model("llama", "Q8_0", LF_TYPE_Q8_0);
