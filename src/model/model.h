@@ -144,6 +144,9 @@ bool lf_model_pack_choose(lf_model *m, const lf_gguf_tensor *t, const char *name
                           lf_error *err);
 bool lf_model_pack(lf_model *m, lf_error *err);
 void lf_model_pack_free(lf_model *m);
+/* Bytes from the first held copy's start to the last one's end (the copies
+ * lie end to end, so this is their bytes plus alignment; 0 if none). */
+size_t lf_model_held_span(const lf_model *m);
 /* Bytes per unit of the copy (4 MiB); tests make it small so that packed
  * groups straddle units. */
 extern size_t lf_model_pack_unit;

@@ -3,7 +3,8 @@
  * IQ4_NL and BF16 ones and two Q8_0 ones, load by default with their matrices copied and those of a
  * packed type packed when the kernel set reads that layout, and gives bit for bit the logits of the same model read from the
  * file mapping plain (LLAMAFILE_REPACK=0), at 1 and 2 threads; again with
- * copy units so small that packed groups straddle them. */
+ * copy units so small that packed groups straddle them. The copies lie end
+ * to end in one arena. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,11 @@ static void test_model(const char *arch, const char *file_type, int packed_type)
     EXPECT(plain->n_packed == 0 && plain->n_held == 0, "%d tensors held, %d packed with LLAMAFILE_REPACK=0",
            plain->n_held, plain->n_packed);
     EXPECT(!packed || packed->n_held > 0, "no tensor held in memory");
+    /* one arena, copies end to end: no copy keeps a huge page to itself */
+    size_t span = packed ? lf_model_held_span(packed) : 0;
+    EXPECT(!packed || span <= packed->held_bytes + 4096 * (size_t)packed->n_held,
+           "held copies span %zu bytes for %zu bytes in %d tensors", span, packed ? packed->held_bytes : 0,
+           packed ? packed->n_held : 0);
     EXPECT(!packed || (reads ? packed->n_packed > 0 : packed->n_packed == 0), "%d tensors packed (kernels %s)",
            packed ? packed->n_packed : 0, lf_kernels()->name);
     int nv = lf_model_n_vocab(plain);
