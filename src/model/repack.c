@@ -93,12 +93,18 @@ static bool packable(const lf_gguf_tensor *t, const char *name) {
 }
 
 /* Reserves the arena: address space only (MAP_NORESERVE), pages come as
- * the copies write them. Without it nothing is held. */
+ * the copies write them. Where the whole budget cannot be reserved (strict
+ * overcommit, an address-space limit) half as much is tried, down to 64
+ * MiB; what does not fit stays mapped. */
 static void reserve_arena(struct lf_packs *pk) {
     size_t len = (pk->budget + 2 * (size_t)HUGE_PAGE - 1) & ~((size_t)HUGE_PAGE - 1);
-    if (!pk->budget)
-        return;
-    void *r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *r = MAP_FAILED;
+    while (pk->budget && len >= 32 * (size_t)HUGE_PAGE) {
+        r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (r != MAP_FAILED)
+            break;
+        len = len / 2 & ~((size_t)HUGE_PAGE - 1);
+    }
     if (r == MAP_FAILED)
         return;
     pk->region = r;

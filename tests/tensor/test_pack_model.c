@@ -5,8 +5,12 @@
  * file mapping plain (LLAMAFILE_REPACK=0), at 1 and 2 threads; again with
  * copy units so small that packed groups straddle them. The copies lie end
  * to end in one arena. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../harness.h"
 #include "../model/model_util.h"
@@ -76,6 +80,60 @@ static void test_model(const char *arch, const char *file_type, int packed_type)
     TEST_END();
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* The process's address space in bytes (VmSize), 0 if unknown. */
+static size_t vm_size(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmSize: %zu kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb * 1024;
+}
+
+/* With the address space limited below the budget (half the memory), the
+ * arena is reserved smaller and the weights are still held. */
+static void test_address_limit(void) {
+    const char *label = "repack at load: an address-space limit under the budget still holds weights";
+    char path[1024];
+    snprintf(path, sizeof path, "%s/vectors/llama-Q4_K_M.gguf", test_shared_dir());
+#ifdef UNDER_ASAN
+    SKIP(label, "ASan reserves more address space than the limit");
+    return;
+#endif
+    size_t vm = vm_size();
+    if (!vm || access(path, R_OK) != 0) {
+        SKIP(label, "no VmSize or no %s", path);
+        return;
+    }
+    TEST_BEGIN(label);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl;
+        getrlimit(RLIMIT_AS, &rl);
+        rl.rlim_cur = vm + ((size_t)1 << 30);
+        setrlimit(RLIMIT_AS, &rl);
+        lf_error err;
+        lf_model *m = lf_model_load(path, &err);
+        _exit(m && m->n_held > 0 ? 0 : 1);
+    }
+    int status = 0;
+    EXPECT(pid > 0 && waitpid(pid, &status, 0) == pid, "fork failed");
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "no weight held under the limit (status %d)", status);
+    TEST_END();
+}
+
 int main(void) {
     static const char *const archs[] = {"llama", "qwen3", "gemma3", "gemma3n", "bailingmoe2", "granitehybrid", "gpt-oss"};
     for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
@@ -94,5 +152,6 @@ int main(void) {
     test_model("llama", "F16", LF_TYPE_F16);
     test_model("llama", "Q4_K_M", LF_TYPE_Q4_K);
     test_model("granitehybrid", "Q4_K_M", LF_TYPE_Q4_K);
+    test_address_limit();
     return test_summary();
 }
