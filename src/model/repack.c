@@ -48,7 +48,7 @@ struct lf_packs {
         int64_t first_chunk;     /* index of its first copy chunk */
     } *v;
     int n, cap;
-    size_t total, budget;
+    size_t total;
     void *region;     /* the reservation */
     size_t region_len;
     uint8_t *arena;   /* its first 2 MiB boundary */
@@ -92,14 +92,19 @@ static bool packable(const lf_gguf_tensor *t, const char *name) {
     return kr && kr->packed;
 }
 
+/* Bytes from the arena's start to the reservation's end. */
+static size_t arena_bytes(const struct lf_packs *pk) {
+    return pk->region_len - (size_t)(pk->arena - (uint8_t *)pk->region);
+}
+
 /* Reserves the arena: address space only (MAP_NORESERVE), pages come as
  * the copies write them. Where the whole budget cannot be reserved (strict
  * overcommit, an address-space limit) half as much is tried, down to 64
  * MiB; what does not fit stays mapped. */
-static void reserve_arena(struct lf_packs *pk) {
-    size_t len = (pk->budget + 2 * (size_t)HUGE_PAGE - 1) & ~((size_t)HUGE_PAGE - 1);
+static void reserve_arena(struct lf_packs *pk, size_t budget) {
+    size_t len = (budget + 2 * (size_t)HUGE_PAGE - 1) & ~((size_t)HUGE_PAGE - 1);
     void *r = MAP_FAILED;
-    while (pk->budget && len >= 32 * (size_t)HUGE_PAGE) {
+    while (budget && len >= 32 * (size_t)HUGE_PAGE) {
         r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (r != MAP_FAILED)
             break;
@@ -129,11 +134,8 @@ bool lf_model_pack_choose(lf_model *m, const lf_gguf_tensor *t, const char *name
     if (!pk) {
         if (!(pk = m->packs = lf_calloc(1, sizeof *pk)))
             return lf_fail(err, "out of memory");
-        pk->budget = memory_budget();
-        reserve_arena(pk);
+        reserve_arena(pk, memory_budget());
     }
-    if (pk->total + (size_t)t->nbytes > pk->budget)
-        return true;
     if (pk->n == pk->cap) {
         int cap = pk->cap ? 2 * pk->cap : 64;
         void *v = lf_realloc(pk->v, sizeof *pk->v * (size_t)cap);
@@ -142,9 +144,11 @@ bool lf_model_pack_choose(lf_model *m, const lf_gguf_tensor *t, const char *name
         pk->v = v;
         pk->cap = cap;
     }
+    /* the arena (the budget, or less where that could not be reserved)
+     * decides what is held; past it a tensor stays mapped */
     size_t nb = (size_t)t->nbytes, at = (pk->used + HELD_ALIGN - 1) & ~(size_t)(HELD_ALIGN - 1);
-    if (!pk->arena || at + nb > pk->region_len - (size_t)(pk->arena - (uint8_t *)pk->region))
-        return true; /* stays mapped */
+    if (!pk->arena || at + nb > arena_bytes(pk))
+        return true;
     uint8_t *data = pk->arena + at;
     pk->used = at + nb;
     bool pack = packable(t, name);
@@ -284,12 +288,13 @@ bool lf_model_pack(lf_model *m, lf_error *err) {
     free(j.tmp);
     lf_pool_free(pool);
     /* read-only from here on; the arena past the copies back to the system */
-    size_t lead = (size_t)(pk->arena - (uint8_t *)pk->region);
-    size_t ro = (pk->used + HUGE_PAGE - 1) & ~((size_t)HUGE_PAGE - 1);
+    size_t ro = (pk->used + HUGE_PAGE - 1) & ~((size_t)HUGE_PAGE - 1), all = arena_bytes(pk);
+    if (ro > all) /* the reservation's end need not be a huge-page boundary */
+        ro = all;
     mprotect(pk->arena, ro, PROT_READ);
-    if (lead + ro < pk->region_len) {
-        munmap(pk->arena + ro, pk->region_len - lead - ro);
-        pk->region_len = lead + ro;
+    if (ro < all) {
+        munmap(pk->arena + ro, all - ro);
+        pk->region_len -= all - ro;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     m->n_packed = n_packed;
