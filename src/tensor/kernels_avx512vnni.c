@@ -360,7 +360,7 @@ LF_INLINE void gemvp(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int 
             acc[y] = _mm512_setzero_ps();
         for (int64_t b = 0; b < nb; b++) {
             const uint8_t *p = g + b * kp_sb(type), *tail = kp_tail(type, p);
-            q4kp_sc s = kp_words(tail);
+            kp_sc s = kp_words(tail);
             __m512i S[NY];
             LF_UNROLL
             for (int y = 0; y < ny; y++)
@@ -381,7 +381,7 @@ LF_INLINE void gemvp(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int 
                         P[y] = dpbusd_b(P[y], hi, a[y][b].q + 32 * q + 8 * t + 4);
                     }
                 }
-                __m512i sc = q4kp_scale(&s, q);
+                __m512i sc = kp_scale(&s, q);
                 LF_UNROLL
                 for (int y = 0; y < ny; y++)
                     S[y] = _mm512_add_epi32(S[y], _mm512_mullo_epi32(P[y], sc));
@@ -390,7 +390,7 @@ LF_INLINE void gemvp(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int 
             __m512i mp[4];
             LF_UNROLL
             for (int pp = 0; pp < 4; pp++)
-                mp[pp] = q4kp_minpair(&s, pp);
+                mp[pp] = kp_minpair(&s, pp);
             LF_UNROLL
             for (int y = 0; y < ny; y++) {
                 __m512 da = _mm512_set1_ps(a[y][b].d);

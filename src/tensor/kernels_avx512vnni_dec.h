@@ -314,16 +314,16 @@ LF_INLINE const uint8_t *kp_tail(int type, const uint8_t *p) {
 
 /* The scale words of one packed super-block (tail at t): per row lane, the
  * bytes of scales 0-3 (sl), 4-7 (sh), mins 0-3 (ml), 4-7 (mh); as k4_scales. */
-typedef struct q4kp_sc {
+typedef struct kp_sc {
     __m512i sl, sh, ml, mh;
-} q4kp_sc;
+} kp_sc;
 
-LF_INLINE q4kp_sc kp_words(const uint8_t *t) {
+LF_INLINE kp_sc kp_words(const uint8_t *t) {
     __m512i a = _mm512_loadu_si512(t + KP_WORDS), b = _mm512_loadu_si512(t + KP_WORDS + 64),
             c = _mm512_loadu_si512(t + KP_WORDS + 128);
     const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4 = _mm512_set1_epi32(0x0f0f0f0f),
                   h2 = _mm512_set1_epi32(0x30303030);
-    q4kp_sc r;
+    kp_sc r;
     r.sl = _mm512_and_si512(a, m6);
     r.ml = _mm512_and_si512(b, m6);
     r.sh = _mm512_or_si512(_mm512_and_si512(c, m4), _mm512_and_si512(_mm512_srli_epi32(a, 2), h2));
@@ -332,14 +332,14 @@ LF_INLINE q4kp_sc kp_words(const uint8_t *t) {
 }
 
 /* Sub-block q's scale of the 16 rows as int32 lanes. */
-LF_INLINE __m512i q4kp_scale(const q4kp_sc *s, int q) {
+LF_INLINE __m512i kp_scale(const kp_sc *s, int q) {
     const __m512i idx = _mm512_or_si512(_mm512_set1_epi32((int)0x80808000u),
                                         _mm512_set4_epi32(12 + q % 4, 8 + q % 4, 4 + q % 4, q % 4));
     return _mm512_shuffle_epi8(q < 4 ? s->sl : s->sh, idx);
 }
 
 /* Mins 2pp and 2pp + 1 of the 16 rows as int16 pairs (for vpdpwssd). */
-LF_INLINE __m512i q4kp_minpair(const q4kp_sc *s, int pp) {
+LF_INLINE __m512i kp_minpair(const kp_sc *s, int pp) {
     const int o = 2 * (pp % 2);
 #define PAIR(x) ((x + o) | (x + o + 1) << 16)
     const __m512i idx = _mm512_or_si512(_mm512_set1_epi32((int)0x80008000u),

@@ -383,13 +383,13 @@ LF_INLINE void panelk_kp(const lf_mm_call *c, int type, int64_t i0, uint8_t *pu,
             _mm512_storeu_si512(pu + (size_t)(64 * b + 2 * t) * P * 4, lo);
             _mm512_storeu_si512(pu + (size_t)(64 * b + 2 * t + 1) * P * 4, hi);
         }
-        q4kp_sc s = kp_words(tail);
+        kp_sc s = kp_words(tail);
         LF_UNROLL
         for (int q = 0; q < 8; q++)
-            _mm512_storeu_si512(pk[b].sc[q], q4kp_scale(&s, q));
+            _mm512_storeu_si512(pk[b].sc[q], kp_scale(&s, q));
         LF_UNROLL
         for (int pp = 0; pp < 4; pp++)
-            _mm512_storeu_si512(pk[b].mp[pp], q4kp_minpair(&s, pp));
+            _mm512_storeu_si512(pk[b].mp[pp], kp_minpair(&s, pp));
         _mm512_storeu_ps(pk[b].d, kp_d(tail));
         _mm512_storeu_ps(pk[b].ndmin, kp_ndmin(tail));
     }
