@@ -408,10 +408,12 @@ LF_INLINE void gemvp(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int 
     }
 }
 
-/* The same for packed Q6_K: 16-element sub-blocks, sums started at -32·Σa. */
-LF_INLINE void gemvp6(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, int64_t j0, void *tmp) {
-    (void)type, (void)tmp;
+/* The same for packed Q2_K, Q3_K and Q6_K: 16-element sub-blocks, sums
+ * started at -o·Σa (Q3_K, Q6_K), Q2_K's mins as gemvp's. */
+LF_INLINE void gemvp16(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int ny, int64_t j0, void *tmp) {
+    (void)tmp;
     const int64_t nb = c->k / 256;
+    const int has_min = type == LF_TYPE_Q2_K;
     const lf_akn *a[NY];
     for (int y = 0; y < ny; y++)
         a[y] = (const lf_akn *)(c->a + (size_t)(j0 + y) * (size_t)nb * sizeof(lf_akn));
@@ -424,36 +426,42 @@ LF_INLINE void gemvp6(const lf_mm_call *c, int64_t i0, int64_t i1, int type, int
         for (int64_t b = 0; b < nb; b++) {
             /* one stream (the layout is in reading order): the hardware
              * prefetcher follows it, and a software prefetch here cost 20% */
-            const uint8_t *p = g + b * Q6KP_SB;
+            const uint8_t *p = g + b * p16_sb(type);
+            const p16_sc ws = p16_words(type, p);
             __m512i S[NY];
             LF_UNROLL
             for (int y = 0; y < ny; y++)
                 S[y] = _mm512_setzero_si512();
             LF_UNROLL
             for (int q = 0; q < 16; q++) {
-                __m512i P[NY];
+                __m512i P[NY], cv[4];
                 LF_UNROLL
                 for (int y = 0; y < ny; y++)
-                    P[y] = _mm512_set1_epi32(a[y][b].init[q]);
+                    P[y] = has_min ? _mm512_setzero_si512() : _mm512_set1_epi32(a[y][b].init[q]);
+                p16_codes(type, p, q, cv);
                 LF_UNROLL
-                for (int t = 2 * q; t < 2 * q + 2; t++) {
-                    __m512i lo, hi;
-                    q6kp_codes(p, t, &lo, &hi);
+                for (int t = 0; t < 4; t++)
                     LF_UNROLL
-                    for (int y = 0; y < ny; y++) {
-                        P[y] = dpbusd_b(P[y], lo, a[y][b].q + 8 * t);
-                        P[y] = dpbusd_b(P[y], hi, a[y][b].q + 8 * t + 4);
-                    }
-                }
-                __m512i sc = q6kp_scale(p, q);
+                    for (int y = 0; y < ny; y++)
+                        P[y] = dpbusd_b(P[y], cv[t], a[y][b].q + 16 * q + 4 * t);
+                __m512i sc = p16_scale(type, p, &ws, q);
                 LF_UNROLL
                 for (int y = 0; y < ny; y++)
                     S[y] = _mm512_add_epi32(S[y], _mm512_mullo_epi32(P[y], sc));
             }
-            __m512 dw = q6kp_d(p);
+            __m512 dw = p16_d(type, p);
             LF_UNROLL
-            for (int y = 0; y < ny; y++)
-                acc[y] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[y]), _mm512_mul_ps(_mm512_set1_ps(a[y][b].d), dw), acc[y]);
+            for (int y = 0; y < ny; y++) {
+                __m512 da = _mm512_set1_ps(a[y][b].d);
+                acc[y] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[y]), _mm512_mul_ps(da, dw), acc[y]);
+                if (!has_min)
+                    continue;
+                __m512i mn = _mm512_setzero_si512();
+                LF_UNROLL
+                for (int pp = 0; pp < 8; pp++)
+                    mn = _mm512_dpwssd_epi32(mn, q2kp_minpair(p, pp), bcast32(a[y][b].bs16 + 2 * pp));
+                acc[y] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(mn), _mm512_mul_ps(da, q2kp_ndmin(p)), acc[y]);
+            }
         }
         LF_UNROLL
         for (int y = 0; y < ny; y++)
@@ -738,7 +746,9 @@ GEMV_FN(gemvk, Q6_K)
 GEMV_FN(gemvk, IQ4_XS)
 GEMV_FN(gemvp, Q4_K)
 GEMV_FN(gemvp, Q5_K)
-GEMV_FN(gemvp6, Q6_K)
+GEMV_FN(gemvp16, Q2_K)
+GEMV_FN(gemvp16, Q3_K)
+GEMV_FN(gemvp16, Q6_K)
 
 typedef void (*gemv_fn)(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp);
 
@@ -766,7 +776,9 @@ static gemv_fn gemv_packed_for(int type) {
     switch (type) {
     case LF_TYPE_Q4_K: return gemvp_Q4_K;
     case LF_TYPE_Q5_K: return gemvp_Q5_K;
-    case LF_TYPE_Q6_K: return gemvp6_Q6_K;
+    case LF_TYPE_Q2_K: return gemvp16_Q2_K;
+    case LF_TYPE_Q3_K: return gemvp16_Q3_K;
+    case LF_TYPE_Q6_K: return gemvp16_Q6_K;
     default: return lf_vnni_gemv_packed0; /* Q4_0, IQ4_NL, Q8_0 */
     }
 }

@@ -405,6 +405,95 @@ LF_INLINE __m512 q6kp_d(const uint8_t *p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + Q6KP_D)));
 }
 
+/* -------------------------------- packed Q2_K / Q3_K groups (tensor/pack.h) */
+
+enum { Q2KP_SB = 1344, Q2KP_SC = 1024, Q2KP_D = 1280, Q2KP_DMIN = 1312 };
+enum { Q3KP_SB = 1760, Q3KP_RUN = 192, Q3KP_WORDS = 1536, Q3KP_D = 1728 };
+
+/* Bytes of a packed super-block of the types with 16-element sub-blocks. */
+LF_INLINE int p16_sb(int type) {
+    return type == LF_TYPE_Q2_K ? Q2KP_SB : type == LF_TYPE_Q3_K ? Q3KP_SB : Q6KP_SB;
+}
+
+/* The codes of sub-block q as four vectors: c[s] holds elements
+ * 16q + 4s .. 16q + 4s + 3 of each row lane (Q3_K: u = w + 4). */
+LF_INLINE void p16_codes(int type, const uint8_t *p, int q, __m512i c[4]) {
+    if (type == LF_TYPE_Q6_K) {
+        q6kp_codes(p, 2 * q, &c[0], &c[1]);
+        q6kp_codes(p, 2 * q + 1, &c[2], &c[3]);
+        return;
+    }
+    const uint8_t *run = type == LF_TYPE_Q3_K ? p + Q3KP_RUN * (q / 2) : p + 64 * (q & ~1);
+    const __m512i x = _mm512_loadu_si512(run + 64 * (q % 2)), m3 = _mm512_set1_epi8(3);
+    LF_UNROLL
+    for (int s = 0; s < 4; s++)
+        c[s] = _mm512_and_si512(_mm512_srli_epi16(x, 2 * s), m3);
+    if (type != LF_TYPE_Q3_K)
+        return;
+    /* the third bit of c[s] is bit b = 4(q%2) + s of the run's bit vector,
+     * moved to bit 2 within its byte */
+    const __m512i h = _mm512_loadu_si512(run + 128), b2 = _mm512_set1_epi8(4);
+    LF_UNROLL
+    for (int s = 0; s < 4; s++) {
+        const int b = 4 * (q % 2) + s;
+        __m512i t = b >= 2 ? _mm512_srli_epi16(h, b - 2) : _mm512_slli_epi16(h, 2 - b);
+        c[s] = _mm512_or_si512(c[s], _mm512_and_si512(t, b2));
+    }
+}
+
+/* Q3_K's sixteen 6-bit scales of each row lane, less 32, as int8: scales
+ * 4i .. 4i + 3 in the bytes of w[i] (decodek's unpacking, on words). */
+typedef struct p16_sc {
+    __m512i w[4];
+} p16_sc;
+
+LF_INLINE p16_sc p16_words(int type, const uint8_t *p) {
+    p16_sc r;
+    if (type != LF_TYPE_Q3_K) {
+        LF_UNROLL
+        for (int i = 0; i < 4; i++)
+            r.w[i] = _mm512_setzero_si512();
+        return r;
+    }
+    const uint8_t *t = p + Q3KP_WORDS;
+    const __m512i a = _mm512_loadu_si512(t), b = _mm512_loadu_si512(t + 64), c = _mm512_loadu_si512(t + 128);
+    const __m512i m4 = _mm512_set1_epi8(15), h2 = _mm512_set1_epi8(0x30), k32 = _mm512_set1_epi8(32);
+    const __m512i lo[4] = {a, b, _mm512_srli_epi32(a, 4), _mm512_srli_epi32(b, 4)};
+    const __m512i hi[4] = {_mm512_slli_epi32(c, 4), _mm512_slli_epi32(c, 2), c, _mm512_srli_epi32(c, 2)};
+    LF_UNROLL
+    for (int i = 0; i < 4; i++)
+        r.w[i] = _mm512_sub_epi8(_mm512_or_si512(_mm512_and_si512(lo[i], m4), _mm512_and_si512(hi[i], h2)), k32);
+    return r;
+}
+
+/* Sub-block q's scale of the 16 rows as int32 lanes. */
+LF_INLINE __m512i p16_scale(int type, const uint8_t *p, const p16_sc *s, int q) {
+    if (type == LF_TYPE_Q6_K)
+        return q6kp_scale(p, q);
+    if (type == LF_TYPE_Q3_K)
+        return _mm512_srai_epi32(_mm512_slli_epi32(s->w[q / 4], 24 - 8 * (q % 4)), 24);
+    __m512i x = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(p + Q2KP_SC + 32 * (q / 2))));
+    return _mm512_and_si512(q % 2 ? _mm512_srli_epi32(x, 16) : x, _mm512_set1_epi32(15));
+}
+
+/* Q2_K: the mins of sub-blocks 2pp and 2pp + 1 of the 16 rows as int16
+ * pairs (for vpdpwssd). */
+LF_INLINE __m512i q2kp_minpair(const uint8_t *p, int pp) {
+    __m512i x = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(p + Q2KP_SC + 32 * pp)));
+    return _mm512_and_si512(_mm512_srli_epi16(x, 4), _mm512_set1_epi16(15));
+}
+
+/* d of the 16 rows; Q2_K's -dmin (by the sign bit, like a scalar -x). */
+LF_INLINE __m512 p16_d(int type, const uint8_t *p) {
+    if (type == LF_TYPE_Q6_K)
+        return q6kp_d(p);
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + (type == LF_TYPE_Q2_K ? Q2KP_D : Q3KP_D))));
+}
+LF_INLINE __m512 q2kp_ndmin(const uint8_t *p) {
+    return _mm512_xor_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + Q2KP_DMIN))),
+                         _mm512_set1_ps(-0.0f));
+}
+
 /* ---------------------- packed Q4_0 / IQ4_NL / Q8_0 groups (tensor/pack.h) */
 
 /* Bytes of a packed block of 16 rows, and where its 16 d start. */

@@ -395,23 +395,29 @@ LF_INLINE void panelk_kp(const lf_mm_call *c, int type, int64_t i0, uint8_t *pu,
     }
 }
 
-/* The panel of a packed Q6_K group. */
-static void panelk_q6kp(const lf_mm_call *c, int64_t i0, uint8_t *pu, kpanel *pk) {
+/* The panel of a packed Q2_K, Q3_K or Q6_K group. */
+LF_INLINE void panelk_p16(const lf_mm_call *c, int type, int64_t i0, uint8_t *pu, kpanel *pk) {
     const int64_t nb = c->k / 256;
     prefetch_rows(c, i0, P);
     const uint8_t *g = (const uint8_t *)c->w + (size_t)i0 * c->ldw;
     for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *p = g + b * Q6KP_SB;
-        for (int t = 0; t < 32; t++) {
-            __m512i lo, hi;
-            q6kp_codes(p, t, &lo, &hi);
-            _mm512_storeu_si512(pu + (size_t)(64 * b + 2 * t) * P * 4, lo);
-            _mm512_storeu_si512(pu + (size_t)(64 * b + 2 * t + 1) * P * 4, hi);
+        const uint8_t *p = g + b * p16_sb(type);
+        const p16_sc ws = p16_words(type, p);
+        for (int q = 0; q < 16; q++) {
+            __m512i cv[4];
+            p16_codes(type, p, q, cv);
+            LF_UNROLL
+            for (int t = 0; t < 4; t++)
+                _mm512_storeu_si512(pu + (size_t)(64 * b + 4 * q + t) * P * 4, cv[t]);
+            _mm512_storeu_si512(pk[b].sc[q], p16_scale(type, p, &ws, q));
         }
-        for (int q = 0; q < 16; q++)
-            _mm512_storeu_si512(pk[b].sc[q], q6kp_scale(p, q));
-        _mm512_storeu_ps(pk[b].d, q6kp_d(p));
-        _mm512_storeu_ps(pk[b].ndmin, _mm512_setzero_ps());
+        if (type == LF_TYPE_Q2_K) {
+            LF_UNROLL
+            for (int pp = 0; pp < 8; pp++)
+                _mm512_storeu_si512(pk[b].mp[pp], q2kp_minpair(p, pp));
+        }
+        _mm512_storeu_ps(pk[b].d, p16_d(type, p));
+        _mm512_storeu_ps(pk[b].ndmin, type == LF_TYPE_Q2_K ? q2kp_ndmin(p) : _mm512_setzero_ps());
     }
 }
 
@@ -507,7 +513,11 @@ static void gemmk(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
         for (int64_t i = ig; i < i1 && np < pg; i += P, np++) {
             uint8_t *pu = (uint8_t *)tmp + np * pb;
             if (i + P <= c->packed && c->type == LF_TYPE_Q6_K)
-                panelk_q6kp(c, i, pu, (kpanel *)(pu + (size_t)k * P));
+                panelk_p16(c, LF_TYPE_Q6_K, i, pu, (kpanel *)(pu + (size_t)k * P));
+            else if (i + P <= c->packed && c->type == LF_TYPE_Q3_K)
+                panelk_p16(c, LF_TYPE_Q3_K, i, pu, (kpanel *)(pu + (size_t)k * P));
+            else if (i + P <= c->packed && c->type == LF_TYPE_Q2_K)
+                panelk_p16(c, LF_TYPE_Q2_K, i, pu, (kpanel *)(pu + (size_t)k * P));
             else if (i + P <= c->packed && c->type == LF_TYPE_Q5_K)
                 panelk_kp(c, LF_TYPE_Q5_K, i, pu, (kpanel *)(pu + (size_t)k * P));
             else if (i + P <= c->packed)

@@ -43,6 +43,15 @@ static size_t q6k_high(int u) {
     return 192 * (size_t)u + 128;
 }
 
+/* Q2_K and Q3_K: 16-element sub-block q's 2-bit codes in one vector (at
+ * 64q for Q2_K; Q3_K: in runs of two such vectors and their third bits). */
+enum { Q2K_GROUP = LF_PACK_ROWS * LF_Q2_K_BYTES, Q2K_SC = 1024, Q2K_D = 1280, Q2K_DMIN = 1312 };
+enum { Q3K_GROUP = LF_PACK_ROWS * LF_Q3_K_BYTES, Q3K_RUN = 192, Q3K_WORDS = 1536, Q3K_D = 1728 };
+
+static size_t q23k_crumbs(int type, int q) {
+    return type == LF_TYPE_Q3_K ? Q3K_RUN * (size_t)(q / 2) + 64 * (size_t)(q % 2) : 64 * (size_t)q;
+}
+
 enum { Q40_GROUP = LF_PACK_ROWS * LF_Q4_0_BYTES, Q40_D = 256 };
 enum { Q80_GROUP = LF_PACK_ROWS * LF_Q8_0_BYTES, Q80_D = 512 };
 
@@ -53,8 +62,9 @@ static bool is_float(int type) {
 }
 
 bool lf_pack_has(int type) {
-    return type == LF_TYPE_Q4_K || type == LF_TYPE_Q5_K || type == LF_TYPE_Q6_K || type == LF_TYPE_Q4_0 || type == LF_TYPE_IQ4_NL ||
-           type == LF_TYPE_Q8_0 || is_float(type);
+    return type == LF_TYPE_Q2_K || type == LF_TYPE_Q3_K || type == LF_TYPE_Q4_K || type == LF_TYPE_Q5_K ||
+           type == LF_TYPE_Q6_K || type == LF_TYPE_Q4_0 || type == LF_TYPE_IQ4_NL || type == LF_TYPE_Q8_0 ||
+           is_float(type);
 }
 
 bool lf_pack_fits(int type, int64_t k) {
@@ -142,6 +152,13 @@ static void q6k_block(const uint8_t *code, uint8_t *blk) {
         }
 }
 
+/* Eight codes of < 4 in the bytes of each of x0, x1 (elements 0-7, 8-15 of
+ * a 16-element run) as one packed word: bits 2s of byte j hold element
+ * 4s + j. */
+static uint32_t crumb_word(uint64_t x0, uint64_t x1) {
+    return (uint32_t)x0 | (uint32_t)(x0 >> 32) << 2 | (uint32_t)x1 << 4 | (uint32_t)(x1 >> 32) << 6;
+}
+
 /* Q6_K row r's block -> its slots: low nibbles as Q4_K's codes (vector t
  * at q6k_low(t)), the high two bits of elements 16u + 4s + j at bits 2s of
  * byte 4r + j of crumb vector u (at q6k_high(u)), the 16 int8 scales of
@@ -154,7 +171,7 @@ static void pack_q6k_block(const uint8_t *blk, int r, uint8_t *dst) {
     for (int u = 0; u < 16; u++) { /* codes are 6 bits: >> 4 leaves bits 4-5 alone in each byte's low bits */
         uint64_t x0 = rd64(code + 16 * u) >> 4 & 0x0303030303030303ull;
         uint64_t x1 = rd64(code + 16 * u + 8) >> 4 & 0x0303030303030303ull;
-        uint32_t w = (uint32_t)x0 | (uint32_t)(x0 >> 32) << 2 | (uint32_t)x1 << 4 | (uint32_t)(x1 >> 32) << 6;
+        uint32_t w = crumb_word(x0, x1);
         memcpy(dst + q6k_high(u) + 4 * r, &w, 4);
     }
     for (int q = 0; q < 16; q++)
@@ -197,6 +214,58 @@ static void q5k_fifth_bits(const uint8_t *qh, uint64_t w[4]) {
     for (int j = 0; j < 4; j++)
         m[j] = transpose8(m[j]);
     bytes4x8(m, w);
+}
+
+/* Q2_K / Q3_K row r's 2-bit codes -> crumb vector q, byte 4r + j, bits 2s:
+ * element 16q + 4s + j. Element 128n + 32j + l is bits 2j of qs[32n + l]
+ * (ggml's dequantize_row_q2_K), so sub-block q reads the 16 bytes
+ * qs[32(q/8) + 16(q%2) ...] at shift 2((q%8)/2): four sub-blocks share
+ * each 16 bytes. */
+static void put_crumbs(int type, const uint8_t *qs, int r, uint8_t *dst) {
+    const uint64_t m = 0x0303030303030303ull;
+    for (int i = 0; i < 4; i++) {
+        const uint64_t x0 = rd64(qs + 16 * i), x1 = rd64(qs + 16 * i + 8);
+        for (int j = 0; j < 4; j++) {
+            const int q = 8 * (i / 2) + 2 * j + i % 2;
+            uint32_t w = crumb_word(x0 >> 2 * j & m, x1 >> 2 * j & m);
+            memcpy(dst + q23k_crumbs(type, q) + 4 * r, &w, 4);
+        }
+    }
+}
+
+/* Q2_K row r's block -> its slots: the crumbs, the scale byte of
+ * sub-block q (scale | min << 4) at 1024 + 32(q/2) + 2r + q%2, d at
+ * 1280 + 2r, dmin at 1312 + 2r. */
+static void pack_q2k_block(const uint8_t *blk, int r, uint8_t *dst) {
+    put_crumbs(LF_TYPE_Q2_K, blk + 16, r, dst);
+    for (int p = 0; p < 8; p++)
+        memcpy(dst + Q2K_SC + 32 * p + 2 * r, blk + 2 * p, 2);
+    memcpy(dst + Q2K_D + 2 * r, blk + 80, 2);
+    memcpy(dst + Q2K_DMIN + 2 * r, blk + 82, 2);
+}
+
+/* Q3_K row r's block -> its slots: the crumbs; the third bits (bit
+ * (q%8)/2 + 4(q/8) of hmask[16(q%2) + 4s + j] for element 16q + 4s + j)
+ * in the run's third vector, bit 4(q%2) + s of byte 4r + j; the 12 scale
+ * bytes as three words at 1536 + 64w + 4r; d at 1728 + 2r. Run h = q/2
+ * takes bit h of every hmask byte m to byte m%4, bit m/4: for each j an
+ * 8 x 8 bit transpose of the bytes hmask[4i + j]. */
+static void pack_q3k_block(const uint8_t *blk, int r, uint8_t *dst) {
+    put_crumbs(LF_TYPE_Q3_K, blk + 32, r, dst);
+    uint8_t t[4][8];
+    for (int j = 0; j < 4; j++) {
+        uint64_t x = 0;
+        for (int i = 0; i < 8; i++)
+            x |= (uint64_t)blk[4 * i + j] << 8 * i;
+        x = transpose8(x);
+        memcpy(t[j], &x, 8);
+    }
+    for (int h = 0; h < 8; h++)
+        for (int j = 0; j < 4; j++)
+            dst[Q3K_RUN * h + 128 + 4 * r + j] = t[j][h];
+    for (int w = 0; w < 3; w++)
+        memcpy(dst + Q3K_WORDS + 64 * w + 4 * r, blk + 96 + 4 * w, 4);
+    memcpy(dst + Q3K_D + 2 * r, blk + 108, 2);
 }
 
 /* Q4_K / Q5_K row r's block -> its slots in the packed super-block dst.
@@ -252,6 +321,10 @@ void lf_pack_group_from(int type, uint8_t *group, const uint8_t *src, int64_t k)
                 pack_q6k_block(blk, r, dst);
             else if (type == LF_TYPE_Q8_0)
                 pack_q80_block(blk, r, dst);
+            else if (type == LF_TYPE_Q2_K)
+                pack_q2k_block(blk, r, dst);
+            else if (type == LF_TYPE_Q3_K)
+                pack_q3k_block(blk, r, dst);
             else
                 pack_q40_block(blk, r, dst);
         }
@@ -275,6 +348,37 @@ static void unpack_q6k(const uint8_t *src, int r, uint8_t *out) {
     for (int q = 0; q < 16; q++)
         out[192 + q] = src[Q6K_SC + 16 * q + r];
     memcpy(out + 208, src + Q6K_D + 2 * r, 2);
+}
+
+/* Row r's 2-bit code of element e in a packed Q2_K / Q3_K super-block. */
+static int get_crumb(int type, const uint8_t *src, int e, int r) {
+    return src[q23k_crumbs(type, e / 16) + 4 * r + e % 4] >> (2 * (e % 16 / 4)) & 3;
+}
+
+static void unpack_q23k(int type, const uint8_t *src, int r, uint8_t *out) {
+    uint8_t *qs = out + (type == LF_TYPE_Q3_K ? 32 : 16);
+    memset(qs, 0, 64);
+    if (type == LF_TYPE_Q3_K)
+        memset(out, 0, 32);
+    for (int e = 0; e < QK_K; e++) {
+        int n = e / 128, j = e % 128 / 32, l = e % 32;
+        qs[32 * n + l] |= (uint8_t)(get_crumb(type, src, e, r) << 2 * j);
+        if (type == LF_TYPE_Q3_K) {
+            int q = e / 16, s = e % 16 / 4;
+            int bit = src[Q3K_RUN * (q / 2) + 128 + 4 * r + e % 4] >> (4 * (q % 2) + s) & 1;
+            out[l] |= (uint8_t)(bit << (4 * n + j));
+        }
+    }
+    if (type == LF_TYPE_Q2_K) {
+        for (int p = 0; p < 8; p++)
+            memcpy(out + 2 * p, src + Q2K_SC + 32 * p + 2 * r, 2);
+        memcpy(out + 80, src + Q2K_D + 2 * r, 2);
+        memcpy(out + 82, src + Q2K_DMIN + 2 * r, 2);
+        return;
+    }
+    for (int w = 0; w < 3; w++)
+        memcpy(out + 96 + 4 * w, src + Q3K_WORDS + 64 * w + 4 * r, 4);
+    memcpy(out + 108, src + Q3K_D + 2 * r, 2);
 }
 
 static void unpack_k4(int type, const uint8_t *src, int r, uint8_t *out) {
@@ -312,6 +416,10 @@ void lf_unpack_block(int type, const uint8_t *group, int64_t k, int r, int64_t b
     }
     if (type == LF_TYPE_Q6_K) {
         unpack_q6k(group + (size_t)b * Q6K_GROUP, r, out);
+        return;
+    }
+    if (type == LF_TYPE_Q2_K || type == LF_TYPE_Q3_K) {
+        unpack_q23k(type, group + (size_t)b * (type == LF_TYPE_Q2_K ? Q2K_GROUP : Q3K_GROUP), r, out);
         return;
     }
     if (type == LF_TYPE_Q8_0) {

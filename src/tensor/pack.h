@@ -30,6 +30,21 @@
  *                 byte 4r + j belong to row r's element 16u + 4s + j
  *   [3072, 3328)  the int8 scale of sub-block q of row r at 16q + r
  *   [3328, 3360)  d of the 16 rows (fp16)
+ * Q2_K group, per super-block b (1344 = 16 x 84 bytes at b * 1344):
+ *   [0, 1024)     16 crumb vectors, one per 16-element sub-block q: bits
+ *                 2s, 2s+1 of byte 4r + j of vector q hold row r's code of
+ *                 element 16q + 4s + j
+ *   [1024, 1280)  row r's scale byte of sub-block q (scale | min << 4) at
+ *                 32(q/2) + 2r + q%2
+ *   [1280, 1312)  d of the 16 rows (fp16), then [1312, 1344) dmin
+ * Q3_K group, per super-block b (1760 = 16 x 110 bytes at b * 1760):
+ *   [0, 1536)     8 runs of 192 bytes, one per sub-block pair h, in the
+ *                 order the kernel reads them: Q2_K's crumb vectors 2h and
+ *                 2h + 1 (the low two bits), then a vector of their third
+ *                 bits: bit 4i + s of byte 4r + j belongs to row r's
+ *                 element 16(2h + i) + 4s + j
+ *   [1536, 1728)  the 12 scale bytes of each row as three words, as Q4_K's
+ *   [1728, 1760)  d of the 16 rows (fp16)
  * Q4_0 and IQ4_NL group, per 32-element block b (288 = 16 x 18 bytes at
  * b * 288):
  *   [0, 256)      codes: 4 vectors of 64 bytes, as Q4_K's (vector t, byte
@@ -52,8 +67,8 @@
 
 enum { LF_PACK_ROWS = 16 };
 
-/* Whether `type` has a packed layout (Q4_K, Q5_K, Q6_K, Q4_0, IQ4_NL, Q8_0,
- * F16, BF16). */
+/* Whether `type` has a packed layout (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q4_0,
+ * IQ4_NL, Q8_0, F16, BF16). */
 bool lf_pack_has(int type);
 /* Whether rows of k elements of `type` can be packed (F16, BF16: k a
  * multiple of 32). */

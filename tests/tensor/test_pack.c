@@ -32,8 +32,12 @@ static void random_rows(int type, uint8_t *dst, int64_t blocks) {
         return;
     }
     const int bs = (int)lf_type_traits_of(type)->type_size;
-    static const int q4k[] = {0, 2}, q6k[] = {208, -1}, d0[] = {0, -1};
-    const int *at = type == LF_TYPE_Q4_K || type == LF_TYPE_Q5_K ? q4k : type == LF_TYPE_Q6_K ? q6k : d0;
+    static const int q4k[] = {0, 2}, q6k[] = {208, -1}, q2k[] = {80, 82}, q3k[] = {108, -1}, d0[] = {0, -1};
+    const int *at = type == LF_TYPE_Q4_K || type == LF_TYPE_Q5_K ? q4k
+                    : type == LF_TYPE_Q6_K                     ? q6k
+                    : type == LF_TYPE_Q2_K                     ? q2k
+                    : type == LF_TYPE_Q3_K                     ? q3k
+                                                               : d0;
     for (int64_t b = 0; b < blocks; b++) {
         uint8_t *p = dst + b * bs;
         for (int i = 0; i < bs; i++)
@@ -210,7 +214,7 @@ int main(void) {
         printf("FAIL pack: no thread pool: %s\n", err.msg);
         return 1;
     }
-    static const int types[] = {LF_TYPE_Q4_K, LF_TYPE_Q5_K, LF_TYPE_Q6_K, LF_TYPE_Q4_0, LF_TYPE_IQ4_NL, LF_TYPE_Q8_0, LF_TYPE_F16, LF_TYPE_BF16};
+    static const int types[] = {LF_TYPE_Q2_K, LF_TYPE_Q3_K, LF_TYPE_Q4_K, LF_TYPE_Q5_K, LF_TYPE_Q6_K, LF_TYPE_Q4_0, LF_TYPE_IQ4_NL, LF_TYPE_Q8_0, LF_TYPE_F16, LF_TYPE_BF16};
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
         test_roundtrip(types[t]);
     test_refused();

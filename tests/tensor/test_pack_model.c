@@ -1,6 +1,6 @@
 /* test_pack_model.c — weights held in memory and repacked at load
- * (model/repack.c): every Q4_K_M and F16 vector model, the llama Q5_K_M, Q4_0,
- * IQ4_NL and BF16 ones and two Q8_0 ones, load by default with their matrices copied and those of a
+ * (model/repack.c): every Q4_K_M and F16 vector model, the llama Q5_K_M,
+ * Q3_K_M, Q4_0, IQ4_NL and BF16 ones, two Q2_K and two Q8_0 ones, load by default with their matrices copied and those of a
  * packed type packed when the kernel set reads that layout, and gives bit for bit the logits of the same model read from the
  * file mapping plain (LLAMAFILE_REPACK=0), at 1 and 2 threads; again with
  * copy units so small that packed groups straddle them. The copies lie end
@@ -139,6 +139,9 @@ int main(void) {
     for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
         test_model(archs[i], "Q4_K_M", LF_TYPE_Q4_K);
     test_model("llama", "Q5_K_M", LF_TYPE_Q5_K);
+    test_model("llama", "Q2_K", LF_TYPE_Q2_K);
+    test_model("bailingmoe2", "Q2_K", LF_TYPE_Q2_K);
+    test_model("llama", "Q3_K_M", LF_TYPE_Q3_K);
     test_model("llama", "Q4_0", LF_TYPE_Q4_0);
     test_model("llama", "IQ4_NL", LF_TYPE_IQ4_NL);
     test_model("llama", "Q8_0", LF_TYPE_Q8_0);
