@@ -22,10 +22,16 @@
 #     MAX_LOAD, default 0.5, and records it); prints the medians, the ratio
 #     of medians and the spread; the weights one token reads (bytes_per_token)
 #     and the streaming-read rate of the same file (bench/stream_read.c: a
-#     copy on 2 MiB pages, as the loader holds the weights), measured before
-#     each pair (the VM's memory rate moves within minutes),
+#     copy on 2 MiB pages, as the loader holds the weights; the median pass),
+#     measured before each pair (the VM's memory rate moves within seconds),
 #     to compare generation with. A GGUF that is missing is made again
 #     (mkmodel is deterministic) and deleted afterwards.
+#
+#     With TG_PAIRS=N (default 0), N more pairs of short tg64 runs follow,
+#     the order swapped every pair, and the median of the per-pair ratios is
+#     printed with its quartiles: this VM's memory rate jumps between ~30 and
+#     ~50 GB/s within a process every second or so, so a pair of short runs
+#     is more likely to share one rate than two long ones minutes apart.
 #
 #   bench/seed_bench.sh files GGUF...
 #     The same comparison for any GGUF files (make bench's TinyLlama set).
@@ -34,7 +40,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 : "${SHARED:=../shared}" "${SEED_DIR:=o/seed}" "${BIN:=o//llamafile}" "${ROUNDS:=5}"
-: "${MAX_LOAD:=0.5}" "${LLAMA_BENCH:=$SHARED/reference/llama.cpp-d32676d/llama-bench}"
+: "${MAX_LOAD:=0.5}" "${TG_PAIRS:=0}" "${LLAMA_BENCH:=$SHARED/reference/llama.cpp-d32676d/llama-bench}"
 export SHARED
 mkdir -p "$SEED_DIR" && SEED_DIR=$(cd "$SEED_DIR" && pwd) && BIN=$(cd "$BIN" && pwd) || exit 1
 RESULTS=$SEED_DIR/results.md
@@ -222,11 +228,34 @@ speed_file() { # NAME GGUF
     o=$(awk -v t=$test '$1 == "ours" && $2 == t { print $3 }' "$SEED_DIR/speed.$name.txt" | median)
     c=$(awk -v t=$test '$1 == "llama.cpp" && $2 == t { print $3 }' "$SEED_DIR/speed.$name.txt" | median)
     echo "$stem $test: ours median $o t/s, llama.cpp median $c t/s, ratio $(awk -v a="$o" -v b="$c" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }')x"
-    [ $test = tg ] && echo "   weights read per token: $bpt GB; ours $(awk -v a="$o" -v b="$bpt" -v s="$bw" 'BEGIN { printf "%.1f GB/s = %.0f%%", a * b, (s > 0 ? 100 * a * b / s : 0) }') of the streaming read, llama.cpp $(awk -v a="$c" -v b="$bpt" -v s="$bw" 'BEGIN { printf "%.1f GB/s = %.0f%%", a * b, (s > 0 ? 100 * a * b / s : 0) }'); streaming read median ${bw:-?} GB/s ($bwr; 2 threads, a held copy, best of 4 passes, measured before each pair)"
+    [ $test = tg ] && echo "   weights read per token: $bpt GB; ours $(awk -v a="$o" -v b="$bpt" -v s="$bw" 'BEGIN { printf "%.1f GB/s = %.0f%%", a * b, (s > 0 ? 100 * a * b / s : 0) }') of the streaming read, llama.cpp $(awk -v a="$c" -v b="$bpt" -v s="$bw" 'BEGIN { printf "%.1f GB/s = %.0f%%", a * b, (s > 0 ? 100 * a * b / s : 0) }'); streaming read median ${bw:-?} GB/s ($bwr; 2 threads, a held copy, median of 4 passes, measured before each pair)"
   done
-  echo "   spread: $(awk '{ k = $1 " " $2; if (!(k in lo) || $3 < lo[k]) lo[k] = $3; if ($3 > hi[k]) hi[k] = $3 }
+  [ "$TG_PAIRS" -gt 0 ] && tg_pairs "$g" "$SEED_DIR/speed.$name.txt"
+  echo "   spread: $(awk '$1 != "pair" { k = $1 " " $2; if (!(k in lo) || $3 < lo[k]) lo[k] = $3; if ($3 > hi[k]) hi[k] = $3 }
     END { for (k in lo) printf "%s %.1f-%.1f; ", k, lo[k], hi[k] }' "$SEED_DIR/speed.$name.txt")"
   echo "   rows (who, test, t/s, load before the pair): $SEED_DIR/speed.$name.txt"
+}
+
+# tg64 t/s of one run: WHO (ours | llama.cpp) GGUF
+tg_once() {
+  if [ "$1" = ours ]; then "$BIN/llamafile-bench" -m "$2" -t 2 -r 1 -p 0 -n 64 -o csv 2>/dev/null | csv_rows ours 0
+  else "$LLAMA_BENCH" -m "$2" -t 2 -r 1 -p 0 -n 64 -o csv 2>/dev/null | csv_rows llama.cpp 0; fi | awk '{ print $3 }'
+}
+
+# TG_PAIRS pairs of tg64 runs back to back, the order swapped every pair:
+# "pair OURS LLAMA LOAD" rows, then the median of the pair ratios and the quartiles.
+tg_pairs() { # GGUF ROWS
+  local p o c l
+  for p in $(seq 1 "$TG_PAIRS"); do
+    l=$(load) # not waited on: the runs before raise it
+
+    if [ $((p % 2)) = 1 ]; then o=$(tg_once ours "$1"); c=$(tg_once llama.cpp "$1")
+    else c=$(tg_once llama.cpp "$1"); o=$(tg_once ours "$1"); fi
+    echo "pair ${o:-0} ${c:-0} $l" >>"$2"
+  done
+  awk '$1 == "pair" && $3 > 0 { print $2 / $3 }' "$2" | sort -g | awk '{ a[NR] = $1 }
+    END { if (!NR) exit; q = int((NR + 3) / 4); m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+      printf "   tg64 pairs: median of %d pair ratios %.2fx, quartiles %.2f-%.2f, range %.2f-%.2f\n", NR, m, a[q], a[NR + 1 - q], a[1], a[NR] }'
 }
 
 do_speed() {
