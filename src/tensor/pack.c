@@ -44,12 +44,15 @@ static size_t q6k_high(int u) {
 }
 
 /* Q2_K and Q3_K: 16-element sub-block q's 2-bit codes in one vector (at
- * 64q for Q2_K; Q3_K: in runs of two such vectors and their third bits). */
+ * 64q for Q2_K; Q3_K: in runs of two such vectors and their third bits;
+ * Q6_K's high two bits: q6k_high(q)). */
 enum { Q2K_GROUP = LF_PACK_ROWS * LF_Q2_K_BYTES, Q2K_SC = 1024, Q2K_D = 1280, Q2K_DMIN = 1312 };
 enum { Q3K_GROUP = LF_PACK_ROWS * LF_Q3_K_BYTES, Q3K_RUN = 192, Q3K_WORDS = 1536, Q3K_D = 1728 };
 
-static size_t q23k_crumbs(int type, int q) {
-    return type == LF_TYPE_Q3_K ? Q3K_RUN * (size_t)(q / 2) + 64 * (size_t)(q % 2) : 64 * (size_t)q;
+static size_t crumbs_at(int type, int q) {
+    return type == LF_TYPE_Q6_K   ? q6k_high(q)
+           : type == LF_TYPE_Q3_K ? Q3K_RUN * (size_t)(q / 2) + 64 * (size_t)(q % 2)
+                                  : 64 * (size_t)q;
 }
 
 enum { Q40_GROUP = LF_PACK_ROWS * LF_Q4_0_BYTES, Q40_D = 256 };
@@ -127,20 +130,8 @@ static void unpack_q40(const uint8_t *src, int r, uint8_t *out) {
         out[2 + e] = (uint8_t)(get_code(src + 64 * (e / 8), e, r) | get_code(src + 64 * (e / 8 + 2), e + 16, r) << 4);
 }
 
-/* Q6_K's 6-bit codes in element order (ggml's dequantize_row_q6_K). */
-static void q6k_codes(const uint8_t *blk, uint8_t *code) {
-    const uint8_t *ql = blk, *qh = blk + 128;
-    for (int n = 0; n < 2; n++)
-        for (int l = 0; l < 32; l++) {
-            const uint8_t *a = ql + 64 * n, h = qh[32 * n + l];
-            uint8_t *c = code + 128 * n;
-            c[l] = (uint8_t)((a[l] & 15) | (h & 3) << 4);
-            c[l + 32] = (uint8_t)((a[l + 32] & 15) | (h >> 2 & 3) << 4);
-            c[l + 64] = (uint8_t)((a[l] >> 4) | (h >> 4 & 3) << 4);
-            c[l + 96] = (uint8_t)((a[l + 32] >> 4) | (h >> 6 & 3) << 4);
-        }
-}
-
+/* Q6_K's 6-bit codes (element order) -> its block (ggml's dequantize_row_q6_K
+ * read backwards). */
 static void q6k_block(const uint8_t *code, uint8_t *blk) {
     uint8_t *ql = blk, *qh = blk + 128;
     for (int n = 0; n < 2; n++)
@@ -152,28 +143,51 @@ static void q6k_block(const uint8_t *code, uint8_t *blk) {
         }
 }
 
-/* Eight codes of < 4 in the bytes of each of x0, x1 (elements 0-7, 8-15 of
- * a 16-element run) as one packed word: bits 2s of byte j hold element
- * 4s + j. */
-static uint32_t crumb_word(uint64_t x0, uint64_t x1) {
-    return (uint32_t)x0 | (uint32_t)(x0 >> 32) << 2 | (uint32_t)x1 << 4 | (uint32_t)(x1 >> 32) << 6;
+/* Row r's 2-bit codes (Q2_K, Q3_K; Q6_K's high two bits) -> crumb vector
+ * q, byte 4r + j, bits 2s: element 16q + 4s + j. Element 128n + 32j + l is
+ * bits 2j of qs[32n + l] (ggml's dequantize_row_q2_K; Q6_K's qh the same),
+ * so sub-block q reads the 16 bytes qs[32(q/8) + 16(q%2) ...] at shift
+ * 2((q%8)/2): four sub-blocks share each 16 bytes. */
+static inline __attribute__((always_inline)) void put_crumbs(int type, const uint8_t *qs, int r, uint8_t *dst) {
+    for (int i = 0; i < 4; i++) {
+        /* bit a of the 16 bytes: crumb (a >> 1) & 3 of byte (a >> 3) & 3 of
+         * word a >> 5; swapping the crumb and word fields of a (bits 1 <-> 5,
+         * 2 <-> 6) makes word j hold crumb j of every byte, at bits 2s of byte
+         * j' for word s: the crumb words of the four sub-blocks at once */
+        uint64_t x0 = rd64(qs + 16 * i), x1 = rd64(qs + 16 * i + 8);
+        uint64_t t = (x0 ^ x0 >> 30) & 0x00000000ccccccccull;
+        x0 ^= t ^ t << 30;
+        t = (x1 ^ x1 >> 30) & 0x00000000ccccccccull;
+        x1 ^= t ^ t << 30;
+        t = (x0 >> 4 ^ x1) & 0x0f0f0f0f0f0f0f0full;
+        x1 ^= t;
+        x0 ^= t << 4;
+        const uint32_t w[4] = {(uint32_t)x0, (uint32_t)(x0 >> 32), (uint32_t)x1, (uint32_t)(x1 >> 32)};
+        for (int j = 0; j < 4; j++)
+            memcpy(dst + crumbs_at(type, 8 * (i / 2) + 2 * j + i % 2) + 4 * r, &w[j], 4);
+    }
 }
 
 /* Q6_K row r's block -> its slots: low nibbles as Q4_K's codes (vector t
  * at q6k_low(t)), the high two bits of elements 16u + 4s + j at bits 2s of
  * byte 4r + j of crumb vector u (at q6k_high(u)), the 16 int8 scales of
- * sub-block q at [3072 + 16q + r], d at 3328 + 2r. */
+ * sub-block q at [3072 + 16q + r], d at 3328 + 2r. Element
+ * 128n + 32j + 8i + e (e < 8) is the low nibble of ql[64n + 32j + 8i + e]
+ * and element 64 later its high nibble: 8 bytes of ql give the words of
+ * vectors t = 16n + 4j + i and t + 8. */
 static void pack_q6k_block(const uint8_t *blk, int r, uint8_t *dst) {
-    uint8_t code[QK_K];
-    q6k_codes(blk, code);
-    for (int t = 0; t < 32; t++)
-        put_codes(code + 8 * t, dst + q6k_low(t), r);
-    for (int u = 0; u < 16; u++) { /* codes are 6 bits: >> 4 leaves bits 4-5 alone in each byte's low bits */
-        uint64_t x0 = rd64(code + 16 * u) >> 4 & 0x0303030303030303ull;
-        uint64_t x1 = rd64(code + 16 * u + 8) >> 4 & 0x0303030303030303ull;
-        uint32_t w = crumb_word(x0, x1);
-        memcpy(dst + q6k_high(u) + 4 * r, &w, 4);
-    }
+    const uint8_t *ql = blk;
+    for (int n = 0; n < 2; n++)
+        for (int j = 0; j < 2; j++)
+            for (int i = 0; i < 4; i++) {
+                uint64_t x = rd64(ql + 64 * n + 32 * j + 8 * i);
+                uint32_t a = (uint32_t)x, b = (uint32_t)(x >> 32);
+                uint32_t lo = (a & 0x0f0f0f0fu) | (b << 4 & 0xf0f0f0f0u), hi = (a >> 4 & 0x0f0f0f0fu) | (b & 0xf0f0f0f0u);
+                const int t = 16 * n + 4 * j + i;
+                memcpy(dst + q6k_low(t) + 4 * r, &lo, 4);
+                memcpy(dst + q6k_low(t + 8) + 4 * r, &hi, 4);
+            }
+    put_crumbs(LF_TYPE_Q6_K, blk + 128, r, dst);
     for (int q = 0; q < 16; q++)
         dst[Q6K_SC + 16 * q + r] = blk[192 + q];
     memcpy(dst + Q6K_D + 2 * r, blk + 208, 2);
@@ -216,23 +230,6 @@ static void q5k_fifth_bits(const uint8_t *qh, uint64_t w[4]) {
     bytes4x8(m, w);
 }
 
-/* Q2_K / Q3_K row r's 2-bit codes -> crumb vector q, byte 4r + j, bits 2s:
- * element 16q + 4s + j. Element 128n + 32j + l is bits 2j of qs[32n + l]
- * (ggml's dequantize_row_q2_K), so sub-block q reads the 16 bytes
- * qs[32(q/8) + 16(q%2) ...] at shift 2((q%8)/2): four sub-blocks share
- * each 16 bytes. */
-static void put_crumbs(int type, const uint8_t *qs, int r, uint8_t *dst) {
-    const uint64_t m = 0x0303030303030303ull;
-    for (int i = 0; i < 4; i++) {
-        const uint64_t x0 = rd64(qs + 16 * i), x1 = rd64(qs + 16 * i + 8);
-        for (int j = 0; j < 4; j++) {
-            const int q = 8 * (i / 2) + 2 * j + i % 2;
-            uint32_t w = crumb_word(x0 >> 2 * j & m, x1 >> 2 * j & m);
-            memcpy(dst + q23k_crumbs(type, q) + 4 * r, &w, 4);
-        }
-    }
-}
-
 /* Q2_K row r's block -> its slots: the crumbs, the scale byte of
  * sub-block q (scale | min << 4) at 1024 + 32(q/2) + 2r + q%2, d at
  * 1280 + 2r, dmin at 1312 + 2r. */
@@ -248,21 +245,31 @@ static void pack_q2k_block(const uint8_t *blk, int r, uint8_t *dst) {
  * (q%8)/2 + 4(q/8) of hmask[16(q%2) + 4s + j] for element 16q + 4s + j)
  * in the run's third vector, bit 4(q%2) + s of byte 4r + j; the 12 scale
  * bytes as three words at 1536 + 64w + 4r; d at 1728 + 2r. Run h = q/2
- * takes bit h of every hmask byte m to byte m%4, bit m/4: for each j an
- * 8 x 8 bit transpose of the bytes hmask[4i + j]. */
+ * takes bit h of every hmask byte m to byte m%4, bit m/4: in the 256 bits
+ * of hmask, bit address 32(m/4) + 8(m%4) + h goes to 32h + 8(m%4) + m/4,
+ * a swap of address bits 0-2 with 5-7 (three delta swaps). */
 static void pack_q3k_block(const uint8_t *blk, int r, uint8_t *dst) {
     put_crumbs(LF_TYPE_Q3_K, blk + 32, r, dst);
-    uint8_t t[4][8];
-    for (int j = 0; j < 4; j++) {
-        uint64_t x = 0;
-        for (int i = 0; i < 8; i++)
-            x |= (uint64_t)blk[4 * i + j] << 8 * i;
-        x = transpose8(x);
-        memcpy(t[j], &x, 8);
+    uint64_t x[4];
+    for (int i = 0; i < 4; i++) {
+        x[i] = rd64(blk + 8 * i);
+        uint64_t t = (x[i] ^ x[i] >> 31) & 0x00000000aaaaaaaaull; /* bit 0 <-> 5 */
+        x[i] ^= t ^ t << 31;
     }
-    for (int h = 0; h < 8; h++)
-        for (int j = 0; j < 4; j++)
-            dst[Q3K_RUN * h + 128 + 4 * r + j] = t[j][h];
+    for (int i = 0; i < 4; i += 2) { /* bit 1 <-> 6: across words i, i + 1 */
+        uint64_t t = (x[i] >> 2 ^ x[i + 1]) & 0x3333333333333333ull;
+        x[i + 1] ^= t;
+        x[i] ^= t << 2;
+    }
+    for (int i = 0; i < 2; i++) { /* bit 2 <-> 7: across words i, i + 2 */
+        uint64_t t = (x[i] >> 4 ^ x[i + 2]) & 0x0f0f0f0f0f0f0f0full;
+        x[i + 2] ^= t;
+        x[i] ^= t << 4;
+    }
+    for (int h = 0; h < 8; h++) {
+        uint32_t w = (uint32_t)(x[h / 2] >> 32 * (h % 2));
+        memcpy(dst + Q3K_RUN * h + 128 + 4 * r, &w, 4);
+    }
     for (int w = 0; w < 3; w++)
         memcpy(dst + Q3K_WORDS + 64 * w + 4 * r, blk + 96 + 4 * w, 4);
     memcpy(dst + Q3K_D + 2 * r, blk + 108, 2);
@@ -352,7 +359,7 @@ static void unpack_q6k(const uint8_t *src, int r, uint8_t *out) {
 
 /* Row r's 2-bit code of element e in a packed Q2_K / Q3_K super-block. */
 static int get_crumb(int type, const uint8_t *src, int e, int r) {
-    return src[q23k_crumbs(type, e / 16) + 4 * r + e % 4] >> (2 * (e % 16 / 4)) & 3;
+    return src[crumbs_at(type, e / 16) + 4 * r + e % 4] >> (2 * (e % 16 / 4)) & 3;
 }
 
 static void unpack_q23k(int type, const uint8_t *src, int r, uint8_t *out) {
