@@ -143,6 +143,40 @@ static void q6k_block(const uint8_t *code, uint8_t *blk) {
         }
 }
 
+/* Bits p and p + d of x exchanged for every p in m (a delta swap). */
+static inline uint64_t swap_bits(uint64_t x, int d, uint64_t m) {
+    uint64_t t = (x ^ x >> d) & m;
+    return x ^ t ^ t << d;
+}
+
+/* Bit p + d of *lo and bit p of *hi exchanged for every p in m: a swap of
+ * bit addresses across two words of a longer bit string. */
+static inline void swap_words(uint64_t *lo, uint64_t *hi, int d, uint64_t m) {
+    uint64_t t = (*lo >> d ^ *hi) & m;
+    *hi ^= t;
+    *lo ^= t << d;
+}
+
+/* Q5_K's fifth bits (bit q of qh[l] for element 32q + l) as the 8 words of
+ * the packed bit vectors of one row: byte j of sub-block q's word has bit s
+ * for element 32q + 8s + j and bit 4 + s for element 32q + 8s + 4 + j;
+ * word q in w[q / 2] at bit 32(q % 2). With l = 8s + 4u + j, bit address
+ * 64s + 32u + 8j + q of qh goes to 32q + 8j + 4u + s: address bits 0, 1, 2,
+ * 5, 6, 7 go to 5, 6, 7, 2, 0, 1, a cycle made of five swaps with bit 0. */
+static void q5k_fifth_bits(const uint8_t *qh, uint64_t w[4]) {
+    for (int i = 0; i < 4; i++) {
+        w[i] = rd64(qh + 8 * i);
+        w[i] = swap_bits(w[i], 31, 0x00000000aaaaaaaaull); /* 0 <-> 5 */
+        w[i] = swap_bits(w[i], 3, 0x0a0a0a0a0a0a0a0aull);  /* 0 <-> 2 */
+    }
+    swap_words(&w[0], &w[2], 1, 0x5555555555555555ull); /* 0 <-> 7 */
+    swap_words(&w[1], &w[3], 1, 0x5555555555555555ull);
+    for (int i = 0; i < 4; i++)
+        w[i] = swap_bits(w[i], 1, 0x2222222222222222ull); /* 0 <-> 1 */
+    swap_words(&w[0], &w[1], 1, 0x5555555555555555ull); /* 0 <-> 6 */
+    swap_words(&w[2], &w[3], 1, 0x5555555555555555ull);
+}
+
 /* Row r's 2-bit codes (Q2_K, Q3_K; Q6_K's high two bits) -> crumb vector
  * q, byte 4r + j, bits 2s: element 16q + 4s + j. Element 128n + 32j + l is
  * bits 2j of qs[32n + l] (ggml's dequantize_row_q2_K; Q6_K's qh the same),
@@ -154,14 +188,9 @@ static inline __attribute__((always_inline)) void put_crumbs(int type, const uin
          * word a >> 5; swapping the crumb and word fields of a (bits 1 <-> 5,
          * 2 <-> 6) makes word j hold crumb j of every byte, at bits 2s of byte
          * j' for word s: the crumb words of the four sub-blocks at once */
-        uint64_t x0 = rd64(qs + 16 * i), x1 = rd64(qs + 16 * i + 8);
-        uint64_t t = (x0 ^ x0 >> 30) & 0x00000000ccccccccull;
-        x0 ^= t ^ t << 30;
-        t = (x1 ^ x1 >> 30) & 0x00000000ccccccccull;
-        x1 ^= t ^ t << 30;
-        t = (x0 >> 4 ^ x1) & 0x0f0f0f0f0f0f0f0full;
-        x1 ^= t;
-        x0 ^= t << 4;
+        uint64_t x0 = swap_bits(rd64(qs + 16 * i), 30, 0x00000000ccccccccull);
+        uint64_t x1 = swap_bits(rd64(qs + 16 * i + 8), 30, 0x00000000ccccccccull);
+        swap_words(&x0, &x1, 4, 0x0f0f0f0f0f0f0f0full);
         const uint32_t w[4] = {(uint32_t)x0, (uint32_t)(x0 >> 32), (uint32_t)x1, (uint32_t)(x1 >> 32)};
         for (int j = 0; j < 4; j++)
             memcpy(dst + crumbs_at(type, 8 * (i / 2) + 2 * j + i % 2) + 4 * r, &w[j], 4);
@@ -193,43 +222,6 @@ static void pack_q6k_block(const uint8_t *blk, int r, uint8_t *dst) {
     memcpy(dst + Q6K_D + 2 * r, blk + 208, 2);
 }
 
-/* Four words of 8 bytes (rows) -> out[j] = byte j of each, then byte
- * 4 + j of each. */
-static void bytes4x8(const uint64_t x[4], uint64_t out[4]) {
-    const uint64_t m8 = 0x00ff00ff00ff00ffull, m16 = 0x0000ffff0000ffffull;
-    uint64_t a = (x[0] & m8) | (x[1] & m8) << 8, b = (x[0] >> 8 & m8) | (x[1] & ~m8);
-    uint64_t c = (x[2] & m8) | (x[3] & m8) << 8, d = (x[2] >> 8 & m8) | (x[3] & ~m8);
-    out[0] = (a & m16) | (c & m16) << 16;
-    out[1] = (b & m16) | (d & m16) << 16;
-    out[2] = (a >> 16 & m16) | (c & ~m16);
-    out[3] = (b >> 16 & m16) | (d & ~m16);
-}
-
-/* The 8 x 8 bit matrix x (bit j of byte i) transposed (to bit i of byte j). */
-static uint64_t transpose8(uint64_t x) {
-    uint64_t t = (x ^ x >> 7) & 0x00aa00aa00aa00aaull;
-    x ^= t ^ t << 7;
-    t = (x ^ x >> 14) & 0x0000cccc0000ccccull;
-    x ^= t ^ t << 14;
-    t = (x ^ x >> 28) & 0x00000000f0f0f0f0ull;
-    return x ^ t ^ t << 28;
-}
-
-/* Q5_K's fifth bits (bit q of qh[l] for element 32q + l) as the 8 words of
- * the packed bit vectors of one row: byte j of sub-block q's word has bit s
- * for element 32q + 8s + j and bit 4 + s for element 32q + 8s + 4 + j;
- * words q and q + 4 in w[q]. The bytes qh[8s + j], qh[8s + 4 + j] are
- * gathered per j, their bits transposed, the bytes scattered back. */
-static void q5k_fifth_bits(const uint8_t *qh, uint64_t w[4]) {
-    uint64_t x[4], m[4];
-    for (int s = 0; s < 4; s++)
-        x[s] = rd64(qh + 8 * s);
-    bytes4x8(x, m);
-    for (int j = 0; j < 4; j++)
-        m[j] = transpose8(m[j]);
-    bytes4x8(m, w);
-}
-
 /* Q2_K row r's block -> its slots: the crumbs, the scale byte of
  * sub-block q (scale | min << 4) at 1024 + 32(q/2) + 2r + q%2, d at
  * 1280 + 2r, dmin at 1312 + 2r. */
@@ -251,21 +243,12 @@ static void pack_q2k_block(const uint8_t *blk, int r, uint8_t *dst) {
 static void pack_q3k_block(const uint8_t *blk, int r, uint8_t *dst) {
     put_crumbs(LF_TYPE_Q3_K, blk + 32, r, dst);
     uint64_t x[4];
-    for (int i = 0; i < 4; i++) {
-        x[i] = rd64(blk + 8 * i);
-        uint64_t t = (x[i] ^ x[i] >> 31) & 0x00000000aaaaaaaaull; /* bit 0 <-> 5 */
-        x[i] ^= t ^ t << 31;
-    }
-    for (int i = 0; i < 4; i += 2) { /* bit 1 <-> 6: across words i, i + 1 */
-        uint64_t t = (x[i] >> 2 ^ x[i + 1]) & 0x3333333333333333ull;
-        x[i + 1] ^= t;
-        x[i] ^= t << 2;
-    }
-    for (int i = 0; i < 2; i++) { /* bit 2 <-> 7: across words i, i + 2 */
-        uint64_t t = (x[i] >> 4 ^ x[i + 2]) & 0x0f0f0f0f0f0f0f0full;
-        x[i + 2] ^= t;
-        x[i] ^= t << 4;
-    }
+    for (int i = 0; i < 4; i++)
+        x[i] = swap_bits(rd64(blk + 8 * i), 31, 0x00000000aaaaaaaaull); /* 0 <-> 5 */
+    swap_words(&x[0], &x[1], 2, 0x3333333333333333ull); /* 1 <-> 6 */
+    swap_words(&x[2], &x[3], 2, 0x3333333333333333ull);
+    swap_words(&x[0], &x[2], 4, 0x0f0f0f0f0f0f0f0full); /* 2 <-> 7 */
+    swap_words(&x[1], &x[3], 4, 0x0f0f0f0f0f0f0f0full);
     for (int h = 0; h < 8; h++) {
         uint32_t w = (uint32_t)(x[h / 2] >> 32 * (h % 2));
         memcpy(dst + Q3K_RUN * h + 128 + 4 * r, &w, 4);
@@ -300,7 +283,7 @@ static inline __attribute__((always_inline)) void pack_k4_block(int type, const 
     uint64_t w[4];
     q5k_fifth_bits(blk + 16, w);
     for (int q = 0; q < 8; q++) {
-        uint32_t x = (uint32_t)(w[q % 4] >> (q < 4 ? 0 : 32));
+        uint32_t x = (uint32_t)(w[q / 2] >> 32 * (q % 2));
         memcpy(dst + q5k_high(q) + 4 * r, &x, 4);
     }
 }
