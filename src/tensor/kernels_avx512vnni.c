@@ -614,7 +614,7 @@ LF_INLINE void tilefp(const lf_mm_call *c, const uint8_t *g, int64_t i, int r0, 
                 av[y] = _mm512_load_ps((const float *)(a + (size_t)y * arow) + 32 * ch + 16 * h);
             LF_UNROLL
             for (int x = 0; x < rm; x++)
-                fma_rows(acc[x], _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + 64 * x + 32 * h))), av, rn);
+                fma_rows(acc[x], halves16(p + 64 * x + 32 * h), av, rn);
         }
     }
     store_sums(c, i, rm, j, rn, acc);
@@ -690,10 +690,9 @@ static void mmf(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
                 /* a packed row's 16 halves at e lie at 1024 (e / 32) + 64 r + 2 (e % 32) */
                 for (const uint8_t *gw = (const uint8_t *)c->w + (size_t)ig * c->ldw + 64 * (size_t)(i - ig);
                      packed && e < c->k; e += 16)
-                    _mm512_storeu_ps(o + e, _mm512_cvtph_ps(_mm256_loadu_si256(
-                                                (const __m256i *)(gw + (size_t)(e / 32) * 1024 + 2 * (size_t)(e % 32)))));
+                    _mm512_storeu_ps(o + e, halves16(gw + (size_t)(e / 32) * 1024 + 2 * (size_t)(e % 32)));
                 for (; e + 16 <= c->k; e += 16)
-                    _mm512_storeu_ps(o + e, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + 2 * e))));
+                    _mm512_storeu_ps(o + e, halves16(w + 2 * e));
                 for (; e < c->k; e++)
                     o[e] = h2f(w + 2 * e);
             }

@@ -30,6 +30,15 @@ LF_INLINE float h2f(const uint8_t *p) {
     return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(lf_rd_u16(p))));
 }
 
+/* Sixteen fp16 values at p (a packed group's 16 d, or a run of F16) as
+ * floats; negated by the sign bit, like a scalar -x (the 16 -dmin). */
+LF_INLINE __m512 halves16(const uint8_t *p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+LF_INLINE __m512 neg_halves16(const uint8_t *p) {
+    return _mm512_xor_ps(halves16(p), _mm512_set1_ps(-0.0f));
+}
+
 /* ------------------------------------------------------ 32-element pairs */
 
 typedef struct dec0 {
@@ -350,11 +359,10 @@ LF_INLINE __m512i kp_minpair(const kp_sc *s, int pp) {
 
 /* d and -dmin of the 16 rows (-dmin by the sign bit, like a scalar -x). */
 LF_INLINE __m512 kp_d(const uint8_t *t) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(t + KP_D)));
+    return halves16(t + KP_D);
 }
 LF_INLINE __m512 kp_ndmin(const uint8_t *t) {
-    return _mm512_xor_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(t + KP_DMIN))),
-                         _mm512_set1_ps(-0.0f));
+    return neg_halves16(t + KP_DMIN);
 }
 
 /* Codes of vector t: elements 8t .. 8t+3 (lo) and 8t+4 .. 8t+7 (hi), 4 per row lane. */
@@ -402,7 +410,7 @@ LF_INLINE __m512i q6kp_scale(const uint8_t *p, int q) {
     return _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + Q6KP_SC + 16 * q)));
 }
 LF_INLINE __m512 q6kp_d(const uint8_t *p) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + Q6KP_D)));
+    return halves16(p + Q6KP_D);
 }
 
 /* -------------------------------- packed Q2_K / Q3_K groups (tensor/pack.h) */
@@ -487,11 +495,10 @@ LF_INLINE __m512i q2kp_minpair(const uint8_t *p, int pp) {
 LF_INLINE __m512 p16_d(int type, const uint8_t *p) {
     if (type == LF_TYPE_Q6_K)
         return q6kp_d(p);
-    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + (type == LF_TYPE_Q2_K ? Q2KP_D : Q3KP_D))));
+    return halves16(p + (type == LF_TYPE_Q2_K ? Q2KP_D : Q3KP_D));
 }
 LF_INLINE __m512 q2kp_ndmin(const uint8_t *p) {
-    return _mm512_xor_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + Q2KP_DMIN))),
-                         _mm512_set1_ps(-0.0f));
+    return neg_halves16(p + Q2KP_DMIN);
 }
 
 /* ---------------------- packed Q4_0 / IQ4_NL / Q8_0 groups (tensor/pack.h) */
@@ -518,7 +525,7 @@ LF_INLINE void p0_codes(int type, const uint8_t *p, int t, __m512i *lo, __m512i 
 
 /* d of the 16 rows of a packed block. */
 LF_INLINE __m512 p0_d(int type, const uint8_t *p) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + p0_blk(type) - 32)));
+    return halves16(p + p0_blk(type) - 32);
 }
 
 /* kernels_avx512vnni_gemm.c: the matrix-matrix kernels (x16 layouts), and

@@ -421,6 +421,17 @@ LF_INLINE void panelk_p16(const lf_mm_call *c, int type, int64_t i0, uint8_t *pu
     }
 }
 
+/* The panel of a packed group of the call's type. */
+static void panelk_packed(const lf_mm_call *c, int64_t i0, uint8_t *pu, kpanel *pk) {
+    switch (c->type) {
+    case LF_TYPE_Q2_K: panelk_p16(c, LF_TYPE_Q2_K, i0, pu, pk); break;
+    case LF_TYPE_Q3_K: panelk_p16(c, LF_TYPE_Q3_K, i0, pu, pk); break;
+    case LF_TYPE_Q6_K: panelk_p16(c, LF_TYPE_Q6_K, i0, pu, pk); break;
+    case LF_TYPE_Q5_K: panelk_kp(c, LF_TYPE_Q5_K, i0, pu, pk); break;
+    default: panelk_kp(c, LF_TYPE_Q4_K, i0, pu, pk); break;
+    }
+}
+
 LF_INLINE void tilek(const lf_mm_call *c, int64_t i0, int rows, int64_t j0, int J, int sub, int has_min,
                      const uint8_t *pu, const kpanel *pk) {
     const int64_t k = c->k, nb = k / 256;
@@ -512,16 +523,8 @@ static void gemmk(const lf_mm_call *c, int64_t i0, int64_t i1, void *tmp) {
         int np = 0;
         for (int64_t i = ig; i < i1 && np < pg; i += P, np++) {
             uint8_t *pu = (uint8_t *)tmp + np * pb;
-            if (i + P <= c->packed && c->type == LF_TYPE_Q6_K)
-                panelk_p16(c, LF_TYPE_Q6_K, i, pu, (kpanel *)(pu + (size_t)k * P));
-            else if (i + P <= c->packed && c->type == LF_TYPE_Q3_K)
-                panelk_p16(c, LF_TYPE_Q3_K, i, pu, (kpanel *)(pu + (size_t)k * P));
-            else if (i + P <= c->packed && c->type == LF_TYPE_Q2_K)
-                panelk_p16(c, LF_TYPE_Q2_K, i, pu, (kpanel *)(pu + (size_t)k * P));
-            else if (i + P <= c->packed && c->type == LF_TYPE_Q5_K)
-                panelk_kp(c, LF_TYPE_Q5_K, i, pu, (kpanel *)(pu + (size_t)k * P));
-            else if (i + P <= c->packed)
-                panelk_kp(c, LF_TYPE_Q4_K, i, pu, (kpanel *)(pu + (size_t)k * P));
+            if (i + P <= c->packed)
+                panelk_packed(c, i, pu, (kpanel *)(pu + (size_t)k * P));
             else
                 panelk(c, i, i1 - i < P ? (int)(i1 - i) : P, pu, (kpanel *)(pu + (size_t)k * P));
         }
