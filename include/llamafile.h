@@ -377,9 +377,22 @@ int32_t lf_model_n_embd(const lf_model *m);
 int32_t lf_model_n_layer(const lf_model *m);
 uint64_t lf_model_n_params(const lf_model *m);
 uint64_t lf_model_size(const lf_model *m);       /* bytes of weights */
-/* The weight matrices copied out of the file into memory at load (and of
- * those, repacked for the kernels), their bytes and the time it took; none
- * with LLAMAFILE_REPACK=0. */
+/* How models loaded from now on hold their weight matrices. Generation
+ * reads every weight per token, and reads them faster from a copy in
+ * memory, repacked for the kernels, than from the file's mapping.
+ * LF_REPACK_AT_LOAD (the default): lf_model_load copies them before it
+ * returns. LF_REPACK_BACKGROUND: lf_model_load returns with them read
+ * from the mapping, and every decode of a context after its first copies
+ * some (for about 100 ms) before its forward passes and switches those to
+ * their copies (logits are the same either way): the first token comes
+ * sooner, the next ones slower until all are copied. LF_REPACK_OFF: they
+ * stay mapped. LLAMAFILE_REPACK=0, =load or =background in the environment
+ * overrides this. */
+enum lf_repack { LF_REPACK_AT_LOAD, LF_REPACK_BACKGROUND, LF_REPACK_OFF };
+void lf_set_repack(enum lf_repack mode);
+/* The weight matrices copied out of the file into memory (and of those,
+ * repacked for the kernels), their bytes and the time the copy took (-1
+ * while a background copy is under way); none with LF_REPACK_OFF. */
 void lf_model_held(const lf_model *m, int *n_held, uint64_t *bytes, int *n_packed, double *ms);
 /* The model's GGUF, for metadata lookups. */
 const lf_gguf *lf_model_gguf(const lf_model *m);

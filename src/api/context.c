@@ -9,6 +9,11 @@
 #include "base/error.h"
 #include "model/model.h"
 
+/* About what a decode spends copying weights: on a 2-core VM, 25 ms steps
+ * copied at half the rate of 100 ms ones, and one copy of it all stalled
+ * the second token by up to a second. */
+enum { STEP_MS = 100 };
+
 lf_context_params lf_context_default_params(void) {
     return (lf_context_params){
         .n_ctx = 4096, .n_batch = 512, .n_threads = 0, .kv_type = LF_TYPE_F16, .n_seq_max = 1,
@@ -181,6 +186,11 @@ bool lf_decode(lf_context *c, const lf_batch *b, lf_error *err) {
         n_out += want && want[i];
     if (!reserve_outputs(c, n, n_out, err))
         return false;
+    /* weights still to copy into memory (LF_REPACK_BACKGROUND), not before
+     * the first decode: the first token does not wait for them */
+    if (c->decoded)
+        lf_model_pack_step(c->model, c->pool, STEP_MS);
+    c->decoded = true;
     /* cells are placed per ubatch: a sliding-window group only holds one */
     int32_t *cells = lf_malloc(sizeof(int32_t) * (size_t)n * (size_t)c->kv.n_group);
     if (!cells)
@@ -205,7 +215,9 @@ bool lf_decode(lf_context *c, const lf_batch *b, lf_error *err) {
             .logits = embd ? NULL : c->logits + (size_t)c->n_out * width,
             .embd = embd ? c->embd + (size_t)c->n_out * width : NULL,
         };
+        bool entered = lf_model_weights_enter(c->model);
         ok = c->model->arch->forward(c, &ub, err);
+        lf_model_weights_leave(c->model, entered);
         for (int32_t i = i0; i < i0 + len; i++)
             c->out_row[i] = want && want[i] ? c->n_out++ : -1;
     }

@@ -102,7 +102,7 @@ void lf_model_held(const lf_model *m, int *n_held, uint64_t *bytes, int *n_packe
     *n_held = m->n_held;
     *bytes = m->held_bytes;
     *n_packed = m->n_packed;
-    *ms = m->pack_ms;
+    *ms = lf_model_pack_settled(m) ? m->pack_ms : -1;
 }
 
 uint64_t lf_model_n_params(const lf_model *m) {

@@ -63,12 +63,14 @@ void *lf_weights_alloc(lf_model *m, size_t size, size_t layer_size, void **layer
     }
     *layers = p + head;
     m->weights = p;
+    m->weights_size = head + n * layer_size;
     return p;
 }
 
 void lf_weights_free(lf_model *m) {
     free(m->weights);
     m->weights = NULL;
+    m->weights_size = 0;
 }
 
 bool lf_model_f32_nd(lf_model *m, const float **out, bool required, int n_dims,
@@ -119,7 +121,7 @@ bool lf_io_bind(const lf_model *m, lf_io_weights *io, bool output_required, lf_e
                          "output.weight"))
         return false;
     if (!io->output.data)
-        io->output = io->tok_embd; /* tied */
+        lf_model_weight_tie((lf_model *)m, &io->output, &io->tok_embd);
     return true;
 }
 

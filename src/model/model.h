@@ -83,6 +83,7 @@ struct lf_model {
     char arch_name[64];
     lf_hparams hp;
     void *weights;
+    size_t weights_size;        /* bytes of the weight block (lf_weights_alloc) */
     void **owned;   /* converted copies of small non-F32 tensors */
     int n_owned;
     struct lf_chat_cache *chat; /* its parsed chat templates (text/chat.h) */
@@ -106,6 +107,7 @@ struct lf_context {
     int32_t *out_row;       /* batch index -> logits row (-1: none) */
     int32_t n_out, out_cap, batch_cap;
     int32_t last_n;         /* tokens in the last decoded batch */
+    bool decoded;           /* lf_decode has run: later ones copy weights */
     void *arch_state;       /* owned by the arch's ctx_init / ctx_free */
     lf_abort_fn abort_fn;   /* lf_set_abort_callback; NULL: none */
     void *abort_user;
@@ -135,21 +137,44 @@ bool lf_model_common_hparams(lf_model *m, lf_error *err);
 bool lf_model_weight(const lf_model *m, lf_weight *W, bool required, int n_dims,
                      const int64_t *ne, lf_error *err, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
-/* repack.c: whether the tensor just bound to W is held in anonymous memory
- * (then W->data points at the copy, W->packed is set where the kernel set
- * reads a packed layout, and the tensor is queued), and the queued copies
- * and repacking, run once the architecture is loaded (not with
- * LLAMAFILE_REPACK=0: then every weight stays mapped and plain). */
+/* repack.c: whether the tensor just bound to W is to be held in anonymous
+ * memory (then the copy is reserved and W, if it lies in the weight block,
+ * recorded to switch to it), and the copies, made once the architecture is
+ * loaded by lf_model_pack: at once (LF_REPACK_AT_LOAD), or by
+ * lf_model_pack_step at the start of the decodes after the first
+ * (LF_REPACK_BACKGROUND; each W reads the file's mapping until switched).
+ * Nothing is held with LF_REPACK_OFF or LLAMAFILE_REPACK=0. */
 bool lf_model_pack_choose(lf_model *m, const lf_gguf_tensor *t, const char *name, lf_weight *W,
                           lf_error *err);
 bool lf_model_pack(lf_model *m, lf_error *err);
+/* Copies for about budget_ms on the pool and switches the weights done
+ * (waits for the forward passes under way in other contexts). */
+void lf_model_pack_step(lf_model *m, lf_pool *pool, double budget_ms);
 void lf_model_pack_free(lf_model *m);
+/* *dst = *src for a bound weight (a tied output): dst switches to the copy
+ * along with src. */
+void lf_model_weight_tie(lf_model *m, lf_weight *dst, const lf_weight *src);
+/* Around every forward pass: holds the weights still until leave (returns
+ * whether it locked: false once every weight is switched, or with nothing
+ * left to copy). */
+bool lf_model_weights_enter(lf_model *m);
+void lf_model_weights_leave(lf_model *m, bool entered);
+/* Whether every weight reads its final place (no copy to come). */
+bool lf_model_pack_settled(const lf_model *m);
+/* Tests: the tensors whose lf_weights read their copies, and the pointers
+ * in the weight block that still point at a copied tensor in the file's
+ * mapping (an lf_weight not switched; 0 once settled). */
+int lf_model_pack_switched(const lf_model *m);
+int lf_model_pack_stale(const lf_model *m);
 /* Bytes from the first held copy's start to the last one's end (the copies
  * lie end to end, so this is their bytes plus alignment; 0 if none). */
 size_t lf_model_held_span(const lf_model *m);
 /* Bytes per unit of the copy (4 MiB); tests make it small so that packed
  * groups straddle units. */
 extern size_t lf_model_pack_unit;
+/* The most bytes one lf_model_pack_step copies (unlimited; tests make it
+ * small so that the copy spans many decodes). */
+extern size_t lf_model_pack_step_cap;
 /* A small F32 tensor (norm weights, biases) as a float pointer into the map. */
 bool lf_model_f32(const lf_model *m, const float **out, bool required, int64_t n,
                   lf_error *err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));

@@ -55,8 +55,14 @@ printf 'Once upon a' >"$TMP/prompt.txt"
 grep -q "load time" "$TMP/err" && grep -q "prompt .*tokens per second" "$TMP/err" \
   && grep -q "generation .*tokens per second" "$TMP/err" \
   && pass "--verbose prints load time and speeds" || fail "--verbose" "$(tail -3 "$TMP/err")"
-grep -q "^llamafile: [1-9][0-9]* weight matrices .* copied into memory" "$TMP/err" \
-  && pass "--verbose: the weights are held in memory by default" || fail "held weights" "$(grep copied "$TMP/err")"
+grep -q "^llamafile: [1-9][0-9]* weight matrices .* to copy into memory, .* in the background" "$TMP/err" \
+  && grep -q "^llamafile: weights copied into memory in [0-9]* ms" "$TMP/err" \
+  && pass "--verbose: the weights are copied into memory by the decodes after the first" \
+  || fail "held weights" "$(grep copy "$TMP/err")"
+LLAMAFILE_REPACK=load "$LF" -m "$M" -p "$P" -n 8 --temp 0 --verbose >"$TMP/out" 2>"$TMP/err"
+grep -q "^llamafile: [1-9][0-9]* weight matrices .* copied into memory, .* in [0-9]* ms" "$TMP/err" \
+  && cmp -s "$TMP/out" <("$LF" -m "$M" -p "$P" -n 8 --temp 0 2>/dev/null) \
+  && pass "LLAMAFILE_REPACK=load copies them at load, same text" || fail "LLAMAFILE_REPACK=load" "$(grep copied "$TMP/err")"
 "$LF" -m "$M" -p "$P" -n 8 --temp 0 --verbose --no-repack >"$TMP/out" 2>"$TMP/err"
 grep -q "^llamafile: 0 weight matrices (0 MiB) copied" "$TMP/err" && cmp -s "$TMP/out" <("$LF" -m "$M" -p "$P" -n 8 --temp 0 2>/dev/null) \
   && pass "--no-repack reads the weights from the file, same text" || fail "--no-repack" "$(grep copied "$TMP/err")"

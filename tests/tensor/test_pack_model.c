@@ -4,7 +4,8 @@
  * packed type packed when the kernel set reads that layout, and gives bit for bit the logits of the same model read from the
  * file mapping plain (LLAMAFILE_REPACK=0), at 1 and 2 threads; again with
  * copy units so small that packed groups straddle them. The copies lie end
- * to end in one arena. */
+ * to end in one arena. With LF_REPACK_BACKGROUND the copy runs a little
+ * per decode, and the logits stay those of the mapped model throughout. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,104 @@ static void test_model(const char *arch, const char *file_type, int packed_type)
     free(b);
     lf_model_free(packed);
     lf_model_free(plain);
+    TEST_END();
+}
+
+/* LF_REPACK_BACKGROUND: the model loads with every weight mapped; then,
+ * one token per decode, each decode after the first copies a little and
+ * switches the tensors done: a twelfth of the weights in units of 3000
+ * bytes, or (chunkwise) one unit of a thirtieth of the file, so that a step
+ * ends at every unit boundary, one short of a tensor's end too. The logits
+ * equal the mapped model's at every step, some decode sees the weights
+ * part switched, and once all are, nothing in the weight block points at
+ * the mapping of a copied tensor (a tied output too). */
+static void test_background(const char *arch, const char *file_type, int threads, bool chunkwise) {
+    char label[200], path[1024];
+    snprintf(label, sizeof label, "repack in background: %s-%s at %d threads%s, logits unchanged while the weights switch",
+             arch, file_type, threads, chunkwise ? ", a unit per decode" : "");
+    snprintf(path, sizeof path, "%s/vectors/%s-%s.gguf", test_shared_dir(), arch, file_type);
+    lf_error err;
+    setenv("LLAMAFILE_REPACK", "0", 1);
+    lf_model *plain = lf_model_load(path, &err);
+    unsetenv("LLAMAFILE_REPACK");
+    if (!plain) {
+        SKIP(label, "%s", err.msg);
+        return;
+    }
+    TEST_BEGIN(label);
+    size_t unit = lf_model_pack_unit;
+    lf_model_pack_unit = chunkwise ? (size_t)lf_model_size(plain) / 30 + 1 : 3000;
+    lf_set_repack(LF_REPACK_BACKGROUND);
+    lf_model *bg = lf_model_load(path, &err);
+    lf_set_repack(LF_REPACK_AT_LOAD);
+    lf_model_pack_unit = unit;
+    EXPECT(bg, "%s", err.msg);
+    int held = 0, packed = 0;
+    uint64_t bytes = 0;
+    double ms = 0;
+    if (bg)
+        lf_model_held(bg, &held, &bytes, &packed, &ms);
+    EXPECT(held > 1 && ms < 0 && lf_model_pack_switched(bg) == 0 && !lf_model_pack_settled(bg),
+           "after the load: %d held, %g ms, %d switched", held, ms, bg ? lf_model_pack_switched(bg) : -1);
+    lf_model_pack_step_cap = chunkwise ? 1 : (size_t)bytes / 12;
+    lf_context *a = new_ctx(plain, threads, 64, 1), *b = bg ? new_ctx(bg, threads, 64, 1) : NULL;
+    int nv = lf_model_n_vocab(plain), step = 0, partly = 0;
+    EXPECT(a && (b || !bg), "context failed");
+    for (; a && b && step < 60 && !lf_model_pack_settled(bg); step++) {
+        int32_t tok = 1 + step * 7 % (nv - 1);
+        bool ok = decode(a, &tok, 1, 0, step) && decode(b, &tok, 1, 0, step);
+        const float *la = ok ? lf_get_logits_ith(a, 0) : NULL, *lb = ok ? lf_get_logits_ith(b, 0) : NULL;
+        EXPECT(la && lb, "decode %d failed", step);
+        if (!la || !lb)
+            break;
+        EXPECT(memcmp(la, lb, sizeof(float) * (size_t)nv) == 0, "decode %d (%d of %d tensors switched): logits differ by up to %g",
+               step, lf_model_pack_switched(bg), held, max_diff(la, lb, nv));
+        int sw = lf_model_pack_switched(bg);
+        partly += sw > 0 && sw < held;
+    }
+    EXPECT(!bg || lf_model_pack_settled(bg), "not settled after %d decodes (%d of %d switched)", step,
+           bg ? lf_model_pack_switched(bg) : 0, held);
+    EXPECT(partly > 0, "no decode saw the weights part switched");
+    EXPECT(!bg || lf_model_pack_stale(bg) == 0, "%d pointers in the weight block still read the mapping",
+           bg ? lf_model_pack_stale(bg) : 0);
+    if (bg)
+        lf_model_held(bg, &held, &bytes, &packed, &ms);
+    EXPECT(ms >= 0, "the copy time is still %g", ms);
+    lf_model_pack_step_cap = SIZE_MAX;
+    lf_context_free(a);
+    lf_context_free(b);
+    lf_model_free(bg);
+    lf_model_free(plain);
+    TEST_END();
+}
+
+/* A model freed with its copy half done. */
+static void test_background_free(void) {
+    const char *label = "repack in background: a model freed with its copy half done";
+    char path[1024];
+    snprintf(path, sizeof path, "%s/vectors/llama-Q4_K_M.gguf", test_shared_dir());
+    lf_error err;
+    size_t unit = lf_model_pack_unit;
+    lf_model_pack_unit = 3000;
+    lf_set_repack(LF_REPACK_BACKGROUND);
+    lf_model *m = lf_model_load(path, &err);
+    lf_set_repack(LF_REPACK_AT_LOAD);
+    lf_model_pack_unit = unit;
+    if (!m) {
+        SKIP(label, "%s", err.msg);
+        return;
+    }
+    TEST_BEGIN(label);
+    lf_model_pack_step_cap = 50000;
+    lf_context *c = new_ctx(m, 2, 64, 1);
+    static const int32_t toks[3] = {1, 5, 9};
+    for (int i = 0; c && i < 3; i++)
+        EXPECT(decode(c, toks + i, 1, 0, i), "decode %d failed", i);
+    EXPECT(lf_model_pack_switched(m) > 0 && !lf_model_pack_settled(m), "%d switched, settled %d",
+           lf_model_pack_switched(m), lf_model_pack_settled(m));
+    lf_model_pack_step_cap = SIZE_MAX;
+    lf_context_free(c);
+    lf_model_free(m);
     TEST_END();
 }
 
@@ -156,5 +255,14 @@ int main(void) {
     test_model("llama", "Q4_K_M", LF_TYPE_Q4_K);
     test_model("granitehybrid", "Q4_K_M", LF_TYPE_Q4_K);
     test_address_limit();
+    test_background("llama", "Q4_K_M", 2, false);
+    test_background("gemma3", "Q4_K_M", 1, false); /* tied output */
+    test_background("qwen3", "F16", 2, false);     /* tied, F16 */
+    test_background("bailingmoe2", "Q4_K_M", 2, false); /* MoE experts, held plain */
+    test_background("granitehybrid", "Q4_K_M", 2, false);
+    test_background("gpt-oss", "Q4_K_M", 1, false);
+    test_background("llama", "Q4_K_M", 1, true);
+    test_background("llama", "F16", 1, true);
+    test_background_free();
     return test_summary();
 }

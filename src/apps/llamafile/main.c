@@ -227,6 +227,9 @@ static int run(int argc, char **argv, int user_first, int user_end) {
     struct run_stats st = {0};
     double t0 = now();
     lf_error err;
+    /* the weights are copied into memory (faster generation) by the
+     * decodes after the first prompt, which runs from the file */
+    lf_set_repack(LF_REPACK_BACKGROUND);
     lf_model *m = load_model(&o, &err);
     if (!m) {
         cli_free(&o);
@@ -285,17 +288,31 @@ static int run(int argc, char **argv, int user_first, int user_end) {
         uint64_t bytes;
         double ms;
         lf_model_held(m, &held, &bytes, &packed, &ms);
-        fprintf(stderr, "llamafile: %d weight matrices (%.0f MiB) copied into memory, %d of them "
-                "repacked, in %.0f ms (LLAMAFILE_REPACK=0 reads them from the file instead)\n",
-                held, bytes / 1048576.0, packed, ms);
+        if (ms >= 0)
+            fprintf(stderr, "llamafile: %d weight matrices (%.0f MiB) copied into memory, %d of them "
+                    "repacked, in %.0f ms (--no-repack reads them from the file instead)\n",
+                    held, bytes / 1048576.0, packed, ms);
+        else
+            fprintf(stderr, "llamafile: %d weight matrices (%.0f MiB) to copy into memory, %d of them "
+                    "repacked, in the background (--no-repack reads them from the file instead)\n",
+                    held, bytes / 1048576.0, packed);
     }
     signal(SIGINT, on_sigint);
     int rc = o.embedding ? cli_embed(m, ctx, &o) : chat ? cli_chat(m, ctx, &o)
                                                         : generate(m, ctx, &o, &st);
     if (rc != 1 && !o.embedding && !chat) /* llama.cpp ends its output with a blank line; so do we */
         fputs("\n\n", stdout);
-    if (o.verbose && !chat)
+    if (o.verbose && !chat) {
         print_stats(&st);
+        int held, packed;
+        uint64_t bytes;
+        double ms;
+        lf_model_held(m, &held, &bytes, &packed, &ms);
+        if (held && ms >= 0)
+            fprintf(stderr, "llamafile: weights copied into memory in %.0f ms\n", ms);
+        else if (held)
+            fprintf(stderr, "llamafile: weights still being copied into memory at the end\n");
+    }
     lf_context_free(ctx);
     lf_model_free(m);
     cli_free(&o);
