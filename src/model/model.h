@@ -175,6 +175,9 @@ extern size_t lf_model_pack_unit;
 /* The most bytes one lf_model_pack_step copies (unlimited; tests make it
  * small so that the copy spans many decodes). */
 extern size_t lf_model_pack_step_cap;
+/* Tests: called while an lf_weight is half switched (its data pointer
+ * moved, its packed count not yet), to widen what the lock must cover. */
+extern void (*lf_model_pack_switch_hook)(void);
 /* A small F32 tensor (norm weights, biases) as a float pointer into the map. */
 bool lf_model_f32(const lf_model *m, const float **out, bool required, int64_t n,
                   lf_error *err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));

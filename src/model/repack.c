@@ -89,6 +89,7 @@ static atomic_int repack_mode = LF_REPACK_AT_LOAD;
 void lf_set_repack(enum lf_repack mode) { atomic_store(&repack_mode, (int)mode); }
 
 size_t lf_model_pack_step_cap = SIZE_MAX;
+void (*lf_model_pack_switch_hook)(void);
 
 /* LLAMAFILE_REPACK=0 / load / background overrides lf_set_repack. */
 static enum lf_repack mode_now(void) {
@@ -246,8 +247,7 @@ static void units_in(const struct held *h, size_t off, size_t n, int64_t *r0, in
 /* Copies chunk c of h (lf_model_pack_unit bytes; of a packed tensor, the
  * rows and groups that start in the chunk, packed on the way). With drop,
  * the file's pages are then dropped from this process's page tables (they
- * stay in the page cache), so RSS counts the weights once; a background
- * copy drops them only once its lf_weights are switched. */
+ * stay in the page cache), so RSS counts the weights once. */
 static void copy_chunk(const struct held *h, int64_t c, size_t unit, uint8_t *tmp, bool drop) {
     size_t off = (size_t)(c - h->first_chunk) * unit;
     size_t n = h->nbytes - off < unit ? h->nbytes - off : unit;
@@ -291,8 +291,17 @@ struct pack_job {
     int64_t first;
     int at;       /* the tensor holding chunk `first` */
     bool drop;
+    const struct timespec *deadline; /* no chunk taken past it (NULL: none) */
     lf_chunks chunks;
 };
+
+static bool past(const struct timespec *t) {
+    struct timespec now;
+    if (!t)
+        return false;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
 
 static void copy_worker(void *arg, int ith, int nth) {
     (void)nth;
@@ -300,7 +309,7 @@ static void copy_worker(void *arg, int ith, int nth) {
     uint8_t *tmp = j->tmp ? j->tmp + (size_t)ith * j->pk->tmp_bytes : NULL;
     int at = j->at;
     long c;
-    while ((c = lf_pool_chunk(&j->chunks)) >= 0) {
+    while (!past(j->deadline) && (c = lf_pool_chunk(&j->chunks)) >= 0) {
         int64_t chunk = j->first + c;
         while (at + 1 < j->pk->n && j->pk->v[at + 1].first_chunk <= chunk)
             at++;
@@ -314,6 +323,8 @@ static void switch_weights(struct lf_packs *pk, int upto) {
         const struct held *h = &pk->v[i];
         for (int b = 0; b < h->n_bind; b++) {
             h->bind[b]->data = h->data;
+            if (lf_model_pack_switch_hook)
+                lf_model_pack_switch_hook();
             h->bind[b]->packed = h->pack ? lf_pack_rows(h->rows) : 0;
         }
     }
@@ -349,10 +360,13 @@ static double ms_since(const struct timespec *t0) {
 }
 
 /* Copies chunks [first, first + n) on the pool (the caller's thread alone
- * if NULL). */
-static void copy_chunks(struct lf_packs *pk, lf_pool *pool, uint8_t *tmp, int64_t first, int64_t n,
-                        bool drop) {
-    struct pack_job j = {.pk = pk, .tmp = tmp, .first = first, .drop = drop};
+ * if NULL), or where a deadline passes, the chunks taken before it: returns
+ * how many, a prefix of them. One job, the chunks handed out one at a time
+ * (a job per pair of chunks left a thread idle behind a longer one: half
+ * the rate). */
+static int64_t copy_chunks(struct lf_packs *pk, lf_pool *pool, uint8_t *tmp, int64_t first, int64_t n,
+                           bool drop, const struct timespec *deadline) {
+    struct pack_job j = {.pk = pk, .tmp = tmp, .first = first, .drop = drop, .deadline = deadline};
     while (j.at + 1 < pk->n && pk->v[j.at + 1].first_chunk <= first)
         j.at++;
     lf_pool_chunks_init(&j.chunks, (long)n);
@@ -360,6 +374,8 @@ static void copy_chunks(struct lf_packs *pk, lf_pool *pool, uint8_t *tmp, int64_
         lf_pool_run(pool, copy_worker, &j);
     else
         copy_worker(&j, 0, 1);
+    long taken = atomic_load(&j.chunks.next);
+    return taken < n ? taken : n;
 }
 
 void lf_model_pack_step(lf_model *m, lf_pool *pool, double budget_ms) {
@@ -378,15 +394,19 @@ void lf_model_pack_step(lf_model *m, lf_pool *pool, double budget_ms) {
         pthread_mutex_unlock(&pk->step);
         return; /* no work space now; the weights stay mapped until a later step */
     }
-    /* a batch of one unit per thread, batches until the budget is spent */
-    size_t copied = 0;
-    while (pk->next_chunk < pk->chunks_total && copied < lf_model_pack_step_cap &&
-           ms_since(&t0) < budget_ms) {
-        int64_t n = pk->chunks_total - pk->next_chunk < threads ? pk->chunks_total - pk->next_chunk : threads;
-        copy_chunks(pk, pool, pk->tmp, pk->next_chunk, n, false);
-        pk->next_chunk += n;
-        copied += (size_t)n * pk->unit;
+    int64_t n = pk->chunks_total - pk->next_chunk;
+    if (lf_model_pack_step_cap != SIZE_MAX) {
+        int64_t cap = (int64_t)((lf_model_pack_step_cap + pk->unit - 1) / pk->unit);
+        n = cap < 1 ? 1 : cap < n ? cap : n;
     }
+    struct timespec deadline = t0;
+    deadline.tv_nsec += (long)(budget_ms * 1e6);
+    deadline.tv_sec += deadline.tv_nsec / 1000000000;
+    deadline.tv_nsec %= 1000000000;
+    /* the mapped pages go as soon as copied: a forward pass reading a tensor
+     * not yet switched maps them again from the page cache, and RSS stays
+     * near the file's size rather than a step's copies above it */
+    pk->next_chunk += copy_chunks(pk, pool, pk->tmp, pk->next_chunk, n, true, &deadline);
     while (pk->n_done < pk->n && (pk->n_done + 1 == pk->n ? pk->chunks_total : pk->v[pk->n_done + 1].first_chunk) <=
                                      pk->next_chunk)
         pk->n_done++;
@@ -525,7 +545,7 @@ bool lf_model_pack(lf_model *m, lf_error *err) {
         lf_pool_free(pool);
         return lf_fail(err, "out of memory repacking weights");
     }
-    copy_chunks(pk, pool, tmp, 0, pk->chunks_total, true);
+    copy_chunks(pk, pool, tmp, 0, pk->chunks_total, true, NULL);
     free(tmp);
     lf_pool_free(pool);
     switch_weights(pk, pk->n);

@@ -6,6 +6,7 @@
  * copy units so small that packed groups straddle them. The copies lie end
  * to end in one arena. With LF_REPACK_BACKGROUND the copy runs a little
  * per decode, and the logits stay those of the mapped model throughout. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,90 @@ static void test_background(const char *arch, const char *file_type, int threads
     TEST_END();
 }
 
+/* Two contexts of one model decoding at once on two threads while the
+ * copy runs: a switch made by one waits for the other's forward pass, so
+ * both keep the mapped model's logits at every step. Each lf_weight stays
+ * half switched for a millisecond (lf_model_pack_switch_hook), which a
+ * forward pass not held off by the lock would read. */
+static void slow_switch(void) { usleep(1000); }
+
+enum { CONC_STEPS = 40 };
+struct conc {
+    lf_model *m;
+    const float *want; /* [CONC_STEPS][nv] */
+    int nv, bad, failed;
+};
+
+static void *conc_main(void *arg) {
+    struct conc *t = arg;
+    lf_context *c = new_ctx(t->m, 1, 64, 1);
+    for (int i = 0; c && i < CONC_STEPS; i++) {
+        int32_t tok = 1 + i * 7 % (t->nv - 1);
+        const float *l = decode(c, &tok, 1, 0, i) ? lf_get_logits_ith(c, 0) : NULL;
+        if (!l) {
+            t->failed++;
+            break;
+        }
+        t->bad += memcmp(l, t->want + (size_t)i * (size_t)t->nv, sizeof(float) * (size_t)t->nv) != 0;
+    }
+    t->failed += !c;
+    lf_context_free(c);
+    return NULL;
+}
+
+static void test_background_concurrent(void) {
+    const char *label = "repack in background: two contexts decoding at once on two threads while the weights switch";
+    char path[1024];
+    snprintf(path, sizeof path, "%s/vectors/llama-Q4_K_M.gguf", test_shared_dir());
+    lf_error err;
+    setenv("LLAMAFILE_REPACK", "0", 1);
+    lf_model *plain = lf_model_load(path, &err);
+    unsetenv("LLAMAFILE_REPACK");
+    if (!plain) {
+        SKIP(label, "%s", err.msg);
+        return;
+    }
+    TEST_BEGIN(label);
+    int nv = lf_model_n_vocab(plain);
+    float *want = malloc(sizeof(float) * (size_t)nv * CONC_STEPS);
+    lf_context *c = new_ctx(plain, 1, 64, 1);
+    for (int i = 0; want && c && i < CONC_STEPS; i++) {
+        int32_t tok = 1 + i * 7 % (nv - 1);
+        const float *l = decode(c, &tok, 1, 0, i) ? lf_get_logits_ith(c, 0) : NULL;
+        EXPECT(l, "reference decode %d failed", i);
+        if (l)
+            memcpy(want + (size_t)i * (size_t)nv, l, sizeof(float) * (size_t)nv);
+    }
+    lf_context_free(c);
+    size_t unit = lf_model_pack_unit;
+    lf_model_pack_unit = 3000;
+    lf_set_repack(LF_REPACK_BACKGROUND);
+    lf_model *bg = lf_model_load(path, &err);
+    lf_set_repack(LF_REPACK_AT_LOAD);
+    lf_model_pack_unit = unit;
+    EXPECT(bg && want, "%s", err.msg);
+    lf_model_pack_step_cap = 3000;
+    lf_model_pack_switch_hook = slow_switch;
+    struct conc t[2] = {{bg, want, nv, 0, 0}, {bg, want, nv, 0, 0}};
+    pthread_t th[2];
+    int started = 0;
+    for (int i = 0; bg && want && i < 2; i++)
+        started += pthread_create(&th[i], NULL, conc_main, &t[i]) == 0;
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    EXPECT(started == 2 || !bg, "thread start failed");
+    for (int i = 0; i < started; i++)
+        EXPECT(!t[i].failed && !t[i].bad, "thread %d: %d decodes failed, %d with other logits", i, t[i].failed, t[i].bad);
+    int switched = bg ? lf_model_pack_switched(bg) : 0;
+    EXPECT(switched > 0, "no tensor switched");
+    lf_model_pack_step_cap = SIZE_MAX;
+    lf_model_pack_switch_hook = NULL;
+    free(want);
+    lf_model_free(bg);
+    lf_model_free(plain);
+    TEST_END();
+}
+
 /* A model freed with its copy half done. */
 static void test_background_free(void) {
     const char *label = "repack in background: a model freed with its copy half done";
@@ -166,7 +251,7 @@ static void test_background_free(void) {
         return;
     }
     TEST_BEGIN(label);
-    lf_model_pack_step_cap = 50000;
+    lf_model_pack_step_cap = 120000;
     lf_context *c = new_ctx(m, 2, 64, 1);
     static const int32_t toks[3] = {1, 5, 9};
     for (int i = 0; c && i < 3; i++)
@@ -263,6 +348,7 @@ int main(void) {
     test_background("gpt-oss", "Q4_K_M", 1, false);
     test_background("llama", "Q4_K_M", 1, true);
     test_background("llama", "F16", 1, true);
+    test_background_concurrent();
     test_background_free();
     return test_summary();
 }

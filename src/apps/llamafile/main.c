@@ -144,6 +144,8 @@ static int generate(lf_model *m, lf_context *ctx, const cli_options *o, struct r
         }
         st->n_gen++;
         lf_sampler_accept(smp, tok);
+        if (o->n_predict >= 0 && i + 1 >= o->n_predict)
+            break; /* the last token's logits would go unread */
         if (p >= lf_n_ctx(ctx)) {
             if (!o->quiet)
                 fprintf(stderr, "\nllamafile: context full (%d tokens); stopping\n", lf_n_ctx(ctx));
