@@ -342,6 +342,7 @@ int main(void) {
     test_address_limit();
     test_background("llama", "Q4_K_M", 2, false);
     test_background("gemma3", "Q4_K_M", 1, false); /* tied output */
+    test_background("gemma3n", "Q4_K_M", 2, false);
     test_background("qwen3", "F16", 2, false);     /* tied, F16 */
     test_background("bailingmoe2", "Q4_K_M", 2, false); /* MoE experts, held plain */
     test_background("granitehybrid", "Q4_K_M", 2, false);
