@@ -10,6 +10,7 @@
 #include <immintrin.h>
 
 #include "tensor/kernels_x86.h"
+#include "tensor/pack.h"
 
 #if defined(__clang__)
 #define LF_UNROLL _Pragma("unroll")
@@ -312,13 +313,12 @@ LF_INLINE __m512i bcast32(const void *p) {
 /* A packed super-block: codes first, then the tail of both types (d, dmin,
  * the scale words); Q5_K's codes come as runs of a sub-block's four code
  * vectors and the vector of their fifth bits. */
-enum { Q4KP_SB = 2304, Q5KP_SB = 2816, Q5KP_RUN = 320, KP_D = 0, KP_DMIN = 32, KP_WORDS = 64 };
 
 LF_INLINE int kp_sb(int type) {
-    return type == LF_TYPE_Q5_K ? Q5KP_SB : Q4KP_SB;
+    return type == LF_TYPE_Q5_K ? LF_PK_Q5K_SB : LF_PK_Q4K_SB;
 }
 LF_INLINE const uint8_t *kp_tail(int type, const uint8_t *p) {
-    return p + (type == LF_TYPE_Q5_K ? 8 * Q5KP_RUN : 2048);
+    return p + (type == LF_TYPE_Q5_K ? 8 * LF_PK_Q5K_RUN : 2048);
 }
 
 /* The scale words of one packed super-block (tail at t): per row lane, the
@@ -328,8 +328,8 @@ typedef struct kp_sc {
 } kp_sc;
 
 LF_INLINE kp_sc kp_words(const uint8_t *t) {
-    __m512i a = _mm512_loadu_si512(t + KP_WORDS), b = _mm512_loadu_si512(t + KP_WORDS + 64),
-            c = _mm512_loadu_si512(t + KP_WORDS + 128);
+    __m512i a = _mm512_loadu_si512(t + LF_PK_K_WORDS), b = _mm512_loadu_si512(t + LF_PK_K_WORDS + 64),
+            c = _mm512_loadu_si512(t + LF_PK_K_WORDS + 128);
     const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4 = _mm512_set1_epi32(0x0f0f0f0f),
                   h2 = _mm512_set1_epi32(0x30303030);
     kp_sc r;
@@ -359,10 +359,10 @@ LF_INLINE __m512i kp_minpair(const kp_sc *s, int pp) {
 
 /* d and -dmin of the 16 rows (-dmin by the sign bit, like a scalar -x). */
 LF_INLINE __m512 kp_d(const uint8_t *t) {
-    return halves16(t + KP_D);
+    return halves16(t + LF_PK_K_D);
 }
 LF_INLINE __m512 kp_ndmin(const uint8_t *t) {
-    return neg_halves16(t + KP_DMIN);
+    return neg_halves16(t + LF_PK_K_DMIN);
 }
 
 /* Codes of vector t: elements 8t .. 8t+3 (lo) and 8t+4 .. 8t+7 (hi), 4 per row lane. */
@@ -380,7 +380,7 @@ LF_INLINE void kp_codes(int type, const uint8_t *p, int t, __m512i *lo, __m512i 
         q4kp_codes(p, t, lo, hi);
         return;
     }
-    const uint8_t *run = p + Q5KP_RUN * (t / 4);
+    const uint8_t *run = p + LF_PK_Q5K_RUN * (t / 4);
     const int s = t % 4;
     __m512i v = _mm512_loadu_si512(run + 64 * s), h = _mm512_loadu_si512(run + 256);
     const __m512i m4 = _mm512_set1_epi8(15), b4 = _mm512_set1_epi8(0x10);
@@ -389,8 +389,6 @@ LF_INLINE void kp_codes(int type, const uint8_t *p, int t, __m512i *lo, __m512i 
 }
 
 /* ------------------------------------- packed Q6_K groups (tensor/pack.h) */
-
-enum { Q6KP_SB = 3360, Q6KP_SC = 3072, Q6KP_D = 3328 };
 
 /* Codes (6 bits) of vector t: the low nibbles as Q4_K's, the high two bits
  * from crumb vector t/2 (bits 0-1 and 2-3 for even t, 4-5 and 6-7 for odd),
@@ -407,20 +405,17 @@ LF_INLINE void q6kp_codes(const uint8_t *p, int t, __m512i *lo, __m512i *hi) {
 
 /* Sub-block q's (int8) scale of the 16 rows as int32 lanes; d as floats. */
 LF_INLINE __m512i q6kp_scale(const uint8_t *p, int q) {
-    return _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + Q6KP_SC + 16 * q)));
+    return _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + LF_PK_Q6K_SC + 16 * q)));
 }
 LF_INLINE __m512 q6kp_d(const uint8_t *p) {
-    return halves16(p + Q6KP_D);
+    return halves16(p + LF_PK_Q6K_D);
 }
 
 /* -------------------------------- packed Q2_K / Q3_K groups (tensor/pack.h) */
 
-enum { Q2KP_SB = 1344, Q2KP_SC = 1024, Q2KP_D = 1280, Q2KP_DMIN = 1312 };
-enum { Q3KP_SB = 1760, Q3KP_RUN = 192, Q3KP_WORDS = 1536, Q3KP_D = 1728 };
-
 /* Bytes of a packed super-block of the types with 16-element sub-blocks. */
 LF_INLINE int p16_sb(int type) {
-    return type == LF_TYPE_Q2_K ? Q2KP_SB : type == LF_TYPE_Q3_K ? Q3KP_SB : Q6KP_SB;
+    return type == LF_TYPE_Q2_K ? LF_PK_Q2K_SB : type == LF_TYPE_Q3_K ? LF_PK_Q3K_SB : LF_PK_Q6K_SB;
 }
 
 /* The codes of sub-block q as four vectors: c[s] holds elements
@@ -431,7 +426,7 @@ LF_INLINE void p16_codes(int type, const uint8_t *p, int q, __m512i c[4]) {
         q6kp_codes(p, 2 * q + 1, &c[2], &c[3]);
         return;
     }
-    const uint8_t *run = type == LF_TYPE_Q3_K ? p + Q3KP_RUN * (q / 2) : p + 64 * (q & ~1);
+    const uint8_t *run = type == LF_TYPE_Q3_K ? p + LF_PK_Q3K_RUN * (q / 2) : p + 64 * (q & ~1);
     const __m512i x = _mm512_loadu_si512(run + 64 * (q % 2)), m3 = _mm512_set1_epi8(3);
     LF_UNROLL
     for (int s = 0; s < 4; s++)
@@ -463,7 +458,7 @@ LF_INLINE p16_sc p16_words(int type, const uint8_t *p) {
             r.w[i] = _mm512_setzero_si512();
         return r;
     }
-    const uint8_t *t = p + Q3KP_WORDS;
+    const uint8_t *t = p + LF_PK_Q3K_WORDS;
     const __m512i a = _mm512_loadu_si512(t), b = _mm512_loadu_si512(t + 64), c = _mm512_loadu_si512(t + 128);
     const __m512i m4 = _mm512_set1_epi8(15), h2 = _mm512_set1_epi8(0x30), k32 = _mm512_set1_epi8(32);
     const __m512i lo[4] = {a, b, _mm512_srli_epi32(a, 4), _mm512_srli_epi32(b, 4)};
@@ -480,14 +475,14 @@ LF_INLINE __m512i p16_scale(int type, const uint8_t *p, const p16_sc *s, int q) 
         return q6kp_scale(p, q);
     if (type == LF_TYPE_Q3_K)
         return _mm512_srai_epi32(_mm512_slli_epi32(s->w[q / 4], 24 - 8 * (q % 4)), 24);
-    __m512i x = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(p + Q2KP_SC + 32 * (q / 2))));
+    __m512i x = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(p + LF_PK_Q2K_SC + 32 * (q / 2))));
     return _mm512_and_si512(q % 2 ? _mm512_srli_epi32(x, 16) : x, _mm512_set1_epi32(15));
 }
 
 /* Q2_K: the mins of sub-blocks 2pp and 2pp + 1 of the 16 rows as int16
  * pairs (for vpdpwssd). */
 LF_INLINE __m512i q2kp_minpair(const uint8_t *p, int pp) {
-    __m512i x = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(p + Q2KP_SC + 32 * pp)));
+    __m512i x = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(p + LF_PK_Q2K_SC + 32 * pp)));
     return _mm512_and_si512(_mm512_srli_epi16(x, 4), _mm512_set1_epi16(15));
 }
 
@@ -495,17 +490,17 @@ LF_INLINE __m512i q2kp_minpair(const uint8_t *p, int pp) {
 LF_INLINE __m512 p16_d(int type, const uint8_t *p) {
     if (type == LF_TYPE_Q6_K)
         return q6kp_d(p);
-    return halves16(p + (type == LF_TYPE_Q2_K ? Q2KP_D : Q3KP_D));
+    return halves16(p + (type == LF_TYPE_Q2_K ? LF_PK_Q2K_D : LF_PK_Q3K_D));
 }
 LF_INLINE __m512 q2kp_ndmin(const uint8_t *p) {
-    return neg_halves16(p + Q2KP_DMIN);
+    return neg_halves16(p + LF_PK_Q2K_DMIN);
 }
 
 /* ---------------------- packed Q4_0 / IQ4_NL / Q8_0 groups (tensor/pack.h) */
 
 /* Bytes of a packed block of 16 rows, and where its 16 d start. */
 LF_INLINE int p0_blk(int type) {
-    return type == LF_TYPE_Q8_0 ? 544 : 288;
+    return type == LF_TYPE_Q8_0 ? LF_PK_Q80_SB : LF_PK_Q40_SB;
 }
 
 /* Code vectors t and t + 1 of a packed block's 8 (elements 4t .. 4t+7 of
@@ -525,7 +520,7 @@ LF_INLINE void p0_codes(int type, const uint8_t *p, int t, __m512i *lo, __m512i 
 
 /* d of the 16 rows of a packed block. */
 LF_INLINE __m512 p0_d(int type, const uint8_t *p) {
-    return halves16(p + p0_blk(type) - 32);
+    return halves16(p + (type == LF_TYPE_Q8_0 ? LF_PK_Q80_D : LF_PK_Q40_D));
 }
 
 /* kernels_avx512vnni_gemm.c: the matrix-matrix kernels (x16 layouts), and

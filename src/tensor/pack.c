@@ -11,20 +11,25 @@
 /* Q4_K and Q5_K: where code vector t and the tail (d, dmin, the scale
  * words at +0, +32, +64) of a packed super-block lie; Q5_K's fifth bits of
  * sub-block q follow its four code vectors. */
-enum { Q5K_RUN = 320, K_D = 0, K_DMIN = 32, K_WORDS = 64 };
 
 static size_t k_group(int type) {
     return LF_PACK_ROWS * (size_t)(type == LF_TYPE_Q5_K ? LF_Q5_K_BYTES : LF_Q4_K_BYTES);
 }
 static size_t k_code(int type, int t) {
-    return type == LF_TYPE_Q5_K ? Q5K_RUN * (size_t)(t / 4) + 64 * (size_t)(t % 4) : 64 * (size_t)t;
+    return type == LF_TYPE_Q5_K ? LF_PK_Q5K_RUN * (size_t)(t / 4) + 64 * (size_t)(t % 4) : 64 * (size_t)t;
 }
 static size_t k_tail(int type) {
-    return type == LF_TYPE_Q5_K ? 8 * Q5K_RUN : 2048;
+    return type == LF_TYPE_Q5_K ? 8 * LF_PK_Q5K_RUN : 2048;
 }
 static size_t q5k_high(int q) {
-    return Q5K_RUN * (size_t)q + 256;
+    return LF_PK_Q5K_RUN * (size_t)q + 256;
 }
+
+_Static_assert(LF_PK_Q4K_SB == LF_PACK_ROWS * LF_Q4_K_BYTES && LF_PK_Q5K_SB == LF_PACK_ROWS * LF_Q5_K_BYTES &&
+                   LF_PK_Q6K_SB == LF_PACK_ROWS * LF_Q6_K_BYTES && LF_PK_Q2K_SB == LF_PACK_ROWS * LF_Q2_K_BYTES &&
+                   LF_PK_Q3K_SB == LF_PACK_ROWS * LF_Q3_K_BYTES && LF_PK_Q40_SB == LF_PACK_ROWS * LF_Q4_0_BYTES &&
+                   LF_PK_Q80_SB == LF_PACK_ROWS * LF_Q8_0_BYTES,
+               "a packed group holds 16 plain blocks' bytes");
 
 static uint64_t rd64(const uint8_t *p) {
     uint64_t v;
@@ -32,7 +37,6 @@ static uint64_t rd64(const uint8_t *p) {
     return v; /* little-endian hosts only (x86-64, aarch64) */
 }
 
-enum { Q6K_GROUP = LF_PACK_ROWS * LF_Q6_K_BYTES, Q6K_SC = 3072, Q6K_D = 3328 };
 
 /* A packed Q6_K super-block in the order the kernel reads it: per 16-element
  * sub-block pair u, the low-nibble vectors 2u and 2u+1, then crumb vector u. */
@@ -46,17 +50,13 @@ static size_t q6k_high(int u) {
 /* Q2_K and Q3_K: 16-element sub-block q's 2-bit codes in one vector (at
  * 64q for Q2_K; Q3_K: in runs of two such vectors and their third bits;
  * Q6_K's high two bits: q6k_high(q)). */
-enum { Q2K_GROUP = LF_PACK_ROWS * LF_Q2_K_BYTES, Q2K_SC = 1024, Q2K_D = 1280, Q2K_DMIN = 1312 };
-enum { Q3K_GROUP = LF_PACK_ROWS * LF_Q3_K_BYTES, Q3K_RUN = 192, Q3K_WORDS = 1536, Q3K_D = 1728 };
 
 static size_t crumbs_at(int type, int q) {
     return type == LF_TYPE_Q6_K   ? q6k_high(q)
-           : type == LF_TYPE_Q3_K ? Q3K_RUN * (size_t)(q / 2) + 64 * (size_t)(q % 2)
+           : type == LF_TYPE_Q3_K ? LF_PK_Q3K_RUN * (size_t)(q / 2) + 64 * (size_t)(q % 2)
                                   : 64 * (size_t)q;
 }
 
-enum { Q40_GROUP = LF_PACK_ROWS * LF_Q4_0_BYTES, Q40_D = 256 };
-enum { Q80_GROUP = LF_PACK_ROWS * LF_Q8_0_BYTES, Q80_D = 512 };
 
 enum { FLOAT_CHUNK = 32, FLOAT_GROUP = LF_PACK_ROWS * 64 }; /* elements, bytes */
 
@@ -103,7 +103,7 @@ static void pack_q40_block(const uint8_t *blk, int r, uint8_t *dst) {
     }
     for (int t = 0; t < 4; t++)
         put_codes(code + 8 * t, dst + 64 * t, r);
-    memcpy(dst + Q40_D + 2 * r, blk, 2);
+    memcpy(dst + LF_PK_Q40_D + 2 * r, blk, 2);
 }
 
 /* Q8_0 row r's block -> its slots: code vector t, byte 4r + j holds
@@ -115,17 +115,17 @@ static void pack_q80_block(const uint8_t *blk, int r, uint8_t *dst) {
         w ^= 0x80808080u;
         memcpy(dst + 64 * t + 4 * r, &w, 4);
     }
-    memcpy(dst + Q80_D + 2 * r, blk, 2);
+    memcpy(dst + LF_PK_Q80_D + 2 * r, blk, 2);
 }
 
 static void unpack_q80(const uint8_t *src, int r, uint8_t *out) {
-    memcpy(out, src + Q80_D + 2 * r, 2);
+    memcpy(out, src + LF_PK_Q80_D + 2 * r, 2);
     for (int e = 0; e < 32; e++)
         out[2 + e] = src[64 * (e / 4) + 4 * r + e % 4] ^ 0x80;
 }
 
 static void unpack_q40(const uint8_t *src, int r, uint8_t *out) {
-    memcpy(out, src + Q40_D + 2 * r, 2);
+    memcpy(out, src + LF_PK_Q40_D + 2 * r, 2);
     for (int e = 0; e < 16; e++)
         out[2 + e] = (uint8_t)(get_code(src + 64 * (e / 8), e, r) | get_code(src + 64 * (e / 8 + 2), e + 16, r) << 4);
 }
@@ -218,8 +218,8 @@ static void pack_q6k_block(const uint8_t *blk, int r, uint8_t *dst) {
             }
     put_crumbs(LF_TYPE_Q6_K, blk + 128, r, dst);
     for (int q = 0; q < 16; q++)
-        dst[Q6K_SC + 16 * q + r] = blk[192 + q];
-    memcpy(dst + Q6K_D + 2 * r, blk + 208, 2);
+        dst[LF_PK_Q6K_SC + 16 * q + r] = blk[192 + q];
+    memcpy(dst + LF_PK_Q6K_D + 2 * r, blk + 208, 2);
 }
 
 /* Q2_K row r's block -> its slots: the crumbs, the scale byte of
@@ -228,9 +228,9 @@ static void pack_q6k_block(const uint8_t *blk, int r, uint8_t *dst) {
 static void pack_q2k_block(const uint8_t *blk, int r, uint8_t *dst) {
     put_crumbs(LF_TYPE_Q2_K, blk + 16, r, dst);
     for (int p = 0; p < 8; p++)
-        memcpy(dst + Q2K_SC + 32 * p + 2 * r, blk + 2 * p, 2);
-    memcpy(dst + Q2K_D + 2 * r, blk + 80, 2);
-    memcpy(dst + Q2K_DMIN + 2 * r, blk + 82, 2);
+        memcpy(dst + LF_PK_Q2K_SC + 32 * p + 2 * r, blk + 2 * p, 2);
+    memcpy(dst + LF_PK_Q2K_D + 2 * r, blk + 80, 2);
+    memcpy(dst + LF_PK_Q2K_DMIN + 2 * r, blk + 82, 2);
 }
 
 /* Q3_K row r's block -> its slots: the crumbs; the third bits (bit
@@ -251,11 +251,11 @@ static void pack_q3k_block(const uint8_t *blk, int r, uint8_t *dst) {
     swap_words(&x[1], &x[3], 4, 0x0f0f0f0f0f0f0f0full);
     for (int h = 0; h < 8; h++) {
         uint32_t w = (uint32_t)(x[h / 2] >> 32 * (h % 2));
-        memcpy(dst + Q3K_RUN * h + 128 + 4 * r, &w, 4);
+        memcpy(dst + LF_PK_Q3K_RUN * h + 128 + 4 * r, &w, 4);
     }
     for (int w = 0; w < 3; w++)
-        memcpy(dst + Q3K_WORDS + 64 * w + 4 * r, blk + 96 + 4 * w, 4);
-    memcpy(dst + Q3K_D + 2 * r, blk + 108, 2);
+        memcpy(dst + LF_PK_Q3K_WORDS + 64 * w + 4 * r, blk + 96 + 4 * w, 4);
+    memcpy(dst + LF_PK_Q3K_D + 2 * r, blk + 108, 2);
 }
 
 /* Q4_K / Q5_K row r's block -> its slots in the packed super-block dst.
@@ -274,10 +274,10 @@ static inline __attribute__((always_inline)) void pack_k4_block(int type, const 
             memcpy(dst + k_code(type, t + i + 4) + 4 * r, &hi, 4);
         }
     uint8_t *tail = dst + k_tail(type);
-    memcpy(tail + K_D + 2 * r, blk, 2);
-    memcpy(tail + K_DMIN + 2 * r, blk + 2, 2);
+    memcpy(tail + LF_PK_K_D + 2 * r, blk, 2);
+    memcpy(tail + LF_PK_K_DMIN + 2 * r, blk + 2, 2);
     for (int w = 0; w < 3; w++)
-        memcpy(tail + K_WORDS + 64 * w + 4 * r, blk + 4 + 4 * w, 4);
+        memcpy(tail + LF_PK_K_WORDS + 64 * w + 4 * r, blk + 4 + 4 * w, 4);
     if (type != LF_TYPE_Q5_K)
         return;
     uint64_t w[4];
@@ -336,8 +336,8 @@ static void unpack_q6k(const uint8_t *src, int r, uint8_t *out) {
     }
     q6k_block(code, out);
     for (int q = 0; q < 16; q++)
-        out[192 + q] = src[Q6K_SC + 16 * q + r];
-    memcpy(out + 208, src + Q6K_D + 2 * r, 2);
+        out[192 + q] = src[LF_PK_Q6K_SC + 16 * q + r];
+    memcpy(out + 208, src + LF_PK_Q6K_D + 2 * r, 2);
 }
 
 /* Row r's 2-bit code of element e in a packed Q2_K / Q3_K super-block. */
@@ -355,28 +355,28 @@ static void unpack_q23k(int type, const uint8_t *src, int r, uint8_t *out) {
         qs[32 * n + l] |= (uint8_t)(get_crumb(type, src, e, r) << 2 * j);
         if (type == LF_TYPE_Q3_K) {
             int q = e / 16, s = e % 16 / 4;
-            int bit = src[Q3K_RUN * (q / 2) + 128 + 4 * r + e % 4] >> (4 * (q % 2) + s) & 1;
+            int bit = src[LF_PK_Q3K_RUN * (q / 2) + 128 + 4 * r + e % 4] >> (4 * (q % 2) + s) & 1;
             out[l] |= (uint8_t)(bit << (4 * n + j));
         }
     }
     if (type == LF_TYPE_Q2_K) {
         for (int p = 0; p < 8; p++)
-            memcpy(out + 2 * p, src + Q2K_SC + 32 * p + 2 * r, 2);
-        memcpy(out + 80, src + Q2K_D + 2 * r, 2);
-        memcpy(out + 82, src + Q2K_DMIN + 2 * r, 2);
+            memcpy(out + 2 * p, src + LF_PK_Q2K_SC + 32 * p + 2 * r, 2);
+        memcpy(out + 80, src + LF_PK_Q2K_D + 2 * r, 2);
+        memcpy(out + 82, src + LF_PK_Q2K_DMIN + 2 * r, 2);
         return;
     }
     for (int w = 0; w < 3; w++)
-        memcpy(out + 96 + 4 * w, src + Q3K_WORDS + 64 * w + 4 * r, 4);
-    memcpy(out + 108, src + Q3K_D + 2 * r, 2);
+        memcpy(out + 96 + 4 * w, src + LF_PK_Q3K_WORDS + 64 * w + 4 * r, 4);
+    memcpy(out + 108, src + LF_PK_Q3K_D + 2 * r, 2);
 }
 
 static void unpack_k4(int type, const uint8_t *src, int r, uint8_t *out) {
     const uint8_t *tail = src + k_tail(type);
-    memcpy(out, tail + K_D + 2 * r, 2);
-    memcpy(out + 2, tail + K_DMIN + 2 * r, 2);
+    memcpy(out, tail + LF_PK_K_D + 2 * r, 2);
+    memcpy(out + 2, tail + LF_PK_K_DMIN + 2 * r, 2);
     for (int w = 0; w < 3; w++)
-        memcpy(out + 4 + 4 * w, tail + K_WORDS + 64 * w + 4 * r, 4);
+        memcpy(out + 4 + 4 * w, tail + LF_PK_K_WORDS + 64 * w + 4 * r, 4);
     uint8_t code[QK_K];
     for (int e = 0; e < QK_K; e++) {
         code[e] = (uint8_t)get_code(src + k_code(type, e / 8), e, r);
@@ -405,19 +405,19 @@ void lf_unpack_block(int type, const uint8_t *group, int64_t k, int r, int64_t b
         return;
     }
     if (type == LF_TYPE_Q6_K) {
-        unpack_q6k(group + (size_t)b * Q6K_GROUP, r, out);
+        unpack_q6k(group + (size_t)b * LF_PK_Q6K_SB, r, out);
         return;
     }
     if (type == LF_TYPE_Q2_K || type == LF_TYPE_Q3_K) {
-        unpack_q23k(type, group + (size_t)b * (type == LF_TYPE_Q2_K ? Q2K_GROUP : Q3K_GROUP), r, out);
+        unpack_q23k(type, group + (size_t)b * (type == LF_TYPE_Q2_K ? LF_PK_Q2K_SB : LF_PK_Q3K_SB), r, out);
         return;
     }
     if (type == LF_TYPE_Q8_0) {
-        unpack_q80(group + (size_t)b * Q80_GROUP, r, out);
+        unpack_q80(group + (size_t)b * LF_PK_Q80_SB, r, out);
         return;
     }
     if (type == LF_TYPE_Q4_0 || type == LF_TYPE_IQ4_NL) {
-        unpack_q40(group + (size_t)b * Q40_GROUP, r, out);
+        unpack_q40(group + (size_t)b * LF_PK_Q40_SB, r, out);
         return;
     }
     if (type == LF_TYPE_Q4_K || type == LF_TYPE_Q5_K)

@@ -67,6 +67,24 @@
 
 enum { LF_PACK_ROWS = 16 };
 
+/* Byte offsets inside a packed group of one super-block (or block) of the
+ * 16 rows, as laid out above: written by pack.c, read by the kernels
+ * (kernels_avx512vnni_dec.h). _SB: the group's bytes (16 plain blocks').
+ * Q4_K and Q5_K: the tail (d, dmin, scale words at _K_D, _K_DMIN, _K_WORDS)
+ * follows the codes, which Q5_K stores as runs of a sub-block's four code
+ * vectors and their fifth bits (_Q5K_RUN). Q6_K, Q2_K, Q3_K: scales (_SC)
+ * or scale words (_WORDS), d (and dmin) after the codes; Q3_K's codes in
+ * runs of two crumb vectors and their third bits (_Q3K_RUN). Q4_0, Q8_0
+ * (and IQ4_NL as Q4_0): the 16 d after the codes. */
+enum {
+    LF_PK_Q4K_SB = 2304, LF_PK_Q5K_SB = 2816, LF_PK_Q5K_RUN = 320,
+    LF_PK_K_D = 0, LF_PK_K_DMIN = 32, LF_PK_K_WORDS = 64,
+    LF_PK_Q6K_SB = 3360, LF_PK_Q6K_SC = 3072, LF_PK_Q6K_D = 3328,
+    LF_PK_Q2K_SB = 1344, LF_PK_Q2K_SC = 1024, LF_PK_Q2K_D = 1280, LF_PK_Q2K_DMIN = 1312,
+    LF_PK_Q3K_SB = 1760, LF_PK_Q3K_RUN = 192, LF_PK_Q3K_WORDS = 1536, LF_PK_Q3K_D = 1728,
+    LF_PK_Q40_SB = 288, LF_PK_Q40_D = 256, LF_PK_Q80_SB = 544, LF_PK_Q80_D = 512,
+};
+
 /* Whether `type` has a packed layout (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q4_0,
  * IQ4_NL, Q8_0, F16, BF16). */
 bool lf_pack_has(int type);
