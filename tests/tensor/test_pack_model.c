@@ -40,18 +40,38 @@ static bool run(lf_model *m, int threads, float *out, int nv) {
     return l != NULL;
 }
 
+/* The vector model ARCH-TYPE (its path in path[n]) read from the file
+ * mapping, every weight plain; NULL (the test skipped) if it cannot be. */
+static lf_model *mapped_or_skip(const char *label, char *path, size_t n, const char *arch, const char *type) {
+    snprintf(path, n, "%s/vectors/%s-%s.gguf", test_shared_dir(), arch, type);
+    lf_error err;
+    setenv("LLAMAFILE_REPACK", "0", 1);
+    lf_model *m = lf_model_load(path, &err);
+    unsetenv("LLAMAFILE_REPACK"); /* the default: held and packed */
+    if (!m)
+        SKIP(label, "%s", err.msg);
+    return m;
+}
+
+/* The model loaded mapped, its copies made by decodes in units of `unit`
+ * bytes (LF_REPACK_BACKGROUND). */
+static lf_model *load_background(const char *path, size_t unit, lf_error *err) {
+    size_t was = lf_model_pack_unit;
+    lf_model_pack_unit = unit;
+    lf_set_repack(LF_REPACK_BACKGROUND);
+    lf_model *m = lf_model_load(path, err);
+    lf_set_repack(LF_REPACK_AT_LOAD);
+    lf_model_pack_unit = was;
+    return m;
+}
+
 static void test_model(const char *arch, const char *file_type, int packed_type) {
     char label[128], path[1024];
     snprintf(label, sizeof label, "repack at load: %s-%s packed = plain", arch, file_type);
-    snprintf(path, sizeof path, "%s/vectors/%s-%s.gguf", test_shared_dir(), arch, file_type);
     lf_error err;
-    setenv("LLAMAFILE_REPACK", "0", 1);
-    lf_model *plain = lf_model_load(path, &err);
-    unsetenv("LLAMAFILE_REPACK"); /* the default: held and packed */
-    if (!plain) {
-        SKIP(label, "%s", err.msg);
+    lf_model *plain = mapped_or_skip(label, path, sizeof path, arch, file_type);
+    if (!plain)
         return;
-    }
     TEST_BEGIN(label);
     lf_model *packed = lf_model_load(path, &err);
     EXPECT(packed, "%s", err.msg);
@@ -94,22 +114,12 @@ static void test_background(const char *arch, const char *file_type, int threads
     char label[200], path[1024];
     snprintf(label, sizeof label, "repack in background: %s-%s at %d threads%s, logits unchanged while the weights switch",
              arch, file_type, threads, chunkwise ? ", a unit per decode" : "");
-    snprintf(path, sizeof path, "%s/vectors/%s-%s.gguf", test_shared_dir(), arch, file_type);
     lf_error err;
-    setenv("LLAMAFILE_REPACK", "0", 1);
-    lf_model *plain = lf_model_load(path, &err);
-    unsetenv("LLAMAFILE_REPACK");
-    if (!plain) {
-        SKIP(label, "%s", err.msg);
+    lf_model *plain = mapped_or_skip(label, path, sizeof path, arch, file_type);
+    if (!plain)
         return;
-    }
     TEST_BEGIN(label);
-    size_t unit = lf_model_pack_unit;
-    lf_model_pack_unit = chunkwise ? (size_t)lf_model_size(plain) / 30 + 1 : 3000;
-    lf_set_repack(LF_REPACK_BACKGROUND);
-    lf_model *bg = lf_model_load(path, &err);
-    lf_set_repack(LF_REPACK_AT_LOAD);
-    lf_model_pack_unit = unit;
+    lf_model *bg = load_background(path, chunkwise ? (size_t)lf_model_size(plain) / 30 + 1 : 3000, &err);
     EXPECT(bg, "%s", err.msg);
     int held = 0, packed = 0;
     uint64_t bytes = 0;
@@ -184,15 +194,10 @@ static void *conc_main(void *arg) {
 static void test_background_concurrent(void) {
     const char *label = "repack in background: two contexts decoding at once on two threads while the weights switch";
     char path[1024];
-    snprintf(path, sizeof path, "%s/vectors/llama-Q4_K_M.gguf", test_shared_dir());
     lf_error err;
-    setenv("LLAMAFILE_REPACK", "0", 1);
-    lf_model *plain = lf_model_load(path, &err);
-    unsetenv("LLAMAFILE_REPACK");
-    if (!plain) {
-        SKIP(label, "%s", err.msg);
+    lf_model *plain = mapped_or_skip(label, path, sizeof path, "llama", "Q4_K_M");
+    if (!plain)
         return;
-    }
     TEST_BEGIN(label);
     int nv = lf_model_n_vocab(plain);
     float *want = malloc(sizeof(float) * (size_t)nv * CONC_STEPS);
@@ -205,12 +210,7 @@ static void test_background_concurrent(void) {
             memcpy(want + (size_t)i * (size_t)nv, l, sizeof(float) * (size_t)nv);
     }
     lf_context_free(c);
-    size_t unit = lf_model_pack_unit;
-    lf_model_pack_unit = 3000;
-    lf_set_repack(LF_REPACK_BACKGROUND);
-    lf_model *bg = lf_model_load(path, &err);
-    lf_set_repack(LF_REPACK_AT_LOAD);
-    lf_model_pack_unit = unit;
+    lf_model *bg = load_background(path, 3000, &err);
     EXPECT(bg && want, "%s", err.msg);
     lf_model_pack_step_cap = 3000;
     lf_model_pack_switch_hook = slow_switch;
@@ -240,12 +240,7 @@ static void test_background_free(void) {
     char path[1024];
     snprintf(path, sizeof path, "%s/vectors/llama-Q4_K_M.gguf", test_shared_dir());
     lf_error err;
-    size_t unit = lf_model_pack_unit;
-    lf_model_pack_unit = 3000;
-    lf_set_repack(LF_REPACK_BACKGROUND);
-    lf_model *m = lf_model_load(path, &err);
-    lf_set_repack(LF_REPACK_AT_LOAD);
-    lf_model_pack_unit = unit;
+    lf_model *m = load_background(path, 3000, &err);
     if (!m) {
         SKIP(label, "%s", err.msg);
         return;
