@@ -390,6 +390,10 @@ uint64_t lf_model_size(const lf_model *m);       /* bytes of weights */
  * overrides this. */
 enum lf_repack { LF_REPACK_AT_LOAD, LF_REPACK_BACKGROUND, LF_REPACK_OFF };
 void lf_set_repack(enum lf_repack mode);
+/* One step of a background copy (about 100 ms on c's pool), for a program
+ * with nothing else to do, such as a server between requests: true while
+ * copies remain and this step made progress. */
+bool lf_repack_step(lf_context *c);
 /* The weight matrices copied out of the file into memory (and of those,
  * repacked for the kernels), their bytes and the time the copy took (-1
  * while a background copy is under way); none with LF_REPACK_OFF. */

@@ -171,6 +171,10 @@ bool lf_ctx_cancelled(lf_context *c, lf_error *err) {
     return true;
 }
 
+bool lf_repack_step(lf_context *c) {
+    return lf_model_pack_step(c->model, c->pool, STEP_MS) && !lf_model_pack_settled(c->model);
+}
+
 bool lf_decode(lf_context *c, const lf_batch *b, lf_error *err) {
     c->n_out = c->last_n = 0; /* a failed decode leaves no logits */
     if (c->seq_n)

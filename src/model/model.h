@@ -148,8 +148,10 @@ bool lf_model_pack_choose(lf_model *m, const lf_gguf_tensor *t, const char *name
                           lf_error *err);
 bool lf_model_pack(lf_model *m, lf_error *err);
 /* Copies for about budget_ms on the pool and switches the weights done
- * (waits for the forward passes under way in other contexts). */
-void lf_model_pack_step(lf_model *m, lf_pool *pool, double budget_ms);
+ * (waits for the forward passes under way in other contexts); false if
+ * there was nothing to copy or it could not (another context copying, no
+ * work space). */
+bool lf_model_pack_step(lf_model *m, lf_pool *pool, double budget_ms);
 void lf_model_pack_free(lf_model *m);
 /* *dst = *src for a bound weight (a tied output): dst switches to the copy
  * along with src. */

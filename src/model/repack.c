@@ -378,11 +378,11 @@ static int64_t copy_chunks(struct lf_packs *pk, lf_pool *pool, uint8_t *tmp, int
     return taken < n ? taken : n;
 }
 
-void lf_model_pack_step(lf_model *m, lf_pool *pool, double budget_ms) {
+bool lf_model_pack_step(lf_model *m, lf_pool *pool, double budget_ms) {
     struct lf_packs *pk = m->packs;
     if (!pk || !pk->background || atomic_load_explicit(&pk->settled, memory_order_acquire) ||
         budget_ms <= 0 || pthread_mutex_trylock(&pk->step) != 0)
-        return;
+        return false;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int threads = lf_pool_threads(pool);
@@ -392,7 +392,7 @@ void lf_model_pack_step(lf_model *m, lf_pool *pool, double budget_ms) {
     }
     if (pk->tmp_bytes && !pk->tmp) {
         pthread_mutex_unlock(&pk->step);
-        return; /* no work space now; the weights stay mapped until a later step */
+        return false; /* no work space now; the weights stay mapped until a later step */
     }
     int64_t n = pk->chunks_total - pk->next_chunk;
     if (lf_model_pack_step_cap != SIZE_MAX) {
@@ -426,6 +426,7 @@ void lf_model_pack_step(lf_model *m, lf_pool *pool, double budget_ms) {
         atomic_store_explicit(&pk->settled, true, memory_order_release);
     }
     pthread_mutex_unlock(&pk->step);
+    return true;
 }
 
 bool lf_model_weights_enter(lf_model *m) {

@@ -19,6 +19,13 @@ chat() {
   timeout 120 "$L" --chat -m "$m" --temp 0 -n 12 "$@" >"$TMP/out" 2>"$TMP/err"
 }
 
+# While it waits for a turn, the chatbot copies the weights into memory: a
+# second of silence, then /bye, and no answer decoded, copies them all.
+(sleep 1; echo /bye) | chat "$S" --verbose
+grep -q "^llamafile: weights copied into memory in [0-9]* ms" "$TMP/err" \
+  && pass "the weights are copied into memory while the chat waits for a turn" \
+  || fail "idle copy in the chat" "$(grep -i copy "$TMP/err")"
+
 # The fallback template on a model without one: said once, each line answered.
 printf 'hello\nhow are you\n' | chat "$S" -v
 rc=$?

@@ -8,6 +8,10 @@ source "$(dirname "$0")/server_lib.sh"
 command -v curl >/dev/null && command -v jq >/dev/null || { skip "server api" "needs curl and jq"; exit 0; }
 start_server api -np 2 -c 1024 --metrics || { fail "server starts" "no startup line"; exit 1; }
 pass "server starts and prints its URL"
+# with no request yet, the idle engine copies the weights into memory
+for i in $(seq 50); do grep -q "weight matrices .* copied into memory" "$TMP/api.err" && break; sleep 0.1; done
+grep -q "^llamafile: [1-9][0-9]* weight matrices .* copied into memory, .* in [0-9]* ms" "$TMP/api.err" \
+  && pass "the weights are copied into memory while no request runs" || fail "idle copy" "$(cat "$TMP/api.err")"
 P="Once upon a time"
 
 req /health >/dev/null; expect_status "/health" 200 '.status == "ok"'

@@ -304,8 +304,9 @@ static int run(int argc, char **argv, int user_first, int user_end) {
                                                         : generate(m, ctx, &o, &st);
     if (rc != 1 && !o.embedding && !chat) /* llama.cpp ends its output with a blank line; so do we */
         fputs("\n\n", stdout);
-    if (o.verbose && !chat) {
+    if (o.verbose && !chat)
         print_stats(&st);
+    if (o.verbose) {
         int held, packed;
         uint64_t bytes;
         double ms;

@@ -2,7 +2,9 @@
  * terminal, plain lines from a pipe), run a command or answer it. */
 #include <editline/readline.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -110,10 +112,52 @@ static char *read_line_raw(chat_app *app, const char *prompt) {
     return line;
 }
 
+/* While the chatbot waits for a turn, a thread copies the weights into
+ * memory (lf_repack_step: the context is idle until the turn is read, and
+ * the thread is joined, within a step's ~100 ms, before it is used). */
+struct idle_copy {
+    lf_context *ctx;
+    atomic_bool stop;
+    pthread_t thread;
+    bool running;
+};
+
+static void *copy_while_idle(void *arg) {
+    struct idle_copy *ic = arg;
+    while (!atomic_load(&ic->stop) && lf_repack_step(ic->ctx))
+        ;
+    return NULL;
+}
+
+static void idle_copy_start(struct idle_copy *ic, chat_app *app) {
+    int held, packed;
+    uint64_t bytes;
+    double ms;
+    lf_model_held(app->s.m, &held, &bytes, &packed, &ms);
+    *ic = (struct idle_copy){.ctx = app->s.ctx};
+    if (!held || ms >= 0)
+        return; /* nothing left to copy */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* Ctrl-C stays the reader's */
+    ic->running = pthread_create(&ic->thread, NULL, copy_while_idle, ic) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void idle_copy_stop(struct idle_copy *ic) {
+    if (!ic->running)
+        return;
+    atomic_store(&ic->stop, true);
+    pthread_join(ic->thread, NULL);
+}
+
 static char *read_line(chat_app *app, const char *prompt) {
+    struct idle_copy ic;
+    idle_copy_start(&ic, app);
     on_sigint_restarts(false);
     char *line = read_line_raw(app, prompt);
     on_sigint_restarts(true);
+    idle_copy_stop(&ic);
     return line;
 }
 

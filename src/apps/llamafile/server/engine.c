@@ -37,6 +37,7 @@ struct srv_engine {
     pthread_cond_t work;
     pthread_t thread;
     bool started;
+    bool idle_copy_over; /* the weights' copy no longer runs while idle */
     atomic_bool stopping;
     srv_task *qhead, *qtail;
     int n_queued;
@@ -376,6 +377,25 @@ static void step_cleanup(srv_engine *e) {
     e->stats.n_deferred = e->n_queued;
 }
 
+/* With no request to decode, the weights are copied into memory (~100 ms a
+ * step, the lock released so requests queue meanwhile), so that requests
+ * after the first second or so find them copied. */
+static void idle_copy(srv_engine *e) {
+    pthread_mutex_unlock(&e->mu);
+    bool more = lf_repack_step(e->ctx);
+    pthread_mutex_lock(&e->mu);
+    if (more)
+        return;
+    e->idle_copy_over = true;
+    int held, packed;
+    uint64_t bytes;
+    double ms;
+    lf_model_held(e->m, &held, &bytes, &packed, &ms);
+    if (held && ms >= 0 && !e->p.quiet)
+        fprintf(stderr, "llamafile: %d weight matrices (%.0f MiB) copied into memory, %d of them repacked, "
+                "in %.0f ms\n", held, bytes / 1048576.0, packed, ms);
+}
+
 static void *loop(void *arg) {
     srv_engine *e = arg;
     pthread_mutex_lock(&e->mu);
@@ -409,6 +429,10 @@ static void *loop(void *arg) {
             }
             n_prompt += chunk;
             busy++;
+        }
+        if (n == 0 && !e->idle_copy_over) {
+            idle_copy(e);
+            continue;
         }
         if (n == 0) {
             pthread_cond_wait(&e->work, &e->mu);

@@ -63,6 +63,7 @@ typedef struct srv_task {
 
 typedef struct srv_engine_params {
     int n_slots, n_ctx_slot, n_batch, queue_size;
+    bool quiet; /* no "weights copied" line on stderr */
 } srv_engine_params;
 
 /* Takes over ctx (freed by srv_engine_free); starts the decode thread. */

@@ -60,7 +60,7 @@ int srv_run(lf_model *m, const srv_run_params *p) {
         fprintf(stderr, "llamafile: %s\n", err.msg);
         return 1;
     }
-    srv_engine_params ep = {o->n_parallel, s.n_ctx_slot, p->n_batch, o->queue_size};
+    srv_engine_params ep = {o->n_parallel, s.n_ctx_slot, p->n_batch, o->queue_size, p->quiet};
     /* only the main thread takes SIGINT/SIGTERM (sigwait below) */
     sigset_t sigs, old;
     sigemptyset(&sigs);
