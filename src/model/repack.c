@@ -412,11 +412,13 @@ bool lf_model_pack_step(lf_model *m, lf_pool *pool, double budget_ms) {
         pk->n_done++;
     int from = pk->n_switched;
     bool all = pk->n_done == pk->n;
-    pthread_rwlock_wrlock(&pk->lock); /* no forward pass reads a weight now */
-    switch_weights(pk, pk->n_done);
-    if (all)
-        seal_arena(pk);
-    pthread_rwlock_unlock(&pk->lock);
+    if (pk->n_done > from || all) { /* else nothing to switch: no wait for other contexts */
+        pthread_rwlock_wrlock(&pk->lock); /* no forward pass reads a weight now */
+        switch_weights(pk, pk->n_done);
+        if (all)
+            seal_arena(pk);
+        pthread_rwlock_unlock(&pk->lock);
+    }
     drop_mapped(pk, from, pk->n_switched);
     pk->n_steps++;
     m->pack_ms += ms_since(&t0);

@@ -212,7 +212,7 @@ static void test_background_concurrent(void) {
     lf_context_free(c);
     lf_model *bg = load_background(path, 3000, &err);
     EXPECT(bg && want, "%s", err.msg);
-    lf_model_pack_step_cap = 3000;
+    lf_model_pack_step_cap = 12000; /* the first tensor (36 units) switches within 9 steps */
     lf_model_pack_switch_hook = slow_switch;
     struct conc t[2] = {{bg, want, nv, 0, 0}, {bg, want, nv, 0, 0}};
     pthread_t th[2];
