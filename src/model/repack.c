@@ -80,7 +80,6 @@ struct lf_packs {
     uint8_t *tmp;            /* tmp_bytes per thread, */
     int tmp_threads;         /* for this many */
     int n_switched;          /* tensors whose lf_weights read their copy */
-    int n_steps;
     atomic_bool settled;     /* all switched: no lock needed any more */
 };
 
@@ -291,16 +290,15 @@ struct pack_job {
     int64_t first;
     int at;       /* the tensor holding chunk `first` */
     bool drop;
-    const struct timespec *deadline; /* no chunk taken past it (NULL: none) */
+    const struct timespec *t0; /* no chunk taken budget_ms after it (NULL: none) */
+    double budget_ms;
     lf_chunks chunks;
 };
 
-static bool past(const struct timespec *t) {
-    struct timespec now;
-    if (!t)
-        return false;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+static double ms_since(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) * 1e-6;
 }
 
 static void copy_worker(void *arg, int ith, int nth) {
@@ -309,7 +307,7 @@ static void copy_worker(void *arg, int ith, int nth) {
     uint8_t *tmp = j->tmp ? j->tmp + (size_t)ith * j->pk->tmp_bytes : NULL;
     int at = j->at;
     long c;
-    while (!past(j->deadline) && (c = lf_pool_chunk(&j->chunks)) >= 0) {
+    while ((!j->t0 || ms_since(j->t0) < j->budget_ms) && (c = lf_pool_chunk(&j->chunks)) >= 0) {
         int64_t chunk = j->first + c;
         while (at + 1 < j->pk->n && j->pk->v[at + 1].first_chunk <= chunk)
             at++;
@@ -353,20 +351,14 @@ static void seal_arena(struct lf_packs *pk) {
     }
 }
 
-static double ms_since(const struct timespec *t0) {
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) * 1e-6;
-}
-
 /* Copies chunks [first, first + n) on the pool (the caller's thread alone
- * if NULL), or where a deadline passes, the chunks taken before it: returns
+ * if NULL), or where budget_ms after t0 passes, the chunks taken before: returns
  * how many, a prefix of them. One job, the chunks handed out one at a time
  * (a job per pair of chunks left a thread idle behind a longer one: half
  * the rate). */
 static int64_t copy_chunks(struct lf_packs *pk, lf_pool *pool, uint8_t *tmp, int64_t first, int64_t n,
-                           bool drop, const struct timespec *deadline) {
-    struct pack_job j = {.pk = pk, .tmp = tmp, .first = first, .drop = drop, .deadline = deadline};
+                           bool drop, const struct timespec *t0, double budget_ms) {
+    struct pack_job j = {.pk = pk, .tmp = tmp, .first = first, .drop = drop, .t0 = t0, .budget_ms = budget_ms};
     while (j.at + 1 < pk->n && pk->v[j.at + 1].first_chunk <= first)
         j.at++;
     lf_pool_chunks_init(&j.chunks, (long)n);
@@ -399,14 +391,10 @@ bool lf_model_pack_step(lf_model *m, lf_pool *pool, double budget_ms) {
         int64_t cap = (int64_t)((lf_model_pack_step_cap + pk->unit - 1) / pk->unit);
         n = cap < 1 ? 1 : cap < n ? cap : n;
     }
-    struct timespec deadline = t0;
-    deadline.tv_nsec += (long)(budget_ms * 1e6);
-    deadline.tv_sec += deadline.tv_nsec / 1000000000;
-    deadline.tv_nsec %= 1000000000;
     /* the mapped pages go as soon as copied: a forward pass reading a tensor
      * not yet switched maps them again from the page cache, and RSS stays
      * near the file's size rather than a step's copies above it */
-    pk->next_chunk += copy_chunks(pk, pool, pk->tmp, pk->next_chunk, n, true, &deadline);
+    pk->next_chunk += copy_chunks(pk, pool, pk->tmp, pk->next_chunk, n, true, &t0, budget_ms);
     while (pk->n_done < pk->n && (pk->n_done + 1 == pk->n ? pk->chunks_total : pk->v[pk->n_done + 1].first_chunk) <=
                                      pk->next_chunk)
         pk->n_done++;
@@ -420,7 +408,6 @@ bool lf_model_pack_step(lf_model *m, lf_pool *pool, double budget_ms) {
         pthread_rwlock_unlock(&pk->lock);
     }
     drop_mapped(pk, from, pk->n_switched);
-    pk->n_steps++;
     m->pack_ms += ms_since(&t0);
     if (all) {
         free(pk->tmp);
@@ -548,7 +535,7 @@ bool lf_model_pack(lf_model *m, lf_error *err) {
         lf_pool_free(pool);
         return lf_fail(err, "out of memory repacking weights");
     }
-    copy_chunks(pk, pool, tmp, 0, pk->chunks_total, true, NULL);
+    copy_chunks(pk, pool, tmp, 0, pk->chunks_total, true, NULL, 0);
     free(tmp);
     lf_pool_free(pool);
     switch_weights(pk, pk->n);
