@@ -141,14 +141,25 @@ static size_t arena_bytes(const struct lf_packs *pk) {
     return pk->region_len - (size_t)(pk->arena - (uint8_t *)pk->region);
 }
 
+/* The most the copies can take: every tensor's bytes with an alignment gap
+ * each. Under strict overcommit MAP_NORESERVE is ignored and the whole
+ * reservation is charged until the copy ends, so it asks for no more. */
+static size_t copies_bound(const lf_model *m) {
+    size_t n = 0;
+    for (int64_t i = 0; m->gguf && i < m->gguf->n_tensors; i++)
+        n += (size_t)m->gguf->tensors[i].nbytes + HELD_ALIGN;
+    return n;
+}
+
 /* Reserves the arena: address space only (MAP_NORESERVE), pages come as
  * the copies write them. Where the whole budget cannot be reserved (strict
  * overcommit, an address-space limit) half as much is tried, down to 64
  * MiB; what does not fit stays mapped. */
 static void reserve_arena(struct lf_packs *pk, size_t budget) {
     size_t len = (budget + 2 * (size_t)HUGE_PAGE - 1) & ~((size_t)HUGE_PAGE - 1);
+    size_t least = len < 32 * (size_t)HUGE_PAGE ? len : 32 * (size_t)HUGE_PAGE;
     void *r = MAP_FAILED;
-    while (budget && len >= 32 * (size_t)HUGE_PAGE) {
+    while (budget && len >= least) {
         r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (r != MAP_FAILED)
             break;
@@ -186,7 +197,8 @@ bool lf_model_pack_choose(lf_model *m, const lf_gguf_tensor *t, const char *name
         if (!(pk = m->packs = lf_calloc(1, sizeof *pk)))
             return lf_fail(err, "out of memory");
         pk->want_background = mode_now() == LF_REPACK_BACKGROUND;
-        reserve_arena(pk, memory_budget());
+        size_t budget = memory_budget(), bound = copies_bound(m);
+        reserve_arena(pk, bound < budget ? bound : budget);
     }
     if (pk->n == pk->cap) {
         int cap = pk->cap ? 2 * pk->cap : 64;

@@ -280,10 +280,10 @@ static size_t vm_size(void) {
     return kb * 1024;
 }
 
-/* With the address space limited below the budget (half the memory), the
- * arena is reserved smaller and the weights are still held. */
-static void test_address_limit(void) {
-    const char *label = "repack at load: an address-space limit under the budget still holds weights";
+/* In a child process whose address space is limited to 1 GiB past ours,
+ * run(path of the llama Q4_K_M model) must return 0; what its other
+ * returns mean goes in the failure message. */
+static void under_address_limit(const char *label, int (*run_child)(const char *path), const char *meaning) {
     char path[1024];
     snprintf(path, sizeof path, "%s/vectors/llama-Q4_K_M.gguf", test_shared_dir());
 #ifdef UNDER_ASAN
@@ -303,14 +303,28 @@ static void test_address_limit(void) {
         getrlimit(RLIMIT_AS, &rl);
         rl.rlim_cur = vm + ((size_t)1 << 30);
         setrlimit(RLIMIT_AS, &rl);
-        lf_error err;
-        lf_model *m = lf_model_load(path, &err);
-        _exit(m && m->n_held > 0 ? 0 : 1);
+        _exit(run_child(path));
     }
     int status = 0;
     EXPECT(pid > 0 && waitpid(pid, &status, 0) == pid, "fork failed");
-    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "no weight held under the limit (status %d)", status);
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d (%s)", status, meaning);
     TEST_END();
+}
+
+/* The budget (half the memory) cannot be reserved: a smaller arena is. */
+static int holds_weights(const char *path) {
+    lf_error err;
+    lf_model *m = lf_model_load(path, &err);
+    return m && m->n_held > 0 ? 0 : 1;
+}
+
+/* With copies to come (LF_REPACK_BACKGROUND) the arena stays reserved
+ * until they end, so it must ask for no more than the model's tensors
+ * (under strict overcommit the whole reservation is charged). */
+static int leaves_room(const char *path) {
+    lf_error err;
+    lf_model *m = load_background(path, 3000, &err);
+    return !m ? 1 : !malloc((size_t)600 << 20) ? 2 : 0;
 }
 
 int main(void) {
@@ -334,7 +348,10 @@ int main(void) {
     test_model("llama", "F16", LF_TYPE_F16);
     test_model("llama", "Q4_K_M", LF_TYPE_Q4_K);
     test_model("granitehybrid", "Q4_K_M", LF_TYPE_Q4_K);
-    test_address_limit();
+    under_address_limit("repack at load: an address-space limit under the budget still holds weights",
+                        holds_weights, "exit 1: no weight held");
+    under_address_limit("repack in background: the reserved arena leaves the rest of a limit free",
+                        leaves_room, "exit 1: no load; 2: 600 MiB not to be had after it");
     test_background("llama", "Q4_K_M", 2, false);
     test_background("gemma3", "Q4_K_M", 1, false); /* tied output */
     test_background("gemma3n", "Q4_K_M", 2, false);
