@@ -66,6 +66,10 @@ grep -q "^llamafile: [1-9][0-9]* weight matrices .* copied into memory, .* in [0
 "$LF" -m "$M" -p "$P" -n 8 --temp 0 --verbose --no-repack >"$TMP/out" 2>"$TMP/err"
 grep -q "^llamafile: 0 weight matrices (0 MiB) copied" "$TMP/err" && cmp -s "$TMP/out" <("$LF" -m "$M" -p "$P" -n 8 --temp 0 2>/dev/null) \
   && pass "--no-repack reads the weights from the file, same text" || fail "--no-repack" "$(grep copied "$TMP/err")"
+LLAMAFILE_REPACK=yes "$LF" -m "$M" -p "$P" -n 8 --temp 0 >"$TMP/out" 2>"$TMP/err"
+[ "$(grep -c "^llamafile: warning: LLAMAFILE_REPACK=yes is not 0, load or background; ignored$" "$TMP/err")" -eq 1 ] \
+  && cmp -s "$TMP/out" <("$LF" -m "$M" -p "$P" -n 8 --temp 0 2>/dev/null) \
+  && pass "an unknown LLAMAFILE_REPACK is named in a warning and ignored" || fail "LLAMAFILE_REPACK=yes" "$(cat "$TMP/err")"
 "$LF" -m "$M" -p "$P" -n 8 --temp 0 --log-disable -ngl 1 >/dev/null 2>"$TMP/err"
 [ ! -s "$TMP/err" ] && pass "--log-disable silences stderr" || fail "--log-disable" "$(cat "$TMP/err")"
 

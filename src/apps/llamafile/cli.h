@@ -32,6 +32,12 @@ typedef struct cli_options {
 bool cli_parse(int argc, char **argv, int user_first, int user_end, cli_options *o);
 void cli_free(cli_options *o);
 void cli_print_help(FILE *f);
+/* held.c: a warning on stderr (unless quiet) for an LLAMAFILE_REPACK that
+ * is none of 0, load, background; one line on stderr on the weights copied
+ * into memory (or to be copied): at_start adds how to keep them mapped;
+ * without it, nothing is said unless some were copied and the copy is over. */
+void cli_check_repack_env(bool quiet);
+void cli_print_held(const lf_model *m, bool at_start);
 /* The prompt's tokens (BOS alone for an empty prompt) into *toks (the
  * caller's), with room more tokens left in the context; -1 after one line
  * on stderr (out of memory, or it does not fit). */

@@ -232,6 +232,7 @@ static int run(int argc, char **argv, int user_first, int user_end) {
     /* the weights are copied into memory (faster generation) by the
      * decodes after the first prompt, which runs from the file */
     lf_set_repack(LF_REPACK_BACKGROUND);
+    cli_check_repack_env(o.quiet);
     lf_model *m = load_model(&o, &err);
     if (!m) {
         cli_free(&o);
@@ -285,20 +286,8 @@ static int run(int argc, char **argv, int user_first, int user_end) {
                 "context %d, %d threads\n", lf_model_arch(m), lf_model_n_layer(m),
                 lf_model_n_embd(m), lf_model_n_vocab(m), lf_model_n_params(m) / 1e6,
                 lf_n_ctx(ctx), lf_n_threads(ctx));
-    if (o.verbose) {
-        int held, packed;
-        uint64_t bytes;
-        double ms;
-        lf_model_held(m, &held, &bytes, &packed, &ms);
-        if (ms >= 0)
-            fprintf(stderr, "llamafile: %d weight matrices (%.0f MiB) copied into memory, %d of them "
-                    "repacked, in %.0f ms (--no-repack reads them from the file instead)\n",
-                    held, bytes / 1048576.0, packed, ms);
-        else
-            fprintf(stderr, "llamafile: %d weight matrices (%.0f MiB) to copy into memory, %d of them "
-                    "repacked, in the background (--no-repack reads them from the file instead)\n",
-                    held, bytes / 1048576.0, packed);
-    }
+    if (o.verbose)
+        cli_print_held(m, true);
     signal(SIGINT, on_sigint);
     int rc = o.embedding ? cli_embed(m, ctx, &o) : chat ? cli_chat(m, ctx, &o)
                                                         : generate(m, ctx, &o, &st);

@@ -4,6 +4,7 @@
  * used), then decode every busy slot's next token plus prompt chunks up to
  * n_batch tokens in one lf_decode, and sample each slot that got logits. */
 #include "engine.h"
+#include "../cli.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -387,13 +388,8 @@ static void idle_copy(srv_engine *e) {
     if (more)
         return;
     e->idle_copy_over = true;
-    int held, packed;
-    uint64_t bytes;
-    double ms;
-    lf_model_held(e->m, &held, &bytes, &packed, &ms);
-    if (held && ms >= 0 && !e->p.quiet)
-        fprintf(stderr, "llamafile: %d weight matrices (%.0f MiB) copied into memory, %d of them repacked, "
-                "in %.0f ms\n", held, bytes / 1048576.0, packed, ms);
+    if (!e->p.quiet)
+        cli_print_held(e->m, false);
 }
 
 static void *loop(void *arg) {
