@@ -19,6 +19,7 @@
 #include "base/threadpool.h"
 #include "model/moe.h"
 #include "tensor/types.h"
+#include "../tests/model/moe_per_product.h"
 
 enum { D = 2048, F = 512, NE = 256, NK = 8 };
 
@@ -51,46 +52,6 @@ static lf_weight qweight(int type, int64_t cols, int64_t rows, int64_t n) {
         memcpy(data + (size_t)r * rb, proto + (size_t)(rnd() % 64) * rb, rb);
     free(row), free(proto);
     return (lf_weight){.type = type, .ne = {cols, rows, n, 1}, .row_bytes = rb, .data = data};
-}
-
-static bool per_product(lf_context *c, const lf_moe_weights *w, const lf_moe_params *p,
-                        const float *x, int T, float *out, float *buf, lf_error *err) {
-    float *lg = buf, *wt = lg + (size_t)T * NE, *xg = wt + (size_t)T * NK,
-          *g = xg + (size_t)T * D, *u = g + (size_t)T * F, *y = u + (size_t)T * F;
-    int32_t *ids = (int32_t *)(y + (size_t)T * D), *slot = ids + (size_t)T * NK;
-    if (!lf_matmul(c->pool, &c->mm, lg, &w->router, 0, x, T, err))
-        return false;
-    lf_moe_route(p, lg, w->select_b, T, ids, wt);
-    memset(out, 0, sizeof(float) * (size_t)T * D);
-    for (int e = 0; e < NE; e++) {
-        int n = 0;
-        for (int s = 0; s < T * NK; s++)
-            if (ids[s] == e)
-                slot[n++] = s;
-        if (!n)
-            continue;
-        for (int i = 0; i < n; i++)
-            memcpy(xg + (size_t)i * D, x + (size_t)(slot[i] / NK) * D, sizeof(float) * D);
-        if (!lf_matmul(c->pool, &c->mm, u, &w->up, e, xg, n, err) ||
-            !lf_matmul(c->pool, &c->mm, g, &w->gate, e, xg, n, err))
-            return false;
-        lf_swiglu(g, u, (int64_t)n * F);
-        if (!lf_matmul(c->pool, &c->mm, y, &w->down, e, g, n, err))
-            return false;
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < D; j++)
-                out[(size_t)(slot[i] / NK) * D + j] += wt[slot[i]] * y[(size_t)i * D + j];
-    }
-    const lf_ffn_weights *sh = w->shared;
-    if (!lf_matmul(c->pool, &c->mm, g, &sh->gate, 0, x, T, err) ||
-        !lf_matmul(c->pool, &c->mm, u, &sh->up, 0, x, T, err))
-        return false;
-    lf_swiglu(g, u, (int64_t)T * F);
-    if (!lf_matmul(c->pool, &c->mm, y, &sh->down, 0, g, T, err))
-        return false;
-    for (size_t i = 0; i < (size_t)T * D; i++)
-        out[i] += y[i];
-    return true;
 }
 
 static void nop(void *arg, int ith, int nth) { (void)arg, (void)ith, (void)nth; }
@@ -137,7 +98,7 @@ int main(int argc, char **argv) {
     size_t wf = lf_moe_work_floats(&p, T, D, F);
     float *work = malloc(sizeof(float) * wf), *x = malloc(sizeof(float) * (size_t)T * D * nb);
     float *o1 = malloc(sizeof(float) * (size_t)T * D), *o2 = malloc(sizeof(float) * (size_t)T * D);
-    float *buf = malloc(sizeof(float) * ((size_t)T * (NE + NK + 2 * D + 2 * F + 2 * NK) + 64));
+    float *buf = malloc(sizeof(float) * moe_per_product_floats(&w, &p, T));
     for (size_t i = 0; i < (size_t)T * D * nb; i++)
         x[i] = frnd();
     lf_context c = {.pool = pool};
@@ -149,7 +110,7 @@ int main(int argc, char **argv) {
             for (int b = 0; b < nb; b++) {
                 const float *xb = x + (size_t)b * T * D;
                 bool ok = mode ? lf_moe_forward(&c, &w, &p, o2, xb, T, work, wf, &err)
-                               : per_product(&c, &w, &p, xb, T, o1, buf, &err);
+                               : moe_per_product(&c, &w, &p, xb, T, o1, buf, &err);
                 if (!ok)
                     return fprintf(stderr, "%s\n", err.msg), 1;
             }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../harness.h"
+#include "moe_per_product.h"
 #include "model/moe.h"
 #include "tensor/types.h"
 
@@ -35,47 +36,6 @@ static lf_weight qweight(int type, int64_t cols, int64_t rows, int64_t n, float 
     return (lf_weight){.type = type, .ne = {cols, rows, n, 1}, .row_bytes = rb, .data = data};
 }
 
-/* The per-product evaluation the one-job code replaces. */
-static bool reference(lf_context *c, const lf_moe_weights *w, const lf_moe_params *p,
-                      const float *x, int T, float *out, lf_error *err) {
-    static float lg[TMAX * NE], wt[TMAX * NK], xg[TMAX * D], g[TMAX * FS], u[TMAX * FS],
-        y[TMAX * D];
-    static int32_t ids[TMAX * NK];
-    if (!lf_matmul(c->pool, &c->mm, lg, &w->router, 0, x, T, err))
-        return false;
-    lf_moe_route(p, lg, NULL, T, ids, wt);
-    memset(out, 0, sizeof(float) * (size_t)(T * D));
-    for (int e = 0; e < NE; e++) {
-        int n = 0, slot[TMAX * NK];
-        for (int s = 0; s < T * NK; s++)
-            if (ids[s] == e)
-                slot[n++] = s;
-        if (!n)
-            continue;
-        for (int i = 0; i < n; i++)
-            memcpy(xg + i * D, x + (slot[i] / NK) * D, sizeof(float) * D);
-        if (!lf_matmul(c->pool, &c->mm, u, &w->up, e, xg, n, err) ||
-            !lf_matmul(c->pool, &c->mm, g, &w->gate, e, xg, n, err))
-            return false;
-        lf_swiglu(g, u, (int64_t)n * F);
-        if (!lf_matmul(c->pool, &c->mm, y, &w->down, e, g, n, err))
-            return false;
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < D; j++)
-                out[(slot[i] / NK) * D + j] += wt[slot[i]] * y[i * D + j];
-    }
-    const lf_ffn_weights *sh = w->shared;
-    if (!lf_matmul(c->pool, &c->mm, g, &sh->gate, 0, x, T, err) ||
-        !lf_matmul(c->pool, &c->mm, u, &sh->up, 0, x, T, err))
-        return false;
-    lf_swiglu(g, u, (int64_t)T * FS);
-    if (!lf_matmul(c->pool, &c->mm, y, &sh->down, 0, g, T, err))
-        return false;
-    for (int i = 0; i < T * D; i++)
-        out[i] += y[i];
-    return true;
-}
-
 int main(void) {
     unsigned s = 4242u;
     static float router[NE * D], x[TMAX * D], want[TMAX * D], got[TMAX * D];
@@ -98,6 +58,7 @@ int main(void) {
                        .act = LF_MOE_SWIGLU};
     size_t wf = lf_moe_work_floats(&p, TMAX, D, F);
     float *work = malloc(sizeof(float) * wf);
+    float *buf = malloc(sizeof(float) * moe_per_product_floats(&w, &p, TMAX));
     lf_error err;
     const int sizes[3] = {1, 5, TMAX};
     for (int nth = 1; nth <= 3; nth++) {
@@ -109,9 +70,9 @@ int main(void) {
             snprintf(name, sizeof name, "one job = per product, bit for bit: %d tokens, %d threads",
                      T, nth);
             TEST_BEGIN(name);
-            EXPECT(pool && work && w.gate.data && w.up.data && w.down.data && sh.gate.data &&
+            EXPECT(pool && work && buf && w.gate.data && w.up.data && w.down.data && sh.gate.data &&
                        sh.up.data && sh.down.data, "setup");
-            bool ok = pool && work && reference(&c, &w, &p, x, T, want, &err);
+            bool ok = pool && work && buf && moe_per_product(&c, &w, &p, x, T, want, buf, &err);
             EXPECT(ok, "reference: %s", ok ? "" : err.msg);
             ok = ok && lf_moe_forward(&c, &w, &p, got, x, T, work, wf, &err);
             EXPECT(ok, "lf_moe_forward: %s", ok ? "" : err.msg);
@@ -126,7 +87,7 @@ int main(void) {
         lf_scratch_free(&c.mm);
         lf_pool_free(pool);
     }
-    free(work);
+    free(work), free(buf);
     free((void *)w.gate.data), free((void *)w.up.data), free((void *)w.down.data);
     free((void *)sh.gate.data), free((void *)sh.up.data), free((void *)sh.down.data);
     return test_summary();
