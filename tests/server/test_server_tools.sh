@@ -9,8 +9,9 @@
 # gets a lazy grammar in hermes (forced to open a call with a logit bias,
 # the call must still validate); streamed deltas add up to the whole
 # answer, the arguments in several chunks (eager streaming under a
-# grammar); tool results go back through the template. Then the `openai`
-# npm client (tests/js/tools_client.mjs).
+# grammar); tool results go back through the template. Anthropic's
+# /v1/messages with the same tools (tool_use blocks, input_json_delta, the
+# round trip). Then the `openai` npm client (tests/js/tools_client.mjs).
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 V=$SHARED/vocab/ggml-vocab-qwen2.gguf
@@ -118,6 +119,70 @@ post /v1/chat/completions '{"messages":[{"role":"user","content":"x"}],"tool_cho
 expect_status "a tool schema the grammar cannot express: 400 naming the keyword" 400 '.error.message | test("uniqueItems")'
 post /v1/chat/completions "{$ASK,\"parallel_tool_calls\":3}" >/dev/null
 expect_status "parallel_tool_calls not a boolean: 400" 400 '.error.message | test("parallel_tool_calls")'
+
+# Anthropic's /v1/messages: the same tools as {name, description,
+# input_schema}, calls as tool_use blocks, streamed as input_json_delta.
+ATOOLS=$(jq -c '[.[] | {name: .function.name} + (.function | if .description then {description} else {} end)
+  + {input_schema: .function.parameters}]' <<<"$TOOLS")
+AASK0="\"messages\":[{\"role\":\"user\",\"content\":\"Weather in Paris?\"}],\"temperature\":0"
+AASK="$AASK0,\"tools\":$ATOOLS,\"max_tokens\":300"
+# use_ok NAME [JQ]: tool_use blocks only, stop_reason tool_use, each input valid for its tool.
+use_ok() {
+  if jq -e '.stop_reason == "tool_use" and (.content | length) >= 1
+       and all(.content[]; .type == "tool_use" and (.id | test("^call_")) and (.input | type) == "object")' "$TMP/body" >/dev/null &&
+     { [ -z "$2" ] || jq -e "$2" "$TMP/body" >/dev/null; }; then
+    pass "$1: tool_use blocks, stop_reason tool_use"
+  else
+    fail "$1: tool_use blocks" "status $(status): $(head -c 400 "$TMP/body")"; return
+  fi
+  local n i
+  n=$(jq '.content | length' "$TMP/body")
+  for ((i = 0; i < n; i++)); do
+    case $(jq -r ".content[$i].name" "$TMP/body") in
+      get_weather) validate "$1: block $i's input validates" "$WEATHER" "$(jq -c ".content[$i].input" "$TMP/body")";;
+      get_time) validate "$1: block $i's input validates" "$TIME" "$(jq -c ".content[$i].input" "$TMP/body")";;
+      *) fail "$1: block $i" "unknown tool $(jq -r ".content[$i].name" "$TMP/body")";;
+    esac
+  done
+}
+post /v1/messages "{$AASK,\"tool_choice\":{\"type\":\"any\",\"disable_parallel_tool_use\":true}}" >/dev/null
+use_ok "messages, any" '(.content | length) == 1'
+cp "$TMP/body" "$TMP/whole.json"
+post /v1/messages "{$AASK,\"tool_choice\":{\"type\":\"any\",\"disable_parallel_tool_use\":true},\"stream\":true}" >"$TMP/sse"
+sse_json "$TMP/sse" >"$TMP/chunks"
+if jq -s -e --slurpfile one "$TMP/whole.json" '
+     (map(select(.type == "content_block_start")) | map(.content_block)) as $starts
+     | (map(select(.type == "content_block_delta")) | map(.delta)) as $d
+     | $starts == [{type: "tool_use", id: $starts[0].id, name: $one[0].content[0].name, input: {}}]
+     and ($starts[0].id | test("^call_"))
+     and all($d[]; .type == "input_json_delta") and ($d | length) > 1
+     and ($d | map(.partial_json) | add | fromjson) == $one[0].content[0].input
+     and (map(select(.type == "message_delta")) | .[0].delta.stop_reason) == "tool_use"
+     and .[-1].type == "message_stop"' "$TMP/chunks" >/dev/null; then
+  pass "messages, streamed: one tool_use block, its input in several input_json_delta chunks, the same call as whole"
+else
+  fail "messages streamed" "$(head -c 800 "$TMP/chunks")"
+fi
+post /v1/messages "{$AASK,\"tool_choice\":{\"type\":\"tool\",\"name\":\"get_time\"}}" >/dev/null
+use_ok "messages, a named tool" 'all(.content[]; .name == "get_time")'
+post /v1/messages "{$AASK0,\"tools\":$ATOOLS,\"tool_choice\":{\"type\":\"none\"},\"max_tokens\":8}" >/dev/null
+expect "messages, tool_choice none: text only" '.stop_reason == "max_tokens" and (.content | map(.type)) == ["text"]'
+# the round trip renders as the chat request does: the same prompt tokens
+AMSGS='[{"role":"user","content":"Weather in Paris?"},{"role":"assistant","content":[{"type":"tool_use","id":"call_1","name":"get_weather","input":{"city":"Paris","days":1}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"call_1","content":[{"type":"text","text":"{\"temp_c\":21}"}]}]}]'
+post /v1/chat/completions "{\"messages\":$MSGS,\"tools\":$TOOLS,\"max_tokens\":1}" >/dev/null
+want=$(jq .usage.prompt_tokens "$TMP/body")
+post /v1/messages/count_tokens "{\"messages\":$AMSGS,\"tools\":$ATOOLS}" >/dev/null
+expect_status "messages round trip: tool_use and tool_result render as the chat request's call and result (count_tokens, no max_tokens)" 200 ".input_tokens == $want"
+post /v1/messages "{\"messages\":$AMSGS,\"tools\":$ATOOLS,\"max_tokens\":6,\"temperature\":0}" >/dev/null
+expect_status "messages round trip: an answer after the tool result" 200 '.usage.input_tokens == '"$want"' and .usage.output_tokens == 6'
+post /v1/messages "{$AASK0,\"max_tokens\":5,\"tools\":[{\"type\":\"web_search_20250305\",\"name\":\"web_search\"}]}" >/dev/null
+expect_status "messages: a server tool is refused (400)" 400 '.type == "error" and (.error.message | test("tools\\[0\\]"))'
+post /v1/messages '{"max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_use","id":"x","name":"f","input":{}}]}]}' >/dev/null
+expect_status "messages: tool_use from the user: 400 naming the block" 400 '.error.message | test("messages\\[0\\].content\\[0\\]")'
+post /v1/messages "{$AASK,\"tool_choice\":{\"type\":\"maybe\"}}" >/dev/null
+expect_status "messages: an unknown tool_choice: 400" 400 '.error.message | test("tool_choice")'
+post /v1/messages "{$AASK,\"tool_choice\":{\"type\":\"tool\",\"name\":\"nope\"}}" >/dev/null
+expect_status "messages: tool_choice naming a missing tool: 400" 400 '.type == "error" and (.error.message | test("nope"))'
 
 JS_DIR=$(cd "$(dirname "$0")/../js" && pwd)
 if ! command -v node >/dev/null; then

@@ -142,6 +142,8 @@ static bool gen_step(srv_stream *st, srv_gen *g, int ms) {
             srv_sse_json(st, srv_err_json(&e));
         }
     } else if (g->api == SRV_API_ANTHROPIC) {
+        if (g->tcs)
+            srv_tools_send(st, g, "", 0, true);
         srv_anthropic_end(st, g);
     } else {
         if (g->tcs)

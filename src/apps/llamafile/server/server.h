@@ -125,7 +125,7 @@ typedef struct srv_gen {
     char *part[2];
     size_t part_len[2], part_cap[2];
     int blk_open, blk_next; /* Anthropic stream: the open block's part (-1: none), next index */
-    /* chat with tools (tools.c): the call ids' seed, the streaming parser,
+    /* chat and /v1/messages with tools (tools.c): the call ids' seed, the streaming parser,
      * how many calls went out (finish_reason "tool_calls") */
     uint64_t tc_seed;
     lf_toolcall_stream *tcs;
@@ -148,7 +148,8 @@ void srv_tools_start(srv_gen *g);
 /* The whole answer: message.content and tool_calls, finish_reason. */
 void srv_tools_message(srv_gen *g, json_t *choice, const char *text, size_t n);
 /* Streams text through the parser as content and tool_calls deltas (end:
- * the last); true when something was written. */
+ * the last), or for /v1/messages as its events; true when something was
+ * written. */
 bool srv_tools_send(srv_stream *st, srv_gen *g, const char *text, size_t n, bool end);
 
 /* reasoning.c: the split of a chat answer (reasoning_content, content). */
@@ -182,6 +183,10 @@ void srv_anthropic_text(srv_stream *st, srv_gen *g);
 /* The split parts as thinking and text blocks; true when something was written. */
 bool srv_anthropic_parts(srv_stream *st, srv_gen *g);
 void srv_anthropic_end(srv_stream *st, srv_gen *g);
+/* One tool-call stream delta as Anthropic's events: text and thinking to
+ * their blocks, a call opening a tool_use block, its arguments as
+ * input_json_delta. */
+void srv_anthropic_tool_delta(srv_stream *st, srv_gen *g, const lf_toolcall_delta *d);
 json_t *srv_anthropic_error_json(const srv_err *e);
 void srv_h_v1_completions(srv_call *c);
 void srv_h_health(srv_call *c);

@@ -1,4 +1,5 @@
-/* tools.c — `tools` on /v1/chat/completions: which format the model
+/* tools.c — `tools` on /v1/chat/completions (and /v1/messages, whose
+ * request api_anthropic.c makes a chat request): which format the model
  * writes its calls in (lf_toolcall_detect on the template the request is
  * rendered with), a grammar in that format's syntax for tool_choice
  * "required", a named function or "auto" (lf_toolcall_grammar), and the
@@ -146,7 +147,7 @@ bool srv_tools_grammar(srv_server *s, srv_completion *req, srv_err *e) {
 }
 
 void srv_tools_start(srv_gen *g) {
-    if (g->api != SRV_API_CHAT || !g->t->req.parse_tools)
+    if ((g->api != SRV_API_CHAT && g->api != SRV_API_ANTHROPIC) || !g->t->req.parse_tools)
         return;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -210,6 +211,12 @@ bool srv_tools_send(srv_stream *st, srv_gen *g, const char *text, size_t n, bool
     lf_error err;
     int64_t k = lf_toolcall_stream_push(g->tcs, text ? text : "", n, end, &d, &err);
     for (int64_t i = 0; i < k; i++) {
+        if (d[i].kind == LF_TOOLCALL_DELTA_CALL)
+            g->n_calls = d[i].index + 1;
+        if (g->api == SRV_API_ANTHROPIC) {
+            srv_anthropic_tool_delta(st, g, &d[i]);
+            continue;
+        }
         json_t *delta = NULL;
         switch (d[i].kind) {
         case LF_TOOLCALL_DELTA_CONTENT:
@@ -223,7 +230,6 @@ bool srv_tools_send(srv_stream *st, srv_gen *g, const char *text, size_t n, bool
                               (json_int_t)d[i].index, "id", d[i].id, "type", "function",
                               "function", "name", srv_text_json(d[i].name, strlen(d[i].name)),
                               "arguments", "");
-            g->n_calls = d[i].index + 1;
             break;
         default:
             delta = json_pack("{s:[{s:I,s:{s:o}}]}", "tool_calls", "index",
