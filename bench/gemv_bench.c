@@ -1,21 +1,21 @@
 /* gemv_bench.c — the matrix-vector kernels (n activation rows, 1 by
- * default: token generation) of the AVX-512 VNNI set against a frozen copy
- * of the set and of matmul.c as they were before issue 18
- * (gemv_old_avx512vnni.c, gemv_old_matmul.c), alternately
- * in one process on TinyLlama-shaped matrices, so that the ratio survives a
- * loaded machine. A benchmark, never run by `make check`; bench/gemv_bench.sh
- * builds and runs it.
+ * default: token generation) of the AVX-512 VNNI set, each weight layout
+ * the loader can leave: the plain rows of the file against the packed
+ * groups (tensor/pack.h) for the types that have them (for the others both
+ * sides read the plain rows), alternately in one process on
+ * TinyLlama-shaped matrices, so that the ratio survives a loaded machine.
+ * A benchmark, never run by `make check`; bench/gemv_bench.sh builds and
+ * runs it.
  *
- *   gemv_bench [-t TYPE]... [-r ROUNDS] [-n ROWS] [-j THREADS] [-c COPIES] [-p 1]
+ *   gemv_bench [-t TYPE]... [-r ROUNDS] [-n ROWS] [-j THREADS] [-c COPIES]
  *
- * -p 1: the new side reads the weights packed (tensor/pack.h) for the types
- * that have a packed layout, as the loader leaves them.
  * COPIES > 1 cycles through that many copies of each matrix (weights read
- * from memory rather than L3). Per shape and type: median µs per product of
- * old and new, new/old ratio of medians (< 1 is faster), the median of the
- * per-round ratios (old and new timed back to back) with their spread,
- * the ratio of the best times (what interference cannot inflate), GB/s of weights and TSC cycles per weight row (one thread),
- * and whether the outputs are bit-identical. */
+ * from memory rather than L3). Per shape and type: median µs per product,
+ * plain and packed, packed/plain ratio of medians (< 1 is faster), the
+ * median of the per-round ratios (both timed back to back) with their
+ * spread, the ratio of the best times (what interference cannot inflate),
+ * the packed side's GB/s of weights and TSC cycles per weight row (one
+ * thread), and whether the outputs are bit-identical. */
 #include <immintrin.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,11 +29,6 @@
 #include "tensor/matmul.h"
 #include "tensor/pack.h"
 #include "tensor/types.h"
-
-void lf_bench_old_init_avx512vnni(lf_kernel_set *ks);
-bool lf_bench_old_matmul_with(const lf_kernel_set *ks, lf_pool *pool, lf_scratch *scratch, float *out,
-                              const lf_weight *W, int64_t slice, const float *x, int64_t n_rows,
-                              lf_error *err);
 
 static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void) {
@@ -84,7 +79,7 @@ static double median(double *v, int n) {
 }
 
 int main(int argc, char **argv) {
-    int types[16], ntypes = 0, rounds = 15, nrows = 1, threads = 1, copies = 1, packed = 0;
+    int types[16], ntypes = 0, rounds = 15, nrows = 1, threads = 1, copies = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "-t")) {
             int ty = lf_type_from_name(argv[i + 1]);
@@ -97,9 +92,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "-n")) nrows = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "-j")) threads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "-c")) copies = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "-p")) packed = atoi(argv[i + 1]);
         else {
-            fprintf(stderr, "usage: %s [-t TYPE]... [-r ROUNDS] [-n ROWS] [-j THREADS] [-c COPIES] [-p 1]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-t TYPE]... [-r ROUNDS] [-n ROWS] [-j THREADS] [-c COPIES]\n", argv[0]);
             return 1;
         }
     }
@@ -111,8 +105,6 @@ int main(int argc, char **argv) {
     }
     rounds = rounds < 1 ? 1 : rounds > 99 ? 99 : rounds;
     copies = copies < 1 ? 1 : copies;
-    static lf_kernel_set old = {.name = "old"};
-    lf_bench_old_init_avx512vnni(&old);
     const lf_kernel_set *cur = lf_kernels_named("avx512vnni");
     if (!cur) {
         fprintf(stderr, "this CPU has no AVX-512 VNNI\n");
@@ -124,9 +116,8 @@ int main(int argc, char **argv) {
         {5632, 2048, "ffn gate/up"}, {2048, 5632, "ffn down"}, {2048, 2048, "attn q/o"},
         {32000, 2048, "output"},
     };
-    printf("# rounds %d, activation rows %d, threads %d, copies %d, packed %d\n", rounds, nrows, threads, copies,
-           packed);
-    printf("| type | m x k | old µs | new µs | new/old medians | pair ratio median (min–max) | best/best | new GB/s | new TSC cyc/row | same |\n");
+    printf("# rounds %d, activation rows %d, threads %d, copies %d\n", rounds, nrows, threads, copies);
+    printf("| type | m x k | plain µs | packed µs | packed/plain medians | pair ratio median (min–max) | best/best | packed GB/s | packed TSC cyc/row | same |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|\n");
     for (int ti = 0; ti < ntypes; ti++) {
         int type = types[ti];
@@ -144,8 +135,8 @@ int main(int argc, char **argv) {
             if (!w || !x || !o0 || !o1)
                 return 1;
             fill(type, w, bytes * (size_t)nc);
-            /* the new side's weights: packed copies, or the same bytes */
-            const int64_t np = packed && lf_pack_fits(type, k) ? lf_pack_rows(m) : 0;
+            /* the packed side's weights: packed copies, or the same bytes */
+            const int64_t np = lf_pack_fits(type, k) ? lf_pack_rows(m) : 0;
             uint8_t *wn = w;
             if (np) {
                 uint8_t *tmp = malloc(row * LF_PACK_ROWS);
@@ -168,23 +159,21 @@ int main(int argc, char **argv) {
             int cur_copy = 0;
             for (int r = 0; r < rounds; r++) {
                 for (int side = 0; side < 2; side++) {
-                    int is_new = (side + r) % 2; /* alternate which goes first */
-                    const lf_kernel_set *ks = is_new ? cur : &old;
+                    int packed_side = (side + r) % 2; /* alternate which goes first */
                     double t0 = now();
                     uint64_t c0 = __rdtsc();
                     for (int q = 0; q < reps; q++) {
                         lf_weight W = {.type = type, .ne = {k, m, 1, 1}, .row_bytes = row,
-                                       .data = (is_new ? wn : w) + bytes * (size_t)cur_copy,
-                                       .packed = is_new ? np : 0};
+                                       .data = (packed_side ? wn : w) + bytes * (size_t)cur_copy,
+                                       .packed = packed_side ? np : 0};
                         cur_copy = (cur_copy + 1) % nc;
-                        if (!(is_new ? lf_matmul_with : lf_bench_old_matmul_with)(ks, pool, &sc, is_new ? o1 : o0,
-                                                                                  &W, 0, x, nrows, &err)) {
+                        if (!lf_matmul_with(cur, pool, &sc, packed_side ? o1 : o0, &W, 0, x, nrows, &err)) {
                             fprintf(stderr, "%s\n", err.msg);
                             return 1;
                         }
                     }
                     double dt = (now() - t0) / reps;
-                    if (is_new)
+                    if (packed_side)
                         tn[r] = dt, cyc[r] = (__rdtsc() - c0) / (uint64_t)reps;
                     else
                         to[r] = dt;
@@ -193,7 +182,7 @@ int main(int argc, char **argv) {
             }
             /* the same weights for both sides, for the bit comparison */
             lf_weight W = {.type = type, .ne = {k, m, 1, 1}, .row_bytes = row, .data = w};
-            lf_bench_old_matmul_with(&old, pool, &sc, o0, &W, 0, x, nrows, &err);
+            lf_matmul_with(cur, pool, &sc, o0, &W, 0, x, nrows, &err);
             lf_weight Wn = W;
             Wn.data = wn, Wn.packed = np;
             lf_matmul_with(cur, pool, &sc, o1, &Wn, 0, x, nrows, &err);
