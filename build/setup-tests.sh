@@ -2,7 +2,7 @@
 # Installs what the tests need beyond the build: Node.js with npm (Debian's,
 # unless a node and npm are already on PATH), Debian's chromium for the
 # browser test, and the pinned npm packages of tests/js (package-lock.json:
-# the official openai client, puppeteer-core). Idempotent and quiet when
+# the official openai and @anthropic-ai/sdk clients, puppeteer-core). Idempotent and quiet when
 # everything is already there.
 set -e
 cd "$(dirname "$0")/.."

@@ -8,25 +8,9 @@
 // Validation is python3-jsonschema's.
 // Prints PASS/FAIL lines as tests/lib.sh does.
 // Environment: BASE_URL (…/v1), API_KEY, JS_DIR (the folder with node_modules), PY.
-import { clientHarness } from './client_lib.mjs';
-import { execFileSync } from 'node:child_process';
+import { clientHarness, validates } from './client_lib.mjs';
 
 const { OpenAI, client, pass, fail, check, done } = clientHarness('tools client', 60000);
-
-// true, or why text does not validate against schema
-function validates(schema, text) {
-  try {
-    execFileSync(process.env.PY || 'python3', ['-c', `
-import json, sys
-from jsonschema import Draft202012Validator
-errs = [e.message for e in Draft202012Validator(json.loads(sys.argv[1])).iter_errors(json.loads(sys.argv[2]))]
-if errs: sys.exit(errs[0])
-`, JSON.stringify(schema), text], { stdio: ['ignore', 'ignore', 'pipe'] });
-    return true;
-  } catch (e) {
-    return `${JSON.stringify(text).slice(0, 200)}: ${String(e.stderr).trim().split('\n').pop()}`;
-  }
-}
 
 const weather = { type: 'object', additionalProperties: false, required: ['city', 'days'],
                   properties: { city: { type: 'string', minLength: 1, maxLength: 16 },

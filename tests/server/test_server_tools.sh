@@ -11,7 +11,8 @@
 # answer, the arguments in several chunks (eager streaming under a
 # grammar); tool results go back through the template. Anthropic's
 # /v1/messages with the same tools (tool_use blocks, input_json_delta, the
-# round trip). Then the `openai` npm client (tests/js/tools_client.mjs).
+# round trip). Then the official clients: `openai` (tests/js/tools_client.mjs)
+# and `@anthropic-ai/sdk` (tests/js/anthropic_client.mjs).
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 V=$SHARED/vocab/ggml-vocab-qwen2.gguf
@@ -193,6 +194,15 @@ else
   BASE_URL=$URL/v1 API_KEY=none JS_DIR=$JS_DIR PY=$PY timeout 180 node "$JS_DIR/tools_client.mjs"
   rc=$?
   [ $rc = 0 ] || [ $rc = 1 ] || fail "tools client script" "exit status $rc"
+fi
+if ! command -v node >/dev/null; then
+  skip "anthropic client" "no node"
+elif [ ! -e "$JS_DIR/node_modules/@anthropic-ai/sdk/package.json" ]; then
+  skip "anthropic client" "no $JS_DIR/node_modules/@anthropic-ai/sdk (run build/setup-tests.sh)"
+else
+  ANTHROPIC_URL=$URL JS_DIR=$JS_DIR PY=$PY timeout 180 node "$JS_DIR/anthropic_client.mjs"
+  rc=$?
+  [ $rc = 0 ] || [ $rc = 1 ] || fail "anthropic client script" "exit status $rc"
 fi
 stop_server "$SPID"
 [ "$RC" = 0 ] && pass "server exits 0" || fail "server exit" "$RC"
