@@ -171,8 +171,9 @@ o/fuzz/obj/src/tensor/kernels_%.o: FUZZ_CFLAGS += -fno-sanitize=pointer-overflow
 o/fuzz/%: o/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ $(LDLIBS) $(FUZZ_LIBS) -o $@
-# The server's request parser is app code without HTTP, fuzzed on its own.
-o/fuzz/fuzz_server_request: o/fuzz/obj/src/apps/llamafile/server/request.o
+# The server's request parsers are app code without HTTP, fuzzed on their own.
+o/fuzz/fuzz_server_request: o/fuzz/obj/src/apps/llamafile/server/request.o \
+  o/fuzz/obj/src/apps/llamafile/server/anthropic_request.o
 o/fuzz/fuzz_server_request: FUZZ_LIBS := -ljansson
 
 # The programs again, from the fuzz targets' ASan/UBSan objects (the ASan

@@ -1,6 +1,10 @@
-/* fuzz_server_request.c — libFuzzer target: the server's request parser
- * (a JSON body to completion parameters) on arbitrary bytes, as both APIs.
- * What must hold: no crash or leak; a refusal is a 4xx/5xx with a message;
+/* fuzz_server_request.c — libFuzzer target: the server's request parsers
+ * on arbitrary bytes: a JSON body to completion parameters as both
+ * completion APIs, and an Anthropic Messages body to a chat body
+ * (srv_anthropic_to_chat, as /v1/messages and count_tokens take it) then
+ * to chat parameters (srv_parse_chat). What must hold: no crash or leak; a
+ * refusal is a 4xx/5xx with a message; a chat body has a messages array of
+ * objects with a role and a string content;
  * an accepted request has one prompt (text or in-range token ids) or
  * several (each such, each picked out as a request of its own), at most
  * SRV_MAX_STOPS non-empty stop strings, n_predict >= -1, in-range logit
@@ -58,8 +62,43 @@ static void check(const srv_completion *c) {
         abort();
 }
 
+static void refused(const srv_err *e) {
+    if (e->status < 400 || e->status > 599 || !e->msg[0] || !e->type)
+        abort();
+    json_t *j = srv_err_json(e);
+    json_decref(j);
+}
+
+/* The Anthropic body made a chat body, then parsed as one. */
+static void anthropic(const uint8_t *data, size_t size, bool counting, const lf_sampler_params *d) {
+    srv_err e;
+    json_t *chat = srv_anthropic_to_chat((const char *)data, size, counting, &e);
+    if (!chat) {
+        refused(&e);
+        return;
+    }
+    json_t *ms = json_object_get(chat, "messages");
+    if (!json_is_array(ms))
+        abort();
+    for (size_t i = 0; i < json_array_size(ms); i++) {
+        json_t *m = json_array_get(ms, i);
+        if (!json_is_string(json_object_get(m, "role")) || !json_is_string(json_object_get(m, "content")))
+            abort();
+    }
+    char *body = json_dumps(chat, JSON_COMPACT);
+    json_decref(chat);
+    srv_completion c;
+    if (body && srv_parse_chat(body, strlen(body), d, N_VOCAB, &c, &e))
+        srv_completion_free(&c);
+    else if (body)
+        refused(&e);
+    free(body);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     lf_sampler_params d = lf_sampler_default_params();
+    anthropic(data, size, false, &d);
+    anthropic(data, size, true, &d);
     for (int api = 0; api < 2; api++) {
         srv_completion c;
         srv_err e;
@@ -67,11 +106,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                  &d, N_VOCAB, &c, &e)) {
             check(&c);
             srv_completion_free(&c);
-        } else if (e.status < 400 || e.status > 599 || !e.msg[0] || !e.type) {
-            abort();
         } else {
-            json_t *j = srv_err_json(&e);
-            json_decref(j);
+            refused(&e);
         }
     }
     return 0;

@@ -139,6 +139,9 @@ seed_server_request() {
   printf '{"prompt":"x","grammar":"root ::= \\"a\\"+","json_schema":{"type":"object"}}' >"$dir/grammar"
   printf '{"prompt":"x","response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{"type":"array","items":{"type":"integer"}}}}}' >"$dir/response-format"
   printf '{"prompt":"x","response_format":{"type":"json_object","schema":{"enum":[1,"a",null]}}}' >"$dir/json-object-schema"
+  # Anthropic Messages bodies (srv_anthropic_to_chat, then srv_parse_chat)
+  printf '{"model":"m","max_tokens":9,"system":[{"type":"text","text":"Be brief"}],"messages":[{"role":"user","content":"Hi"}],"stop_sequences":["x"],"temperature":0.5,"top_k":4,"stream":true}' >"$dir/anthropic"
+  printf '{"max_tokens":9,"tools":[{"name":"f","description":"d","input_schema":{"type":"object","properties":{"a":{"type":"integer"}}}}],"tool_choice":{"type":"tool","name":"f","disable_parallel_tool_use":true},"messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"text","text":"t"},{"type":"tool_use","id":"c1","name":"f","input":{"a":1}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"c1","content":[{"type":"text","text":"2"}]},{"type":"text","text":"and?"}]}]}' >"$dir/anthropic-tools"
 }
 
 seed_corpus() {

@@ -95,6 +95,10 @@ void srv_completion_free(srv_completion *c);
 
 /* Body → JSON object, or a 400 that says what is wrong. */
 json_t *srv_parse_object(const char *body, size_t len, srv_err *err);
+/* anthropic_request.c: an Anthropic Messages body as a chat completion
+ * body for srv_parse_chat (counting: /v1/messages/count_tokens, where
+ * max_tokens is not required); NULL with a 400 (500: out of memory) in err. */
+json_t *srv_anthropic_to_chat(const char *body, size_t len, bool counting, srv_err *err);
 /* Optional typed fields of an object: false (with a 400 naming the field)
  * when present with the wrong type; absent or null leaves *out as it is. */
 bool srv_get_bool(json_t *o, const char *key, bool *out, srv_err *err);
