@@ -62,7 +62,6 @@ struct lf_packs {
         int n_bind;
     } *v;
     int n, cap;
-    size_t total;
     void *region;     /* the reservation */
     size_t region_len;
     uint8_t *arena;   /* its first 2 MiB boundary */
@@ -509,22 +508,20 @@ bool lf_model_pack(lf_model *m, lf_error *err) {
         keep_bound(pk);
     if (!pk || !pk->n)
         return true;
-    int n_packed = 0;
-    pk->total = 0;
+    m->n_packed = 0;
+    m->held_bytes = 0;
     pk->unit = lf_model_pack_unit;
     for (int i = 0; i < pk->n; i++) {
         struct held *h = &pk->v[i];
         h->first_chunk = pk->chunks_total;
         pk->chunks_total += (int64_t)((h->nbytes + pk->unit - 1) / pk->unit);
-        n_packed += h->pack;
-        pk->total += h->nbytes;
+        m->n_packed += h->pack;
+        m->held_bytes += h->nbytes;
         if (h->pack && LF_PACK_ROWS * h->row_bytes > pk->tmp_bytes)
             pk->tmp_bytes = LF_PACK_ROWS * h->row_bytes;
     }
     pk->tmp_bytes = (pk->tmp_bytes + 63) & ~(size_t)63;
-    m->n_packed = n_packed;
     m->n_held = pk->n;
-    m->held_bytes = pk->total;
     if (pk->want_background) {
         pthread_rwlockattr_t attr;
         pthread_rwlockattr_init(&attr);
